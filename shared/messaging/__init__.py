@@ -1,0 +1,1 @@
+"""Kafka producer/consumer, transactional outbox with its relay, and the inbox."""

@@ -1,0 +1,135 @@
+"""Transactional outbox: events are rows written with the state change, published by a relay.
+
+Published rows are kept (``published_at`` set) so a service can re-publish after a broker loss.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from shared.background import BackgroundWorker
+from shared.events import Envelope, encode, topic_of
+from shared.messaging.tables import inbox, outbox
+
+logger = logging.getLogger(__name__)
+
+
+def add_to_outbox(session: Session, envelope: Envelope) -> None:
+    """Write ``envelope`` in the caller's transaction; the relay publishes it after commit."""
+    session.execute(
+        sa.insert(outbox).values(
+            event_id=str(envelope.event_id),
+            topic=topic_of(envelope.type),
+            key=envelope.key,
+            type=envelope.type,
+            body=encode(envelope).decode("utf-8"),
+            created_at=datetime.now(UTC),
+        )
+    )
+
+
+def claim_in_inbox(session: Session, *, consumer: str, envelope: Envelope) -> bool:
+    """Record that ``consumer`` applies this event, in the caller's transaction.
+
+    Returns False when it was applied before: the caller then changes nothing.
+    """
+    seen = session.execute(
+        sa.select(inbox.c.event_id).where(
+            inbox.c.consumer == consumer, inbox.c.event_id == str(envelope.event_id)
+        )
+    ).first()
+    if seen is not None:
+        return False
+    session.execute(
+        sa.insert(inbox).values(
+            consumer=consumer,
+            event_id=str(envelope.event_id),
+            type=envelope.type,
+            applied_at=datetime.now(UTC),
+        )
+    )
+    return True
+
+
+Publish = Callable[[str, str, bytes], None]  # (topic, key, value) → returns once acknowledged
+
+
+class OutboxRelay(BackgroundWorker):
+    """Publishes unpublished outbox rows in id order, then marks them published.
+
+    Runs in a daemon thread; ``wake()`` (called after a commit that wrote events) makes it
+    publish at once instead of at the next poll.
+    """
+
+    thread_name = "outbox-relay"
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        publish_batch: Callable[[list[tuple[str, str, bytes]]], None],
+        poll_interval_s: float = 0.5,
+        batch_size: int = 500,
+    ) -> None:
+        super().__init__()
+        self._engine = engine
+        self._publish_batch = publish_batch
+        self._poll_interval_s = poll_interval_s
+        self._batch_size = batch_size
+        self._wake = threading.Event()
+        self.published = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _interrupt(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                while self.relay_once() == self._batch_size and not self._stop.is_set():
+                    pass
+            except Exception:  # the relay must outlive a broker or database hiccup
+                logger.exception("outbox relay failed; retrying")
+                self._stop.wait(min(5.0, self._poll_interval_s * 4))
+            self._wake.wait(self._poll_interval_s)
+            self._wake.clear()
+
+    def relay_once(self) -> int:
+        """Publish one batch; returns how many rows were published."""
+        with self._engine.begin() as conn:
+            query = (
+                sa.select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.body)
+                .where(outbox.c.published_at.is_(None))
+                .order_by(outbox.c.id)
+                .limit(self._batch_size)
+            )
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = conn.execute(query).all()
+            if not rows:
+                return 0
+            self._publish_batch([(r.topic, r.key, r.body.encode("utf-8")) for r in rows])
+            conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id.in_([r.id for r in rows]))
+                .values(published_at=datetime.now(UTC))
+            )
+        self.published += len(rows)
+        return len(rows)
+
+    def unpublished_count(self) -> int:
+        with self._engine.connect() as conn:
+            return conn.execute(
+                sa.select(sa.func.count()).select_from(outbox).where(
+                    outbox.c.published_at.is_(None)
+                )
+            ).scalar_one()

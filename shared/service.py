@@ -1,0 +1,155 @@
+"""The runtime every service shares: database, outbox relay, consumer, health, errors, auth.
+
+A service's ``bootstrap.py`` passes its routers, migrations and event handler to ``create_app``;
+nothing else starts threads or opens connections.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from shared.db import make_engine, make_session_factory, ping, run_migrations
+from shared.logs import configure_logging
+from shared.messaging.kafka import EventConsumer, Handler, Producer, broker_reachable
+from shared.messaging.outbox import OutboxRelay
+from shared.problems import install_problem_handlers
+from shared.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What a running service holds; ``app.state.runtime``."""
+
+    settings: ServiceSettings
+    engine: Engine
+    session_factory: sessionmaker
+    producer: Producer
+    relay: OutboxRelay
+    consumer: EventConsumer | None = None
+    background: list = field(default_factory=list)  # objects with start()/stop()
+    # Set by the service's wire(): makes the unit of work routes and handlers use.
+    uow_factory: Callable[[], Any] | None = None
+
+    @classmethod
+    def build(cls, settings: ServiceSettings) -> Runtime:
+        engine = make_engine(settings.database_url)
+        producer = Producer(settings)
+        relay = OutboxRelay(
+            engine=engine,
+            publish_batch=producer.send_batch,
+            poll_interval_s=settings.outbox_poll_interval_s,
+        )
+        return cls(settings=settings, engine=engine, session_factory=make_session_factory(engine),
+                   producer=producer, relay=relay)
+
+    def start(self) -> None:
+        if self.settings.outbox_relay_enabled:
+            self.relay.start()
+        if self.consumer is not None:
+            self.consumer.start()
+        for task in self.background:
+            task.start()
+
+    def stop(self) -> None:
+        for task in reversed(self.background):
+            task.stop()
+        if self.consumer is not None:
+            self.consumer.stop()
+        self.relay.stop()
+        self.producer.close()
+        self.engine.dispose()
+
+
+@dataclass
+class ServiceSpec:
+    """What a service contributes to ``create_app``."""
+
+    title: str
+    settings: ServiceSettings
+    migrations_dir: Path
+    routers: list[APIRouter]
+    consumer_topics: list[str] = field(default_factory=list)
+    # Builds the event handler and background tasks once the runtime exists.
+    wire: Callable[[Runtime], tuple[Handler | None, list]] | None = None
+    description: str = ""
+
+
+def create_app(spec: ServiceSpec) -> FastAPI:
+    settings = spec.settings
+    configure_logging(service=settings.service_name, level=settings.log_level,
+                      json_lines=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        run_migrations(settings.database_url, spec.migrations_dir)
+        runtime: Runtime = app.state.runtime
+        runtime.start()
+        logger.info("%s started", settings.service_name)
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    app = FastAPI(title=spec.title, description=spec.description, version="0.1.0",
+                  lifespan=lifespan)
+    app.state.settings = settings
+    runtime = Runtime.build(settings)
+    app.state.event_handler = None
+    if spec.wire is not None:
+        handler, background = spec.wire(runtime)
+        app.state.event_handler = handler  # tests feed events through it directly
+        runtime.background.extend(background)
+        if handler is not None and spec.consumer_topics and settings.kafka_consumer_enabled:
+            runtime.consumer = EventConsumer(
+                settings, group_id=settings.service_name, topics=spec.consumer_topics,
+                handler=handler, producer=runtime.producer,
+            )
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+    app.include_router(_health_router())
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="The process is up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Database and broker reachable",
+                responses={503: {"description": "not ready"}})
+    def readyz(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        checks: dict[str, str] = {}
+        try:
+            ping(runtime.engine)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["broker"] = (
+            "ok" if broker_reachable(runtime.settings.bootstrap_servers) else "unreachable"
+        )
+        if runtime.settings.outbox_relay_enabled:
+            checks["outbox_relay"] = "ok" if runtime.relay.alive else "stopped"
+        if runtime.consumer is not None:
+            checks["consumer"] = "ok" if runtime.consumer.alive else "stopped"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    return router

@@ -1,0 +1,55 @@
+"""Unit of work over SQLAlchemy: one transaction holding the state change, its outbox events
+and, for consumers, the inbox record — committed together or not at all.
+
+Services subclass it to attach their repositories in ``_open``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Self
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.events import Envelope
+from shared.messaging.outbox import add_to_outbox, claim_in_inbox
+
+
+class SqlAlchemyUnitOfWork:
+    session: Session
+
+    def __init__(
+        self, session_factory: sessionmaker, *, on_commit: Callable[[], None] | None = None
+    ) -> None:
+        self._session_factory = session_factory
+        self._on_commit = on_commit
+        self._wrote_events = False
+
+    def __enter__(self) -> Self:
+        self.session = self._session_factory()
+        self._wrote_events = False
+        self._open(self.session)
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        self.session.rollback()  # a no-op after commit
+        self.session.close()
+
+    def _open(self, session: Session) -> None:
+        """Attach repositories to ``session`` (subclasses override)."""
+
+    def publish(self, envelope: Envelope) -> None:
+        add_to_outbox(self.session, envelope)
+        self._wrote_events = True
+
+    def claim(self, consumer: str, envelope: Envelope) -> bool:
+        return claim_in_inbox(self.session, consumer=consumer, envelope=envelope)
+
+    def commit(self) -> None:
+        self.session.commit()
+        if self._wrote_events and self._on_commit is not None:
+            self._on_commit()
+        self._wrote_events = False
+
+    def rollback(self) -> None:
+        self.session.rollback()
