@@ -1,0 +1,1 @@
+"""The three sharefab services: orders, capacity, matcher."""

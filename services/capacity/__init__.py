@@ -1,0 +1,1 @@
+"""The capacity service: clusters, factories, machines, capacity windows and reservations."""

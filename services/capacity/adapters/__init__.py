@@ -1,0 +1,1 @@
+"""Capacity adapters: SQLAlchemy models, repositories and the unit of work."""

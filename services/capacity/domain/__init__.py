@@ -1,0 +1,1 @@
+"""Capacity domain: dataclasses, rules and the reservation state machine (standard library only)."""

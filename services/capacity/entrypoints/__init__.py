@@ -1,0 +1,1 @@
+"""Capacity entrypoints: the HTTP API and the event consumer dispatch."""

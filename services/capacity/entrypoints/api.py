@@ -1,0 +1,167 @@
+"""HTTP API under /v1: schema → command → handler → response schema."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from services.capacity import schemas as s
+from services.capacity.domain import commands as c
+from services.capacity.domain import errors
+from services.capacity.domain.model import Actor
+from services.capacity.domain.reservations import Status
+from services.capacity.service_layer import handlers, views
+from services.capacity.service_layer.unit_of_work import CapacityUnitOfWork, ConcurrentUpdate
+from shared.auth import CurrentPrincipal, Operator, Principal, Supplier, SupplierOrOperator
+from shared.problems import problem_response
+
+
+def get_uow(request: Request) -> CapacityUnitOfWork:
+    return request.app.state.runtime.uow_factory()
+
+
+UowDep = Annotated[CapacityUnitOfWork, Depends(get_uow)]
+Cursor = Annotated[str | None, Query(max_length=100, description="next_cursor of the last page")]
+Limit = Annotated[int, Query(ge=1, le=200)]
+M = TypeVar("M", bound=BaseModel)
+
+
+def actor(principal: Principal) -> Actor:
+    return Actor(principal.firm_id, principal.role.value, principal.clusters)
+
+
+router = APIRouter(prefix="/v1", generate_unique_id_function=lambda r: r.name,
+                   responses={401: {"description": "no or invalid bearer token"},
+                              403: {"description": "the caller's role may not do this"}})
+
+
+def out(schema: type[M], value: object) -> M:
+    """Domain object (or page of them) → response schema; never an ORM row."""
+    return schema.model_validate(value, from_attributes=True)
+
+
+@router.post("/clusters", status_code=201, tags=["clusters"])
+def create_cluster(body: s.ClusterCreate, p: Operator, uow: UowDep) -> s.ClusterPublic:
+    cmd = c.CreateCluster(actor(p), cluster_id=body.id, name=body.name, lat=body.lat,
+                          lon=body.lon, max_distance_km=body.max_distance_km)
+    return out(s.ClusterPublic, handlers.create_cluster(cmd, uow))
+
+
+@router.get("/clusters", tags=["clusters"])
+def list_clusters(_: CurrentPrincipal, uow: UowDep) -> s.ClustersPublic:
+    return out(s.ClustersPublic, views.list_clusters(uow))
+
+
+@router.get("/clusters/{cluster_id}", tags=["clusters"])
+def get_cluster(cluster_id: str, _: CurrentPrincipal, uow: UowDep) -> s.ClusterPublic:
+    return out(s.ClusterPublic, views.get_cluster(cluster_id, uow))
+
+
+@router.post("/factories", status_code=201, tags=["factories"])
+def register_factory(body: s.FactoryCreate, p: Supplier, uow: UowDep) -> s.FactoryPublic:
+    cmd = c.RegisterFactory(
+        actor(p), cluster_id=body.cluster_id, name=body.name, lat=body.lat, lon=body.lon,
+        declared_tier=body.declared_tier, sme=body.sme, certifications=tuple(body.certifications),
+    )
+    return out(s.FactoryPublic, handlers.register_factory(cmd, uow))
+
+
+@router.get("/factories", tags=["factories"])
+def list_factories(p: SupplierOrOperator, uow: UowDep, cursor: Cursor = None,
+                   limit: Limit = 50) -> s.FactoriesPublic:
+    return out(s.FactoriesPublic, views.list_factories(actor(p), uow, cursor=cursor, limit=limit))
+
+
+@router.get("/factories/{factory_id}", tags=["factories"])
+def get_factory(factory_id: str, p: SupplierOrOperator, uow: UowDep) -> s.FactoryPublic:
+    return out(s.FactoryPublic, views.get_factory(actor(p), factory_id, uow))
+
+
+@router.post("/factories/{factory_id}/tier-verification", tags=["factories"])
+def verify_tier(factory_id: str, body: s.TierVerification, p: Operator,
+                uow: UowDep) -> s.FactoryPublic:
+    cmd = c.VerifyTier(actor(p), factory_id, body.tier)
+    return out(s.FactoryPublic, handlers.verify_tier(cmd, uow))
+
+
+@router.post("/factories/{factory_id}/machines", status_code=201, tags=["machines"])
+def add_machine(factory_id: str, body: s.MachineCreate, p: Supplier,
+                uow: UowDep) -> s.MachinePublic:
+    cmd = c.AddMachine(actor(p), factory_id, name=body.name, process=body.process,
+                       hourly_rate=body.hourly_rate, materials=tuple(body.materials))
+    return out(s.MachinePublic, handlers.add_machine(cmd, uow))
+
+
+@router.get("/factories/{factory_id}/machines", tags=["machines"])
+def list_machines(factory_id: str, p: SupplierOrOperator, uow: UowDep) -> s.MachinesPublic:
+    return out(s.MachinesPublic, views.list_machines(actor(p), factory_id, uow))
+
+
+@router.post("/machines/{machine_id}/windows", status_code=201, tags=["windows"])
+def open_window(machine_id: str, body: s.WindowCreate, p: Supplier,
+                uow: UowDep) -> s.WindowPublic:
+    cmd = c.OpenWindow(actor(p), machine_id, start=body.start.astimezone(UTC),
+                       end=body.end.astimezone(UTC), hours=body.hours)
+    return out(s.WindowPublic, handlers.open_machine_window(cmd, uow))
+
+
+@router.get("/machines/{machine_id}/windows", tags=["windows"])
+def list_windows(machine_id: str, p: SupplierOrOperator, uow: UowDep) -> s.WindowsPublic:
+    return out(s.WindowsPublic, views.list_windows(actor(p), machine_id, uow))
+
+
+@router.get("/reservations", tags=["reservations"])
+def list_reservations(p: SupplierOrOperator, uow: UowDep,
+                      status: s.ReservationStatus | None = None, cursor: Cursor = None,
+                      limit: Limit = 50) -> s.ReservationsPublic:
+    page = views.list_reservations(actor(p), uow, status=status and Status(status),
+                                   cursor=cursor, limit=limit)
+    return out(s.ReservationsPublic, page)
+
+
+@router.get("/reservations/{reservation_id}", tags=["reservations"])
+def get_reservation(reservation_id: str, p: SupplierOrOperator,
+                    uow: UowDep) -> s.ReservationPublic:
+    return out(s.ReservationPublic, views.get_reservation(actor(p), reservation_id, uow))
+
+
+@router.post("/reservations/{reservation_id}/accept", tags=["reservations"])
+def accept_reservation(reservation_id: str, p: Supplier, uow: UowDep) -> s.ReservationPublic:
+    cmd = c.AcceptReservation(actor(p), reservation_id)
+    return out(s.ReservationPublic, handlers.accept_reservation(cmd, uow))
+
+
+@router.post("/reservations/{reservation_id}/decline", tags=["reservations"])
+def decline_reservation(reservation_id: str, body: s.DeclineRequest, p: Supplier,
+                        uow: UowDep) -> s.ReservationPublic:
+    cmd = c.DeclineReservation(actor(p), reservation_id, reason=body.reason)
+    return out(s.ReservationPublic, handlers.decline_reservation(cmd, uow))
+
+
+_STATUS: list[tuple[type[Exception], int, str]] = [
+    (errors.NotFound, 404, "Not found"),
+    (errors.Forbidden, 403, "Forbidden"),
+    (errors.InvalidInput, 422, "Validation failed"),
+    (errors.Conflict, 409, "Conflict"),
+    (ConcurrentUpdate, 409, "Conflict"),
+]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Domain errors become problem documents (404/403/422/409)."""
+
+    async def _domain(request: Request, exc: Exception) -> JSONResponse:
+        status, title = next((st, t) for cls, st, t in _STATUS if isinstance(exc, cls))
+        found = [{"field": f"body.{exc.field}", "message": exc.message, "type": "domain"}] \
+            if isinstance(exc, errors.InvalidInput) else None
+        detail = "concurrent update; please retry" if isinstance(exc, ConcurrentUpdate) \
+            else str(exc)
+        return problem_response(request, status=status, title=title, detail=detail, errors=found)
+
+    app.add_exception_handler(errors.DomainError, _domain)
+    app.add_exception_handler(ConcurrentUpdate, _domain)
+

@@ -1,0 +1,1 @@
+"""Capacity use cases: command and event handlers over the unit-of-work port."""

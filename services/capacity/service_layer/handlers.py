@@ -1,0 +1,226 @@
+"""Command and event handlers: ``with uow`` → load → one domain call → publish → commit.
+
+Every writing handler is retried as a whole when the store reports a concurrent update
+(a window's version moved, or a unique index caught a race); the retry reads fresh state.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from services.capacity.domain import commands
+from services.capacity.domain.errors import DuplicateId, InvalidInput, NotFound
+from services.capacity.domain.holding import Ask, HoldTerms, place_holds
+from services.capacity.domain.ids import new_id
+from services.capacity.domain.model import OPERATOR, SUPPLIER, Actor, Cluster, Factory, Machine
+from services.capacity.domain.reservations import Reservation, Status
+from services.capacity.domain.windows import Window, open_window
+from services.capacity.service_layer import messages
+from services.capacity.service_layer.unit_of_work import CapacityUnitOfWork, ConcurrentUpdate
+from shared.events import Envelope
+from shared.events.payloads import AllocationProposed
+
+logger = logging.getLogger(__name__)
+
+CONSUMER = "capacity"
+MAX_ATTEMPTS = 30
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def retry_on_conflict(handler: F) -> F:
+    @functools.wraps(handler)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return handler(*args, **kwargs)
+            except ConcurrentUpdate as exc:
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                logger.info("%s: concurrent update (%s); retry %d", handler.__name__, exc,
+                            attempt)
+                time.sleep(random.uniform(0, 0.005 * attempt))  # jitter
+        raise AssertionError("unreachable")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def owned_factory(uow: CapacityUnitOfWork, actor: Actor, factory_id: str) -> Factory:
+    """The factory, if ``actor`` may see it (404 otherwise, never revealing that it exists)."""
+    factory = uow.factories.get(factory_id)
+    if factory is None or not factory.is_visible_to(actor):
+        raise NotFound("factory", factory_id)
+    return factory
+
+
+@retry_on_conflict
+def create_cluster(cmd: commands.CreateCluster, uow: CapacityUnitOfWork) -> Cluster:
+    cmd.actor.require(OPERATOR)
+    with uow:
+        if uow.clusters.get(cmd.cluster_id) is not None:
+            raise DuplicateId("cluster", cmd.cluster_id)
+        cluster = Cluster(id=cmd.cluster_id, name=cmd.name, lat=cmd.lat, lon=cmd.lon,
+                          max_distance_km=cmd.max_distance_km)
+        uow.clusters.add(cluster)
+        uow.publish(messages.cluster_created(cluster))
+        uow.commit()
+    return cluster
+
+
+@retry_on_conflict
+def register_factory(cmd: commands.RegisterFactory, uow: CapacityUnitOfWork) -> Factory:
+    cmd.actor.require(SUPPLIER)
+    with uow:
+        if uow.clusters.get(cmd.cluster_id) is None or not cmd.actor.may_use_cluster(
+            cmd.cluster_id
+        ):
+            raise InvalidInput("cluster_id", f"unknown cluster {cmd.cluster_id!r} for this firm")
+        factory = Factory(
+            id=new_id("fac"), firm_id=cmd.actor.firm_id, cluster_id=cmd.cluster_id,
+            name=cmd.name, lat=cmd.lat, lon=cmd.lon, declared_tier=cmd.declared_tier,
+            sme=cmd.sme, certifications=list(cmd.certifications),
+        )
+        uow.factories.add(factory)
+        uow.publish(messages.factory_state(factory, registered=True))
+        uow.commit()
+    return factory
+
+
+@retry_on_conflict
+def verify_tier(cmd: commands.VerifyTier, uow: CapacityUnitOfWork) -> Factory:
+    cmd.actor.require(OPERATOR)
+    with uow:
+        factory = owned_factory(uow, cmd.actor, cmd.factory_id)
+        factory.verify_tier(cmd.tier)
+        uow.factories.save(factory)
+        uow.publish(messages.factory_state(factory, registered=False))
+        uow.commit()
+    return factory
+
+
+@retry_on_conflict
+def add_machine(cmd: commands.AddMachine, uow: CapacityUnitOfWork) -> Machine:
+    cmd.actor.require(SUPPLIER)
+    with uow:
+        factory = owned_factory(uow, cmd.actor, cmd.factory_id)
+        machine = Machine(id=new_id("mac"), factory_id=factory.id, name=cmd.name,
+                          process=cmd.process, materials=list(cmd.materials),
+                          hourly_rate=cmd.hourly_rate)
+        uow.machines.add(machine)
+        uow.publish(messages.machine_added(machine, cluster_id=factory.cluster_id))
+        uow.commit()
+    return machine
+
+
+@retry_on_conflict
+def open_machine_window(cmd: commands.OpenWindow, uow: CapacityUnitOfWork) -> Window:
+    cmd.actor.require(SUPPLIER)
+    with uow:
+        machine = uow.machines.get(cmd.machine_id, lock=True)  # serialises overlap checks
+        factory = machine and uow.factories.get(machine.factory_id)
+        if machine is None or factory is None or not factory.is_owned_by(cmd.actor):
+            raise NotFound("machine", cmd.machine_id)
+        window = open_window(
+            window_id=new_id("win"), machine_id=machine.id, factory_id=factory.id,
+            cluster_id=factory.cluster_id, start=cmd.start, end=cmd.end, hours=cmd.hours,
+            existing=uow.windows.for_machine(machine.id),
+        )
+        uow.windows.add(window)
+        uow.publish(messages.window_opened(window))
+        uow.commit()
+    return window
+
+
+def _owned_reservation(uow: CapacityUnitOfWork, actor: Actor, reservation_id: str
+                       ) -> tuple[Reservation, Factory]:
+    reservation = uow.reservations.get(reservation_id)
+    factory = reservation and uow.factories.get(reservation.factory_id)
+    if reservation is None or factory is None or not factory.is_owned_by(actor):
+        raise NotFound("reservation", reservation_id)
+    return reservation, factory
+
+
+@retry_on_conflict
+def accept_reservation(cmd: commands.AcceptReservation, uow: CapacityUnitOfWork) -> Reservation:
+    with uow:
+        reservation, factory = _owned_reservation(uow, cmd.actor, cmd.reservation_id)
+        reservation.accept(now=cmd.at)
+        window = _window_of(uow, reservation)
+        window.accept_held(reservation.hours)
+        uow.windows.save_hours(window)
+        uow.reservations.save_status(reservation, expected=Status.HELD)
+        uow.publish(messages.reservation_accepted(reservation, factory_name=factory.name))
+        uow.commit()
+    return reservation
+
+
+@retry_on_conflict
+def decline_reservation(cmd: commands.DeclineReservation, uow: CapacityUnitOfWork
+                        ) -> Reservation:
+    with uow:
+        reservation, _ = _owned_reservation(uow, cmd.actor, cmd.reservation_id)
+        reservation.decline(cmd.reason, now=cmd.at)
+        window = _window_of(uow, reservation)
+        window.release_held(reservation.hours)
+        uow.windows.save_hours(window)
+        uow.reservations.save_status(reservation, expected=Status.HELD)
+        uow.publish(messages.reservation_declined(reservation))
+        uow.commit()
+    return reservation
+
+
+def _window_of(uow: CapacityUnitOfWork, reservation: Reservation) -> Window:
+    window = uow.windows.get_many([reservation.window_id], lock=True).get(reservation.window_id)
+    if window is None:  # a foreign key makes this impossible; say so loudly if it happens
+        raise LookupError(f"window {reservation.window_id} of {reservation.id} is missing")
+    return window
+
+
+@retry_on_conflict
+def hold_proposed_allocations(
+    proposal: AllocationProposed,
+    uow: CapacityUnitOfWork,
+    *,
+    envelope: Envelope,
+    hold_ttl: timedelta,
+    now: datetime | None = None,
+) -> None:
+    """allocation.proposed: hold every step's hours atomically, or reject the whole order."""
+    at = now or datetime.now(UTC)
+    asks = [Ask(a.step_id, a.window_id, a.hours, a.price) for a in proposal.allocations]
+    terms = HoldTerms(order_id=proposal.order_id, cluster_id=proposal.cluster_id,
+                      match_run_id=proposal.match_run_id, now=at, expires_at=at + hold_ttl)
+    cause = str(envelope.event_id)
+    with uow:
+        if not uow.claim(CONSUMER, envelope):
+            logger.info("allocation.proposed %s was applied before; skipped", cause)
+            return
+        outcome = place_holds(
+            asks, terms=terms, new_id=lambda: new_id("res"),
+            windows=uow.windows.get_many({a.window_id for a in asks}, lock=True),
+            reserved=uow.reservations.active_for_steps([a.step_id for a in asks]),
+        )
+        for window in outcome.windows:
+            uow.windows.save_hours(window)
+        for reservation in outcome.reservations:
+            uow.reservations.add(reservation)
+            uow.publish(messages.reservation_held(reservation, causation_id=cause))
+        for refusal in outcome.refusals:
+            uow.publish(messages.reservation_rejected(
+                refusal, cluster_id=proposal.cluster_id, order_id=proposal.order_id,
+                match_run_id=proposal.match_run_id, causation_id=cause,
+            ))
+        uow.commit()
+    logger.info("order %s: %d held, %d rejected", proposal.order_id,
+                len(outcome.reservations), len(outcome.refusals))
+
+
+# Event payload class → handler (called with the payload, a unit of work, envelope and ttl).
+EVENT_HANDLERS: dict[type, Callable[..., None]] = {
+    AllocationProposed: hold_proposed_allocations,
+}

@@ -1,0 +1,91 @@
+"""Read-side use cases: what a caller may see, with cursor pagination (no writes)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from services.capacity.domain.errors import NotFound
+from services.capacity.domain.model import Actor, Cluster, Factory, Machine
+from services.capacity.domain.reservations import Reservation, Status
+from services.capacity.domain.windows import Window
+from services.capacity.service_layer.handlers import owned_factory
+from services.capacity.service_layer.unit_of_work import CapacityUnitOfWork
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    next_cursor: str | None = None
+
+
+def _page(fetch: Callable[[int], list[T]], limit: int, key: Callable[[T], str]) -> Page[T]:
+    """Fetch one more than ``limit``: if it exists, the cursor is the last shown item's key."""
+    rows = fetch(limit + 1)
+    if len(rows) > limit:
+        return Page(rows[:limit], key(rows[limit - 1]))
+    return Page(rows)
+
+
+def list_clusters(uow: CapacityUnitOfWork) -> Page[Cluster]:
+    with uow:
+        return Page(uow.clusters.list())
+
+
+def get_cluster(cluster_id: str, uow: CapacityUnitOfWork) -> Cluster:
+    with uow:
+        cluster = uow.clusters.get(cluster_id)
+    if cluster is None:
+        raise NotFound("cluster", cluster_id)
+    return cluster
+
+
+def _firm_filter(actor: Actor) -> str | None:
+    return None if actor.is_operator else actor.firm_id
+
+
+def list_factories(actor: Actor, uow: CapacityUnitOfWork, *, cursor: str | None, limit: int
+                   ) -> Page[Factory]:
+    with uow:
+        return _page(lambda n: uow.factories.page(firm_id=_firm_filter(actor), after=cursor,
+                                                   limit=n), limit, lambda f: f.id)
+
+
+def get_factory(actor: Actor, factory_id: str, uow: CapacityUnitOfWork) -> Factory:
+    with uow:
+        return owned_factory(uow, actor, factory_id)
+
+
+def list_machines(actor: Actor, factory_id: str, uow: CapacityUnitOfWork) -> Page[Machine]:
+    with uow:
+        factory = owned_factory(uow, actor, factory_id)
+        return Page(uow.machines.for_factory(factory.id))
+
+
+def list_windows(actor: Actor, machine_id: str, uow: CapacityUnitOfWork) -> Page[Window]:
+    with uow:
+        machine = uow.machines.get(machine_id)
+        factory = machine and uow.factories.get(machine.factory_id)
+        if machine is None or factory is None or not factory.is_visible_to(actor):
+            raise NotFound("machine", machine_id)
+        return Page(uow.windows.for_machine(machine.id))
+
+
+def list_reservations(actor: Actor, uow: CapacityUnitOfWork, *, status: Status | None,
+                      cursor: str | None, limit: int) -> Page[Reservation]:
+    with uow:
+        return _page(lambda n: uow.reservations.page(firm_id=_firm_filter(actor), status=status,
+                                                      after=cursor, limit=n),
+                     limit, lambda r: r.id)
+
+
+def get_reservation(actor: Actor, reservation_id: str, uow: CapacityUnitOfWork) -> Reservation:
+    with uow:
+        reservation = uow.reservations.get(reservation_id)
+        factory = reservation and uow.factories.get(reservation.factory_id)
+        if reservation is None or factory is None or not factory.is_visible_to(actor):
+            raise NotFound("reservation", reservation_id)
+        return reservation

@@ -1,0 +1,105 @@
+"""Helpers for the capacity integration tests: tokens, set-up over HTTP, events, table reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from shared.events import Envelope, new_event
+from shared.events.payloads import AllocationProposed, ProposedAllocation
+from shared.messaging.tables import outbox
+from tests.helpers import bearer
+
+CLUSTER = "qhd-auto"
+OP = bearer("platform", "operator")
+SUP = bearer("firm-s1", "supplier", CLUSTER)
+SUP2 = bearer("firm-s2", "supplier", CLUSTER)
+BUY = bearer("firm-b1", "buyer", CLUSTER)
+T0 = (datetime.now(UTC) + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+PROBLEM = "application/problem+json"
+
+
+@dataclass
+class Site:
+    factory_id: str
+    machine_id: str
+    window_ids: list[str]
+
+
+def iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def create_cluster(client: TestClient, cluster_id: str = CLUSTER) -> dict:
+    response = client.post("/v1/clusters", headers=OP, json={
+        "id": cluster_id, "name": "Qinhuangdao auto parts", "lat": 39.93, "lon": 119.60,
+        "max_distance_km": 60})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def build_site(client: TestClient, *, windows: int = 1, hours: float = 20.0,
+               headers: dict[str, str] = SUP) -> Site:
+    """A factory with one machine and ``windows`` consecutive 48-hour windows."""
+    factory = client.post("/v1/factories", headers=headers, json={
+        "cluster_id": CLUSTER, "name": "Haigang Precision", "lat": 39.95, "lon": 119.58,
+        "declared_tier": "advanced", "sme": True, "certifications": ["ISO9001"]})
+    assert factory.status_code == 201, factory.text
+    fid = factory.json()["id"]
+    machine = client.post(f"/v1/factories/{fid}/machines", headers=headers, json={
+        "name": "5-axis mill", "process": "cnc_milling", "materials": ["steel", "aluminium"],
+        "hourly_rate": 180.0})
+    assert machine.status_code == 201, machine.text
+    mid = machine.json()["id"]
+    wids = []
+    for n in range(windows):
+        start = T0 + timedelta(hours=48 * n)
+        window = client.post(f"/v1/machines/{mid}/windows", headers=headers, json={
+            "start": iso(start), "end": iso(start + timedelta(hours=48)), "hours": hours})
+        assert window.status_code == 201, window.text
+        wids.append(window.json()["id"])
+    return Site(fid, mid, wids)
+
+
+def proposal(order_id: str, *allocs: tuple[str, str, float],
+             cluster_id: str = CLUSTER) -> tuple[Envelope, AllocationProposed]:
+    payload = AllocationProposed(
+        match_run_id="run-1", cluster_id=cluster_id, order_id=order_id,
+        allocations=[ProposedAllocation(step_id=s, window_id=w, machine_id="m", factory_id="f",
+                                        hours=h, price=h * 180.0, transport_km=2.5)
+                     for s, w, h in allocs])
+    envelope = new_event(payload, key=cluster_id, producer="matcher", correlation_id=order_id)
+    return envelope, payload
+
+
+def feed(app: FastAPI, order_id: str, *allocs: tuple[str, str, float]) -> Envelope:
+    envelope, payload = proposal(order_id, *allocs)
+    app.state.event_handler(envelope, payload)
+    return envelope
+
+
+def events(app: FastAPI, type_: str | None = None) -> list[Envelope]:
+    query = sa.select(outbox.c.body).order_by(outbox.c.id)
+    if type_ is not None:
+        query = query.where(outbox.c.type == type_)
+    with app.state.runtime.engine.connect() as conn:
+        return [Envelope.model_validate_json(body) for body in conn.scalars(query)]
+
+
+def event_types(app: FastAPI) -> list[str]:
+    return [e.type for e in events(app)]
+
+
+def count(app: FastAPI, table: str) -> int:
+    with app.state.runtime.engine.connect() as conn:
+        return conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+
+
+def window(client: TestClient, site: Site, index: int = 0) -> dict:
+    response = client.get(f"/v1/machines/{site.machine_id}/windows", headers=SUP)
+    assert response.status_code == 200, response.text
+    return next(w for w in response.json()["items"] if w["id"] == site.window_ids[index])

@@ -1,0 +1,151 @@
+"""allocation.proposed through app.state.event_handler: all-or-nothing, idempotent, and the
+invariant held + accepted ≤ offered under concurrent proposals."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from services.capacity.adapters.unit_of_work import SqlAlchemyCapacityUnitOfWork
+from services.capacity.service_layer.unit_of_work import ConcurrentUpdate
+from tests.capacity.integration.flows import (
+    SUP,
+    build_site,
+    count,
+    create_cluster,
+    events,
+    feed,
+    proposal,
+    window,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def site(client: TestClient):  # type: ignore[no-untyped-def]
+    create_cluster(client)
+    return build_site(client, windows=4, hours=20.0)
+
+
+def test_the_same_envelope_twice_holds_once(app: FastAPI, client: TestClient, site) -> None:  # type: ignore[no-untyped-def]
+    envelope, payload = proposal("ord-1", ("stp-1", site.window_ids[0], 6.0))
+    app.state.event_handler(envelope, payload)
+    app.state.event_handler(envelope, payload)
+    assert count(app, "reservations") == 1
+    assert len(events(app, "reservation.held")) == 1
+    assert window(client, site)["held_hours"] == 6.0
+    assert count(app, "inbox") == 1
+
+
+def test_a_misfit_holds_nothing_and_rejects_every_step(app: FastAPI, client: TestClient,
+                                                       site) -> None:  # type: ignore[no-untyped-def]
+    w0, w1 = site.window_ids[:2]
+    feed(app, "ord-0", ("stp-0", w1, 16.0))
+    cause = feed(app, "ord-1", ("stp-1", w0, 6.0), ("stp-2", w1, 6.0), ("stp-3", "win_nope", 1.0))
+    assert count(app, "reservations") == 1
+    assert (window(client, site, 0)["held_hours"], window(client, site, 1)["held_hours"]) == (
+        0.0, 16.0)
+    rejected = events(app, "reservation.rejected")
+    assert [(e.payload["step_id"], e.payload["reason"]) for e in rejected] == [
+        ("stp-1", "order_incomplete"),
+        ("stp-2", f"capacity_exceeded: window {w1} has 4.0 h free, 6.0 h asked"),
+        ("stp-3", "unknown_window"),
+    ]
+    assert all(e.correlation_id == "ord-1" and e.causation_id == str(cause.event_id)
+               for e in rejected)
+    assert all(e.payload["match_run_id"] == "run-1" for e in rejected)
+
+
+def test_a_held_step_is_not_held_twice(app: FastAPI, client: TestClient, site) -> None:  # type: ignore[no-untyped-def]
+    feed(app, "ord-1", ("stp-1", site.window_ids[0], 6.0))
+    feed(app, "ord-1", ("stp-1", site.window_ids[1], 6.0))
+    assert count(app, "reservations") == 1
+    [rejected] = events(app, "reservation.rejected")
+    assert rejected.payload["reason"].startswith("already_reserved: step stp-1")
+    assert window(client, site, 1)["held_hours"] == 0.0
+
+
+def test_a_stale_version_loses_the_compare_and_set(app: FastAPI, client: TestClient,
+                                                  site) -> None:  # type: ignore[no-untyped-def]
+    wid = site.window_ids[0]
+    uow = SqlAlchemyCapacityUnitOfWork(app.state.runtime.session_factory)
+    with uow:
+        stale = uow.windows.get(wid)
+    with uow:
+        fresh = uow.windows.get(wid)
+        fresh.hold(5.0)
+        uow.windows.save_hours(fresh)
+        uow.commit()
+    stale.hold(18.0)
+    with pytest.raises(ConcurrentUpdate), uow:
+        uow.windows.save_hours(stale)
+        uow.commit()
+    assert (window(client, site)["held_hours"], window(client, site)["version"]) == (5.0, 1)
+
+
+def test_the_database_refuses_more_held_than_offered(app: FastAPI, site) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(sa.exc.IntegrityError), app.state.runtime.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE windows SET held_hours = 21 WHERE id = :id"),
+                     {"id": site.window_ids[0]})
+
+
+def _fire(app: FastAPI, jobs: list[list[tuple]]) -> list[BaseException]:
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(jobs))
+
+    def run(batch: list[tuple]) -> None:
+        start.wait()
+        for order_id, allocs in batch:
+            try:
+                feed(app, order_id, *allocs)
+            except BaseException as exc:  # reported by the test
+                errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(batch,)) for batch in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return errors
+
+
+def test_concurrent_proposals_never_overbook(app: FastAPI, client: TestClient, site) -> None:  # type: ignore[no-untyped-def]
+    """16 threads × 10 single-step orders of 3 h on four 20-h windows."""
+    jobs = [[(f"ord-{t}-{n}", [(f"stp-{t}-{n}", site.window_ids[(t + n) % 4], 3.0)])
+             for n in range(10)] for t in range(16)]
+    assert _fire(app, jobs) == []
+    windows = client.get(f"/v1/machines/{site.machine_id}/windows", headers=SUP).json()["items"]
+    for w in windows:
+        assert w["held_hours"] + w["accepted_hours"] <= w["hours"]
+        assert w["held_hours"] == 18.0  # six 3-h holds fit in 20 h, the seventh does not
+    held, rejected = events(app, "reservation.held"), events(app, "reservation.rejected")
+    assert len(held) == count(app, "reservations") == 24
+    assert len(held) + len(rejected) == 160
+    assert all(e.payload["reason"].startswith("capacity_exceeded") for e in rejected)
+    per_window = Counter(e.payload["window_id"] for e in held)
+    assert per_window == {wid: 6 for wid in site.window_ids}
+    assert count(app, "inbox") == 160
+
+
+def test_concurrent_two_step_orders_are_all_or_nothing(app: FastAPI, client: TestClient,
+                                                       site) -> None:  # type: ignore[no-untyped-def]
+    """8 threads × 6 orders, each 2 steps of 4 h on two different windows."""
+    w = site.window_ids
+    jobs = [[(f"ord-{t}-{n}", [(f"stp-{t}-{n}-a", w[(t + n) % 4], 4.0),
+                               (f"stp-{t}-{n}-b", w[(t + n + 1) % 4], 4.0)])
+             for n in range(6)] for t in range(8)]
+    assert _fire(app, jobs) == []
+    held = Counter(e.correlation_id for e in events(app, "reservation.held"))
+    rejected = Counter(e.correlation_id for e in events(app, "reservation.rejected"))
+    assert set(held).isdisjoint(rejected)
+    assert all(n == 2 for n in held.values()) and all(n == 2 for n in rejected.values())
+    assert len(held) + len(rejected) == 48
+    windows = client.get(f"/v1/machines/{site.machine_id}/windows", headers=SUP).json()["items"]
+    assert all(x["held_hours"] <= x["hours"] for x in windows)
+    assert sum(x["held_hours"] for x in windows) == 8.0 * len(held)

@@ -1,0 +1,65 @@
+"""The reservation state machine: held → accepted | declined | expired | released | rejected."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.capacity.domain.errors import HoldExpired, IllegalTransition
+from services.capacity.domain.reservations import TRANSITIONS, Reservation, Status
+
+NOW = datetime(2026, 12, 1, 8, tzinfo=UTC)
+
+
+def _held() -> Reservation:
+    return Reservation(id="r1", order_id="o1", step_id="s1", window_id="w1", factory_id="f1",
+                       cluster_id="c1", hours=6.0, price=1080.0, created_at=NOW,
+                       expires_at=NOW + timedelta(hours=24))
+
+
+def test_a_held_reservation_can_be_accepted() -> None:
+    r = _held()
+    r.accept(now=NOW + timedelta(hours=1))
+    assert r.status is Status.ACCEPTED
+    assert r.updated_at == NOW + timedelta(hours=1)
+
+
+def test_a_held_reservation_can_be_declined_with_a_reason() -> None:
+    r = _held()
+    r.decline("machine down", now=NOW)
+    assert (r.status, r.reason) == (Status.DECLINED, "machine down")
+
+
+def test_an_expired_hold_cannot_be_accepted() -> None:
+    r = _held()
+    with pytest.raises(HoldExpired):
+        r.accept(now=NOW + timedelta(hours=24))
+    assert r.status is Status.HELD
+
+
+@pytest.mark.parametrize("status", [s for s in Status if s is not Status.HELD])
+def test_only_held_reservations_move(status: Status) -> None:
+    r = _held()
+    r.status = status
+    with pytest.raises(IllegalTransition):
+        r.accept(now=NOW)
+    with pytest.raises(IllegalTransition):
+        r.decline("no", now=NOW)
+    for target in Status:
+        with pytest.raises(IllegalTransition):
+            r.transition(target, now=NOW)
+    assert r.status is status
+
+
+@pytest.mark.parametrize("target", sorted(TRANSITIONS[Status.HELD]))
+def test_held_moves_to_each_terminal_status(target: Status) -> None:
+    r = _held()
+    r.transition(target, now=NOW)
+    assert r.status is target
+    assert not r.is_active or target is Status.ACCEPTED
+
+
+def test_held_cannot_become_held_again() -> None:
+    with pytest.raises(IllegalTransition):
+        _held().transition(Status.HELD, now=NOW)
