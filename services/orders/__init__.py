@@ -1,0 +1,1 @@
+"""The orders service: buyers submit orders of process steps; it follows them to allocation."""

@@ -1,0 +1,1 @@
+"""Orders adapters: SQLAlchemy models, repositories and the unit of work."""

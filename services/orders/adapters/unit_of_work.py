@@ -1,0 +1,23 @@
+"""The SQLAlchemy unit of work of the orders service: shared transaction, orders repositories."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from services.orders.adapters.repository import (
+    SqlClusterRepository,
+    SqlIdempotencyRepository,
+    SqlOrderRepository,
+)
+from shared.uow import SqlAlchemyUnitOfWork
+
+
+class SqlAlchemyOrdersUnitOfWork(SqlAlchemyUnitOfWork):
+    orders: SqlOrderRepository
+    clusters: SqlClusterRepository
+    idempotency: SqlIdempotencyRepository
+
+    def _open(self, session: Session) -> None:
+        self.orders = SqlOrderRepository(session)
+        self.clusters = SqlClusterRepository(session)
+        self.idempotency = SqlIdempotencyRepository(session)

@@ -1,0 +1,1 @@
+"""Orders domain: dataclasses, validation rules and state machines (standard library only)."""

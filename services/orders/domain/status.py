@@ -1,0 +1,86 @@
+"""The order and step state machines, and how an order's status follows from its steps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from services.orders.domain.errors import IllegalTransition
+
+
+class StepStatus(StrEnum):
+    PENDING = "pending"
+    PROPOSED = "proposed"
+    HELD = "held"
+    ACCEPTED = "accepted"
+    UNPLACED = "unplaced"
+
+
+class OrderStatus(StrEnum):
+    SUBMITTED = "submitted"
+    MATCHING = "matching"
+    PARTIALLY_ALLOCATED = "partially_allocated"
+    ALLOCATED = "allocated"
+    IN_PRODUCTION = "in_production"
+    COMPLETED = "completed"
+    UNPLACED = "unplaced"
+    CANCELLED = "cancelled"
+
+
+STEP_TRANSITIONS: dict[StepStatus, frozenset[StepStatus]] = {
+    StepStatus.PENDING: frozenset({StepStatus.PROPOSED, StepStatus.UNPLACED}),
+    StepStatus.PROPOSED: frozenset({StepStatus.HELD, StepStatus.UNPLACED, StepStatus.PENDING}),
+    StepStatus.HELD: frozenset({StepStatus.ACCEPTED, StepStatus.PENDING}),
+    StepStatus.ACCEPTED: frozenset(),
+    StepStatus.UNPLACED: frozenset({StepStatus.PROPOSED}),
+}
+
+# Forward jumps are allowed because the status is derived from the steps after each event: a
+# one-step order goes from matching straight to allocated when its only step is accepted.
+_SUBMITTED, _MATCHING = OrderStatus.SUBMITTED, OrderStatus.MATCHING
+_PARTIAL, _ALLOCATED = OrderStatus.PARTIALLY_ALLOCATED, OrderStatus.ALLOCATED
+_UNPLACED, _CANCELLED = OrderStatus.UNPLACED, OrderStatus.CANCELLED
+_PRODUCTION, _COMPLETED = OrderStatus.IN_PRODUCTION, OrderStatus.COMPLETED
+
+ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    _SUBMITTED: frozenset({_MATCHING, _PARTIAL, _ALLOCATED, _UNPLACED, _CANCELLED}),
+    _MATCHING: frozenset({_PARTIAL, _ALLOCATED, _UNPLACED, _CANCELLED}),
+    _PARTIAL: frozenset({_ALLOCATED, _UNPLACED, _CANCELLED}),
+    _ALLOCATED: frozenset({_PRODUCTION, _CANCELLED}),
+    _UNPLACED: frozenset({_MATCHING, _PARTIAL, _ALLOCATED, _CANCELLED}),
+    _PRODUCTION: frozenset({_COMPLETED}),
+    _COMPLETED: frozenset(),
+    _CANCELLED: frozenset(),
+}
+
+# Statuses in which incoming matching and reservation events still change the order.
+OPEN_STATUSES = frozenset({_SUBMITTED, _MATCHING, _PARTIAL, _ALLOCATED, _UNPLACED})
+
+
+def check_step_move(current: StepStatus, wanted: StepStatus) -> None:
+    if wanted not in STEP_TRANSITIONS[current]:
+        raise IllegalTransition("step", current, wanted)
+
+
+def check_order_move(current: OrderStatus, wanted: OrderStatus) -> None:
+    if wanted not in ORDER_TRANSITIONS[current]:
+        raise IllegalTransition("order", current, wanted)
+
+
+def derive_status(steps: Iterable[StepStatus], current: OrderStatus) -> OrderStatus:
+    """The order status its step statuses imply; orders are atomic, so one unplaced step wins."""
+    if current not in OPEN_STATUSES:
+        return current
+    statuses = list(steps)
+    if StepStatus.UNPLACED in statuses:
+        return OrderStatus.UNPLACED
+    accepted = statuses.count(StepStatus.ACCEPTED)
+    if statuses and accepted == len(statuses):
+        return OrderStatus.ALLOCATED
+    if accepted:
+        return OrderStatus.PARTIALLY_ALLOCATED
+    if StepStatus.PROPOSED in statuses or StepStatus.HELD in statuses:
+        return OrderStatus.MATCHING
+    # Every step pending: still waiting for its first plan, or back to the matcher after a
+    # rejected or declined reservation (an order does not return to "submitted").
+    return OrderStatus.SUBMITTED if current is OrderStatus.SUBMITTED else OrderStatus.MATCHING

@@ -1,0 +1,1 @@
+"""Orders entrypoints: the HTTP API and the event consumer's dispatch."""

@@ -1,0 +1,172 @@
+"""Request and response models of the orders API (DESIGN §5 field names)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from services.orders.domain.model import Order, Step
+from services.orders.domain.rules import Location, OrderTerms, StepSpec
+from services.orders.domain.status import OrderStatus, StepStatus
+from shared.vocabulary import PROCESSES
+
+Tier = Literal["basic", "advanced", "excellent", "leading"]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+StepKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+def _known_process(value: str) -> str:
+    if value not in PROCESSES:
+        raise ValueError(f"unknown process {value!r}; known: {', '.join(sorted(PROCESSES))}")
+    return value
+
+
+Process = Annotated[str, AfterValidator(_known_process),
+                    Field(json_schema_extra={"enum": sorted(PROCESSES)})]
+
+
+class Delivery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class StepCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: StepKey = Field(description="unique within the order; `after` refers to it")
+    process: Process
+    material: Text | None = None
+    quantity: int = Field(ge=1)
+    hours: float = Field(gt=0, description="machine hours")
+    after: list[StepKey] = Field(default_factory=list, max_length=50,
+                                 description="keys of the steps that must finish first")
+
+
+class OrderCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "cluster_id": "qhd-auto", "title": "Brackets", "delivery": {"lat": 39.94, "lon": 119.55},
+        "due": "2026-12-08T00:00:00Z", "min_tier": "basic", "certifications": [],
+        "max_distance_km": 60, "priority": 3,
+        "steps": [{"key": "mill", "process": "cnc_milling", "material": "steel",
+                   "quantity": 500, "hours": 6.0, "after": []}],
+    }]})
+
+    cluster_id: Id
+    title: Text
+    delivery: Delivery
+    due: AwareDatetime = Field(description="UTC ISO-8601 with a zone; must be in the future")
+    min_tier: Tier = "basic"
+    certifications: list[Id] = Field(default_factory=list, max_length=20)
+    max_distance_km: float = Field(60.0, gt=0, le=500)
+    priority: int = Field(3, ge=1, le=5)
+    budget: float | None = Field(None, gt=0, description="CNY")
+    allowed_factories: list[Id] = Field(default_factory=list, max_length=200)
+    blocked_factories: list[Id] = Field(default_factory=list, max_length=200)
+    max_factories: int | None = Field(None, ge=1)
+    steps: list[StepCreate] = Field(min_length=1, max_length=50)
+
+    def to_terms(self) -> OrderTerms:
+        return OrderTerms(
+            cluster_id=self.cluster_id, title=self.title,
+            delivery=Location(self.delivery.lat, self.delivery.lon),
+            due=self.due.astimezone(UTC), min_tier=self.min_tier,
+            certifications=tuple(self.certifications), max_distance_km=self.max_distance_km,
+            priority=self.priority, budget=self.budget,
+            allowed_factories=tuple(self.allowed_factories),
+            blocked_factories=tuple(self.blocked_factories), max_factories=self.max_factories,
+            steps=tuple(StepSpec(key=s.key, process=s.process, material=s.material,
+                                 quantity=s.quantity, hours=s.hours, after=tuple(s.after))
+                        for s in self.steps),
+        )
+
+
+class AllocationPublic(BaseModel):
+    """Factory and window stay null until the supplier accepted; price and hours show at once."""
+
+    factory_id: str | None
+    factory_name: str | None
+    window_id: str | None
+    hours: float
+    price: float
+
+
+class StepPublic(BaseModel):
+    id: str
+    key: str
+    process: str
+    material: str | None
+    quantity: int
+    hours: float
+    after: list[str]
+    status: StepStatus
+    allocation: AllocationPublic | None
+    unplaced_reason: str | None
+
+    @classmethod
+    def of(cls, step: Step) -> StepPublic:
+        shown = step.public_allocation()
+        return cls(
+            id=step.id, key=step.key, process=step.process, material=step.material,
+            quantity=step.quantity, hours=step.hours, after=step.after, status=step.status,
+            allocation=AllocationPublic(**vars(shown)) if shown else None,
+            unplaced_reason=step.unplaced_reason,
+        )
+
+
+class OrderPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "ord_5f0c", "buyer_firm_id": "firm-b1", "cluster_id": "qhd-auto",
+        "title": "Brackets", "delivery": {"lat": 39.94, "lon": 119.55},
+        "due": "2026-12-08T00:00:00Z", "min_tier": "basic", "certifications": [],
+        "max_distance_km": 60.0, "priority": 3, "budget": None, "allowed_factories": [],
+        "blocked_factories": [], "max_factories": None, "status": "matching",
+        "created_at": "2026-12-01T08:00:00Z", "updated_at": "2026-12-01T08:05:00Z",
+        "steps": [{"id": "stp_9a1e", "key": "mill", "process": "cnc_milling",
+                   "material": "steel", "quantity": 500, "hours": 6.0, "after": [],
+                   "status": "held", "unplaced_reason": None,
+                   "allocation": {"factory_id": None, "factory_name": None, "window_id": None,
+                                  "hours": 6.0, "price": 1080.0}}],
+    }]})
+
+    id: str
+    buyer_firm_id: str
+    cluster_id: str
+    title: str
+    delivery: Delivery
+    due: datetime
+    min_tier: Tier
+    certifications: list[str]
+    max_distance_km: float
+    priority: int
+    budget: float | None
+    allowed_factories: list[str]
+    blocked_factories: list[str]
+    max_factories: int | None
+    status: OrderStatus
+    created_at: datetime
+    updated_at: datetime
+    steps: list[StepPublic]
+
+    @classmethod
+    def of(cls, order: Order) -> OrderPublic:
+        t = order.terms
+        return cls(
+            id=order.id, buyer_firm_id=order.buyer_firm_id, cluster_id=t.cluster_id,
+            title=t.title, delivery=Delivery(lat=t.delivery.lat, lon=t.delivery.lon), due=t.due,
+            min_tier=t.min_tier,  # type: ignore[arg-type]
+            certifications=list(t.certifications), max_distance_km=t.max_distance_km,
+            priority=t.priority, budget=t.budget, allowed_factories=list(t.allowed_factories),
+            blocked_factories=list(t.blocked_factories), max_factories=t.max_factories,
+            status=order.status, created_at=order.created_at, updated_at=order.updated_at,
+            steps=[StepPublic.of(s) for s in order.steps],
+        )
+
+
+class OrdersPublic(BaseModel):
+    items: list[OrderPublic]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page")

@@ -1,0 +1,1 @@
+"""Orders service layer: command and event handlers over an abstract unit of work."""

@@ -1,0 +1,203 @@
+"""Command and event handlers: load, one domain call, publish, commit."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from services.orders.domain.commands import SubmitOrder
+from services.orders.domain.model import Order, Outcome, Placement
+from services.orders.service_layer.unit_of_work import (
+    AbstractUnitOfWork,
+    DuplicateRecord,
+    IdempotencyRecord,
+)
+from shared.events import Envelope, EventPayload, new_event
+from shared.events.payloads import (
+    AllocationProposed,
+    ClusterCreated,
+    OrderSubmitted,
+    ReservationAccepted,
+    ReservationDeclined,
+    ReservationHeld,
+    ReservationRejected,
+    StepUnplaced,
+    SubmittedStep,
+)
+
+logger = logging.getLogger(__name__)
+
+SERVICE = "orders"  # producer name and inbox consumer name
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different request body."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- commands -----------------------------------------------------------------------------------
+def submit_order(
+    cmd: SubmitOrder, uow: AbstractUnitOfWork, *, now: datetime | None = None
+) -> tuple[Order, bool]:
+    """Stores the order and its order.submitted event; answers (order, replayed).
+
+    With an idempotency key seen before, answers the order it made (replayed=True) and writes
+    nothing; the same key with other terms raises IdempotencyConflict.
+    """
+    fingerprint = terms_fingerprint(cmd)
+    try:
+        with uow:
+            if (earlier := _earlier_order(cmd, fingerprint, uow)) is not None:
+                return earlier, True
+            order = Order.submit(
+                cmd.terms, buyer_firm_id=cmd.buyer_firm_id, buyer_clusters=cmd.buyer_clusters,
+                cluster_known=uow.clusters.exists(cmd.terms.cluster_id), now=now or utcnow(),
+            )
+            uow.orders.add(order)
+            if cmd.idempotency_key is not None:
+                uow.idempotency.add(IdempotencyRecord(
+                    cmd.buyer_firm_id, cmd.idempotency_key, fingerprint, order.id))
+            uow.publish(submitted_event(order))
+            uow.commit()
+            return order, False
+    except DuplicateRecord:
+        logger.info("a concurrent request took Idempotency-Key %r first", cmd.idempotency_key)
+        with uow:  # answer as the request that won the race did
+            if (earlier := _earlier_order(cmd, fingerprint, uow)) is None:
+                raise
+            return earlier, True
+
+
+def _earlier_order(cmd: SubmitOrder, fingerprint: str, uow: AbstractUnitOfWork) -> Order | None:
+    if cmd.idempotency_key is None:
+        return None
+    record = uow.idempotency.get(cmd.buyer_firm_id, cmd.idempotency_key)
+    if record is None:
+        return None
+    if record.fingerprint != fingerprint:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was used before with a different request body")
+    return uow.orders.get(record.order_id)
+
+
+def terms_fingerprint(cmd: SubmitOrder) -> str:
+    """A stable hash of the order terms (the request body), for idempotent retries."""
+    def default(value: Any) -> str:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).isoformat()
+        raise TypeError(type(value).__name__)
+
+    canonical = json.dumps(dataclasses.asdict(cmd.terms), sort_keys=True, default=default)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def submitted_event(order: Order) -> Envelope:
+    ids = order.step_ids_by_key()
+    t = order.terms
+    payload = OrderSubmitted(
+        order_id=order.id, buyer_firm_id=order.buyer_firm_id, cluster_id=t.cluster_id,
+        title=t.title, delivery_lat=t.delivery.lat, delivery_lon=t.delivery.lon, due=t.due,
+        min_tier=t.min_tier, certifications=list(t.certifications),  # type: ignore[arg-type]
+        max_distance_km=t.max_distance_km, priority=t.priority, budget=t.budget,
+        allowed_factories=list(t.allowed_factories), blocked_factories=list(t.blocked_factories),
+        max_factories=t.max_factories,
+        steps=[
+            SubmittedStep(step_id=s.id, key=s.key, process=s.process, material=s.material,
+                          quantity=s.quantity, hours=s.hours, after=[ids[k] for k in s.after])
+            for s in order.steps
+        ],
+    )
+    return new_event(payload, key=t.cluster_id, producer=SERVICE, correlation_id=order.id)
+
+
+# --- events -------------------------------------------------------------------------------------
+def on_cluster_created(envelope: Envelope, event: ClusterCreated, uow: AbstractUnitOfWork) -> None:
+    with uow:
+        if uow.claim(SERVICE, envelope):
+            uow.clusters.upsert(event.cluster_id, event.name)
+            uow.commit()
+
+
+def on_allocation_proposed(
+    envelope: Envelope, event: AllocationProposed, uow: AbstractUnitOfWork
+) -> None:
+    placements = [
+        Placement(a.step_id, a.window_id, a.factory_id, hours=a.hours, price=a.price)
+        for a in event.allocations
+    ]
+    _apply(envelope, uow, event.order_id, lambda o, now: o.propose(placements, now=now))
+
+
+def on_step_unplaced(envelope: Envelope, event: StepUnplaced, uow: AbstractUnitOfWork) -> None:
+    _apply(envelope, uow, event.order_id, lambda o, now: o.unplace(
+        event.step_id, reason=event.reason, detail=event.detail, now=now))
+
+
+def on_reservation_held(
+    envelope: Envelope, event: ReservationHeld, uow: AbstractUnitOfWork
+) -> None:
+    placement = Placement(event.step_id, event.window_id, event.factory_id, hours=event.hours,
+                          price=event.price, reservation_id=event.reservation_id)
+    _apply(envelope, uow, event.order_id, lambda o, now: o.hold(placement, now=now))
+
+
+def on_reservation_accepted(
+    envelope: Envelope, event: ReservationAccepted, uow: AbstractUnitOfWork
+) -> None:
+    placement = Placement(event.step_id, event.window_id, event.factory_id, hours=event.hours,
+                          price=event.price, factory_name=event.factory_name,
+                          reservation_id=event.reservation_id)
+    _apply(envelope, uow, event.order_id, lambda o, now: o.accept(placement, now=now))
+
+
+def on_reservation_released(
+    envelope: Envelope, event: ReservationRejected | ReservationDeclined, uow: AbstractUnitOfWork
+) -> None:
+    """rejected or declined: the step goes back to pending and the matcher re-plans it."""
+    _apply(envelope, uow, event.order_id, lambda o, now: o.release(
+        event.step_id, window_id=event.window_id, now=now))
+
+
+def _apply(
+    envelope: Envelope,
+    uow: AbstractUnitOfWork,
+    order_id: str,
+    change: Callable[[Order, datetime], Outcome],
+) -> None:
+    with uow:
+        if not uow.claim(SERVICE, envelope):
+            logger.info("%s %s applied before; skipped", envelope.type, envelope.event_id)
+            return
+        order = uow.orders.get(order_id, for_update=True)
+        if order is None:
+            logger.warning("%s %s names unknown order %s; ignored",
+                           envelope.type, envelope.event_id, order_id)
+        else:
+            outcome = change(order, utcnow())
+            for step_id, why in outcome.ignored.items():
+                logger.warning("%s %s: step %s of order %s ignored: %s",
+                               envelope.type, envelope.event_id, step_id, order_id, why)
+            if outcome.changed:
+                uow.orders.save(order)
+        uow.commit()  # the inbox row, even when nothing else changed
+
+
+EventHandler = Callable[[Envelope, Any, AbstractUnitOfWork], None]
+
+EVENT_HANDLERS: dict[type[EventPayload], EventHandler] = {
+    ClusterCreated: on_cluster_created,
+    AllocationProposed: on_allocation_proposed,
+    StepUnplaced: on_step_unplaced,
+    ReservationHeld: on_reservation_held,
+    ReservationAccepted: on_reservation_accepted,
+    ReservationRejected: on_reservation_released,
+    ReservationDeclined: on_reservation_released,
+}

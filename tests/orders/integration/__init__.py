@@ -1,0 +1,1 @@
+"""Integration tests of the orders service over HTTP on SQLite and PostgreSQL."""

@@ -1,0 +1,189 @@
+"""Command and event handlers over the fake unit of work."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from services.orders.domain.commands import SubmitOrder
+from services.orders.domain.errors import InvalidOrder
+from services.orders.domain.model import Order
+from services.orders.entrypoints.consumer import make_event_handler
+from services.orders.service_layer import handlers, views
+from shared.events import Envelope, new_event
+from shared.events.payloads import (
+    AllocationProposed,
+    ClusterCreated,
+    EventPayload,
+    MatchRunCompleted,
+    ProposedAllocation,
+    ReservationAccepted,
+    ReservationHeld,
+    ReservationRejected,
+    StepUnplaced,
+)
+from tests.orders.unit.fakes import NOW, FakeUnitOfWork, step, terms
+
+
+def submit(uow: FakeUnitOfWork, key: str | None = None, **changes) -> tuple[Order, bool]:  # type: ignore[no-untyped-def]
+    t = terms(step("cut", process="laser_cutting"), step("weld", "cut", process="welding"))
+    cmd = SubmitOrder(buyer_firm_id="b1", buyer_clusters=("qhd-auto",),
+                      terms=replace(t, **changes), idempotency_key=key)
+    return handlers.submit_order(cmd, uow, now=NOW)
+
+
+def feed(uow: FakeUnitOfWork, payload: EventPayload) -> Envelope:
+    envelope = new_event(payload, key="qhd-auto", producer="test")
+    make_event_handler(lambda: uow)(envelope, payload)
+    return envelope
+
+
+def test_submit_stores_the_order_and_publishes_order_submitted() -> None:
+    uow = FakeUnitOfWork("qhd-auto")
+    order, replayed = submit(uow)
+    assert not replayed and uow.commits == 1 and list(uow.orders.rows) == [order.id]
+    [event] = uow.published
+    assert (event.type, event.key, event.correlation_id) == (
+        "order.submitted", "qhd-auto", order.id)
+    cut, weld = order.steps
+    assert [s["step_id"] for s in event.payload["steps"]] == [cut.id, weld.id]
+    assert event.payload["steps"][1]["after"] == [cut.id]  # keys translated to step ids
+    assert event.payload["due"] == "2026-12-08T08:00:00Z"
+
+
+def test_invalid_orders_store_and_publish_nothing() -> None:
+    uow = FakeUnitOfWork()  # no cluster known
+    with pytest.raises(InvalidOrder) as caught:
+        submit(uow, key="k1", due=NOW)
+    assert [e.field for e in caught.value.errors] == ["cluster_id", "due"]
+    assert uow.orders.rows == {} and uow.published == [] and uow.idempotency.records == {}
+    assert uow.commits == 0
+
+
+def test_the_same_key_and_terms_answer_the_first_order_without_a_new_event() -> None:
+    uow = FakeUnitOfWork("qhd-auto")
+    first, _ = submit(uow, key="k1")
+    again, replayed = submit(uow, key="k1")
+    assert replayed and again.id == first.id
+    assert len(uow.published) == 1 and len(uow.orders.rows) == 1
+
+
+def test_the_same_key_with_other_terms_conflicts() -> None:
+    uow = FakeUnitOfWork("qhd-auto")
+    submit(uow, key="k1")
+    with pytest.raises(handlers.IdempotencyConflict):
+        submit(uow, key="k1", title="Other")
+    assert len(uow.published) == 1 and len(uow.orders.rows) == 1
+
+
+def test_keys_are_scoped_to_the_firm_and_orders_without_keys_are_new() -> None:
+    uow = FakeUnitOfWork("qhd-auto")
+    submit(uow, key="k1")
+    submit(uow)
+    submit(uow)
+    other = SubmitOrder(buyer_firm_id="b2", buyer_clusters=("qhd-auto",), terms=terms(),
+                        idempotency_key="k1")
+    _, replayed = handlers.submit_order(other, uow, now=NOW)
+    assert not replayed and len(uow.orders.rows) == 4 and len(uow.published) == 4
+
+
+def test_a_lost_race_on_the_key_answers_the_winners_order() -> None:
+    uow = FakeUnitOfWork("qhd-auto")
+    winner, _ = submit(uow, key="k1")
+    real_get = uow.idempotency.get
+    calls = []
+
+    def miss_once(firm: str, key: str):  # type: ignore[no-untyped-def]
+        calls.append(key)
+        return None if len(calls) == 1 else real_get(firm, key)
+
+    uow.idempotency.get = miss_once  # type: ignore[method-assign]
+    order, replayed = submit(uow, key="k1")
+    assert replayed and order.id == winner.id and len(uow.orders.rows) == 1
+    assert len(uow.published) == 1
+
+
+def test_event_flow_to_allocated() -> None:
+    uow = FakeUnitOfWork()
+    feed(uow, ClusterCreated(cluster_id="qhd-auto", name="Q", lat=39.9, lon=119.6,
+                             max_distance_km=60))
+    order, _ = submit(uow)
+    ids = [s.id for s in order.steps]
+    feed(uow, AllocationProposed(match_run_id="run1", cluster_id="qhd-auto", order_id=order.id,
+                                 allocations=[_proposal(sid, f"w{i}") for i, sid in
+                                              enumerate(ids)]))
+    assert _stored(uow, order.id).status == "matching"
+    for i, sid in enumerate(ids):
+        feed(uow, ReservationHeld(cluster_id="qhd-auto", order_id=order.id, step_id=sid,
+                                  window_id=f"w{i}", hours=6.0, reservation_id=f"r{i}",
+                                  factory_id="f1", price=1080.0, expires_at=NOW))
+        feed(uow, ReservationAccepted(cluster_id="qhd-auto", order_id=order.id, step_id=sid,
+                                      window_id=f"w{i}", hours=6.0, reservation_id=f"r{i}",
+                                      factory_id="f1", factory_name="Haigang", price=1080.0))
+    stored = _stored(uow, order.id)
+    assert stored.status == "allocated"
+    assert [s.placement.factory_name for s in stored.steps] == ["Haigang", "Haigang"]  # type: ignore[union-attr]
+
+
+def test_a_repeated_envelope_changes_nothing() -> None:
+    uow = FakeUnitOfWork("qhd-auto")
+    order, _ = submit(uow)
+    rejected = ReservationRejected(cluster_id="qhd-auto", order_id=order.id,
+                                   step_id=order.steps[0].id, window_id="w0", hours=6.0,
+                                   reason="window full")
+    proposal = AllocationProposed(match_run_id="run1", cluster_id="qhd-auto", order_id=order.id,
+                                  allocations=[_proposal(order.steps[0].id, "w0")])
+    envelope = feed(uow, proposal)
+    feed(uow, rejected)
+    assert _stored(uow, order.id).steps[0].status == "pending"
+    make_event_handler(lambda: uow)(envelope, proposal)  # redelivered
+    assert _stored(uow, order.id).steps[0].status == "pending"
+
+
+def test_unknown_orders_and_other_event_types_are_ignored() -> None:
+    uow = FakeUnitOfWork("qhd-auto")
+    envelope = feed(uow, StepUnplaced(match_run_id="r", cluster_id="qhd-auto", order_id="nope",
+                                      step_id="s", reason="no_capable_machine", detail=""))
+    assert ("orders", str(envelope.event_id)) in uow.inbox and uow.orders.rows == {}
+    feed(uow, MatchRunCompleted(match_run_id="r", cluster_id="qhd-auto", trigger="batch",
+                                status="optimal", placed_steps=0, unplaced_steps=0,
+                                objective=None, wall_s=0.1))
+    assert uow.published == [] and len(uow.inbox) == 1
+
+
+def test_step_unplaced_marks_the_order_unplaced() -> None:
+    uow = FakeUnitOfWork("qhd-auto")
+    order, _ = submit(uow)
+    feed(uow, StepUnplaced(match_run_id="r", cluster_id="qhd-auto", order_id=order.id,
+                           step_id=order.steps[1].id, reason="outside_distance", detail="72 km"))
+    stored = _stored(uow, order.id)
+    assert stored.status == "unplaced" and stored.steps[1].unplaced_reason == "outside_distance"
+
+
+def test_views_hide_other_buyers_orders_and_page_newest_first() -> None:
+    uow = FakeUnitOfWork("qhd-auto")
+    made = [submit(uow, title=f"o{i}")[0] for i in range(5)]
+    for i, order in enumerate(made):  # distinct creation times
+        uow.orders.rows[order.id].created_at = datetime(2026, 12, 1, i, tzinfo=UTC)
+    with pytest.raises(views.OrderNotFound):
+        views.get_order(uow, made[0].id, buyer_firm_id="b2")
+    assert views.get_order(uow, made[0].id, buyer_firm_id=None).id == made[0].id
+    page, cursor = views.list_orders(uow, buyer_firm_id="b1", limit=2)
+    seen = [o.id for o in page]
+    while cursor:
+        page, cursor = views.list_orders(uow, buyer_firm_id="b1", cursor=cursor, limit=2)
+        seen += [o.id for o in page]
+    assert seen == [o.id for o in reversed(made)]
+    with pytest.raises(views.InvalidCursor):
+        views.list_orders(uow, buyer_firm_id=None, cursor="not-a-cursor")
+
+
+def _proposal(step_id: str, window_id: str) -> ProposedAllocation:
+    return ProposedAllocation(step_id=step_id, window_id=window_id, machine_id="m1",
+                              factory_id="f1", hours=6.0, price=1080.0, transport_km=3.0)
+
+
+def _stored(uow: FakeUnitOfWork, order_id: str) -> Order:
+    return uow.orders.rows[order_id]

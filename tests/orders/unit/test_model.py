@@ -1,0 +1,163 @@
+"""The Order aggregate applying matching and reservation events, and the buyer's view."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from services.orders.domain.errors import IllegalTransition
+from services.orders.domain.model import Order, Placement, PublicAllocation
+from services.orders.domain.status import StepStatus
+from tests.orders.unit.fakes import NOW, step, terms
+
+LATER = NOW + timedelta(minutes=5)
+
+
+def new_order(*steps) -> Order:  # type: ignore[no-untyped-def]
+    return Order.submit(terms(*steps), buyer_firm_id="b1", buyer_clusters=("qhd-auto",),
+                        cluster_known=True, now=NOW)
+
+
+def at(order: Order, i: int, window: str = "w1", **extra) -> Placement:  # type: ignore[no-untyped-def]
+    return Placement(order.steps[i].id, window, "f1", hours=6.0, price=1080.0, **extra)
+
+
+def accepted(order: Order, i: int, window: str = "w1") -> Placement:
+    return at(order, i, window, factory_name="Haigang Precision", reservation_id="r1")
+
+
+def test_propose_hold_accept_allocates_a_one_step_order() -> None:
+    order = new_order()
+    order.propose([at(order, 0)], now=LATER)
+    assert (order.status, order.steps[0].status) == ("matching", "proposed")
+    assert order.updated_at == LATER
+    order.hold(at(order, 0), now=LATER)
+    assert (order.status, order.steps[0].status) == ("matching", "held")
+    outcome = order.accept(accepted(order, 0), now=LATER)
+    assert outcome.changed == [order.steps[0].id] and not outcome.ignored
+    assert (order.status, order.steps[0].status) == ("allocated", "accepted")
+
+
+def test_some_steps_accepted_is_partially_allocated() -> None:
+    order = new_order(step("a"), step("b", "a"))
+    order.propose([at(order, 0), at(order, 1, "w2")], now=LATER)
+    order.accept(accepted(order, 0), now=LATER)
+    assert order.status == "partially_allocated"
+    order.accept(accepted(order, 1, "w2"), now=LATER)
+    assert order.status == "allocated"
+
+
+def test_the_buyer_sees_price_but_no_factory_before_acceptance() -> None:
+    order = new_order()
+    assert order.steps[0].public_allocation() is None
+    order.propose([at(order, 0)], now=LATER)
+    hidden = PublicAllocation(None, None, None, hours=6.0, price=1080.0)
+    assert order.steps[0].public_allocation() == hidden
+    order.hold(at(order, 0, reservation_id="r1"), now=LATER)
+    assert order.steps[0].public_allocation() == hidden
+    order.accept(accepted(order, 0), now=LATER)
+    assert order.steps[0].public_allocation() == PublicAllocation(
+        "f1", "Haigang Precision", "w1", hours=6.0, price=1080.0)
+
+
+def test_rejection_puts_the_step_back_to_pending_and_the_order_stays_matching() -> None:
+    order = new_order()
+    order.propose([at(order, 0)], now=LATER)
+    order.release(order.steps[0].id, window_id="w1", now=LATER)
+    assert (order.status, order.steps[0].status) == ("matching", "pending")
+    assert order.steps[0].public_allocation() is None
+
+
+def test_a_decline_of_a_held_step_returns_it_to_pending() -> None:
+    order = new_order(step("a"), step("b"))
+    order.propose([at(order, 0), at(order, 1, "w2")], now=LATER)
+    order.accept(accepted(order, 0), now=LATER)
+    order.hold(at(order, 1, "w2"), now=LATER)
+    order.release(order.steps[1].id, window_id="w2", now=LATER)
+    assert [s.status for s in order.steps] == ["accepted", "pending"]
+    assert order.status == "partially_allocated"
+
+
+def test_a_release_for_another_window_is_stale() -> None:
+    order = new_order()
+    order.propose([at(order, 0, "w2")], now=LATER)
+    outcome = order.release(order.steps[0].id, window_id="w1", now=LATER)
+    assert outcome.changed == [] and "another window" in outcome.ignored[order.steps[0].id]
+    assert order.steps[0].status == "proposed"
+
+
+def test_unplaced_step_makes_the_order_unplaced_and_a_later_proposal_re_enters() -> None:
+    order = new_order(step("a"), step("b"))
+    order.unplace(order.steps[0].id, reason="capacity_taken", detail="3 steps", now=LATER)
+    assert order.status == "unplaced"
+    assert (order.steps[0].unplaced_reason, order.steps[0].unplaced_detail) == (
+        "capacity_taken", "3 steps")
+    order.propose([at(order, 0), at(order, 1)], now=LATER)
+    assert order.status == "matching" and order.steps[0].unplaced_reason is None
+
+
+def test_events_arriving_before_the_proposal_catch_up() -> None:
+    order = new_order()
+    order.hold(at(order, 0), now=LATER)  # reservation.held read before allocation.proposed
+    assert order.steps[0].status == "held"
+    late = order.propose([at(order, 0)], now=LATER)
+    assert late.changed == [] and "already held" in late.ignored[order.steps[0].id]
+    fresh = new_order()
+    fresh.accept(accepted(fresh, 0), now=LATER)
+    assert (fresh.status, fresh.steps[0].status) == ("allocated", "accepted")
+
+
+def test_repeats_and_stale_events_change_nothing() -> None:
+    order = new_order()
+    order.accept(accepted(order, 0), now=LATER)
+    for outcome in (
+        order.accept(accepted(order, 0), now=NOW),
+        order.hold(at(order, 0), now=NOW),
+        order.release(order.steps[0].id, window_id="w1", now=NOW),
+        order.unplace(order.steps[0].id, reason="capacity_taken", detail="", now=NOW),
+    ):
+        assert outcome.changed == [] and outcome.ignored
+    assert (order.status, order.steps[0].status, order.updated_at) == (
+        "allocated", "accepted", LATER)
+
+
+def test_unknown_steps_are_ignored_and_known_ones_applied() -> None:
+    order = new_order()
+    ghost = Placement("stp_ghost", "w9", "f9", hours=1.0, price=1.0)
+    outcome = order.propose([ghost, at(order, 0)], now=LATER)
+    assert outcome.changed == [order.steps[0].id]
+    assert outcome.ignored == {"stp_ghost": "no such step in this order"}
+
+
+def test_a_cancelled_order_ignores_events() -> None:
+    order = new_order()
+    order.cancel(now=LATER)
+    outcome = order.propose([at(order, 0)], now=LATER)
+    assert outcome.ignored == {order.steps[0].id: "order is cancelled"}
+    assert order.steps[0].status == "pending" and order.status == "cancelled"
+
+
+def test_no_cancel_once_in_production() -> None:
+    order = new_order()
+    order.accept(accepted(order, 0), now=LATER)
+    order.start_production(now=LATER)
+    with pytest.raises(IllegalTransition):
+        order.cancel(now=LATER)
+    order.complete(now=LATER)
+    assert order.status == "completed"
+
+
+def test_production_needs_an_allocated_order() -> None:
+    order = new_order()
+    with pytest.raises(IllegalTransition):
+        order.start_production(now=LATER)
+    assert order.status == "submitted"
+
+
+def test_a_step_cannot_skip_its_machine() -> None:
+    order = new_order()
+    step_ = order.steps[0]
+    with pytest.raises(IllegalTransition):
+        step_._move(StepStatus.ACCEPTED)
+    assert step_.status == "pending"

@@ -1,0 +1,112 @@
+"""The order and step state machines and the derivation of an order's status."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from services.orders.domain.errors import IllegalTransition
+from services.orders.domain.status import (
+    ORDER_TRANSITIONS,
+    STEP_TRANSITIONS,
+    OrderStatus,
+    StepStatus,
+    check_order_move,
+    check_step_move,
+    derive_status,
+)
+
+S, Ord = StepStatus, OrderStatus
+
+LEGAL_STEP_MOVES = {
+    (S.PENDING, S.PROPOSED), (S.PENDING, S.UNPLACED),
+    (S.PROPOSED, S.HELD), (S.PROPOSED, S.UNPLACED), (S.PROPOSED, S.PENDING),
+    (S.HELD, S.ACCEPTED), (S.HELD, S.PENDING),
+    (S.UNPLACED, S.PROPOSED),
+}
+
+
+@pytest.mark.parametrize(("current", "wanted"), list(itertools.product(S, S)))
+def test_step_moves(current: StepStatus, wanted: StepStatus) -> None:
+    if (current, wanted) in LEGAL_STEP_MOVES:
+        check_step_move(current, wanted)
+    else:
+        with pytest.raises(IllegalTransition):
+            check_step_move(current, wanted)
+
+
+def test_the_step_table_is_the_documented_one() -> None:
+    assert {(a, b) for a, bs in STEP_TRANSITIONS.items() for b in bs} == LEGAL_STEP_MOVES
+
+
+@pytest.mark.parametrize("current", [Ord.SUBMITTED, Ord.MATCHING, Ord.PARTIALLY_ALLOCATED,
+                                     Ord.ALLOCATED, Ord.UNPLACED])
+def test_orders_can_be_cancelled_before_production(current: OrderStatus) -> None:
+    check_order_move(current, Ord.CANCELLED)
+
+
+@pytest.mark.parametrize("current", [Ord.IN_PRODUCTION, Ord.COMPLETED, Ord.CANCELLED])
+def test_orders_cannot_be_cancelled_from_production_on(current: OrderStatus) -> None:
+    with pytest.raises(IllegalTransition, match="cannot go from"):
+        check_order_move(current, Ord.CANCELLED)
+
+
+@pytest.mark.parametrize(("current", "wanted"), [
+    (Ord.MATCHING, Ord.SUBMITTED), (Ord.ALLOCATED, Ord.MATCHING), (Ord.ALLOCATED, Ord.UNPLACED),
+    (Ord.PARTIALLY_ALLOCATED, Ord.MATCHING), (Ord.SUBMITTED, Ord.IN_PRODUCTION),
+    (Ord.COMPLETED, Ord.IN_PRODUCTION), (Ord.CANCELLED, Ord.MATCHING),
+    (Ord.IN_PRODUCTION, Ord.ALLOCATED),
+])
+def test_illegal_order_moves(current: OrderStatus, wanted: OrderStatus) -> None:
+    assert wanted not in ORDER_TRANSITIONS[current]
+    with pytest.raises(IllegalTransition):
+        check_order_move(current, wanted)
+
+
+def test_the_happy_path_is_legal() -> None:
+    path = [Ord.SUBMITTED, Ord.MATCHING, Ord.PARTIALLY_ALLOCATED, Ord.ALLOCATED, Ord.IN_PRODUCTION,
+            Ord.COMPLETED]
+    for current, wanted in itertools.pairwise(path):
+        check_order_move(current, wanted)
+    check_order_move(Ord.UNPLACED, Ord.MATCHING)  # re-entered when the matcher proposes later
+
+
+@pytest.mark.parametrize(("steps", "current", "derived"), [
+    ([S.PENDING, S.PENDING], Ord.SUBMITTED, Ord.SUBMITTED),
+    ([S.PROPOSED, S.PENDING], Ord.SUBMITTED, Ord.MATCHING),
+    ([S.HELD, S.PROPOSED], Ord.MATCHING, Ord.MATCHING),
+    ([S.PENDING, S.PENDING], Ord.MATCHING, Ord.MATCHING),  # after a rejection: re-planned
+    ([S.ACCEPTED, S.HELD], Ord.MATCHING, Ord.PARTIALLY_ALLOCATED),
+    ([S.ACCEPTED, S.PENDING], Ord.PARTIALLY_ALLOCATED, Ord.PARTIALLY_ALLOCATED),
+    ([S.ACCEPTED, S.ACCEPTED], Ord.PARTIALLY_ALLOCATED, Ord.ALLOCATED),
+    ([S.ACCEPTED], Ord.MATCHING, Ord.ALLOCATED),
+    ([S.UNPLACED, S.PROPOSED], Ord.MATCHING, Ord.UNPLACED),
+    ([S.UNPLACED, S.ACCEPTED], Ord.PARTIALLY_ALLOCATED, Ord.UNPLACED),
+    ([S.PROPOSED, S.PENDING], Ord.UNPLACED, Ord.MATCHING),
+    ([S.PROPOSED], Ord.CANCELLED, Ord.CANCELLED),
+    ([S.ACCEPTED], Ord.IN_PRODUCTION, Ord.IN_PRODUCTION),
+])
+def test_derive_status(steps, current, derived) -> None:  # type: ignore[no-untyped-def]
+    assert derive_status(steps, current) is derived
+
+
+def _reachable(current: OrderStatus, steps: tuple[StepStatus, ...]) -> bool:
+    """Accepted steps never change again, so some pairs cannot occur."""
+    if current is Ord.PARTIALLY_ALLOCATED:
+        return S.ACCEPTED in steps
+    if current is Ord.ALLOCATED:
+        return set(steps) == {S.ACCEPTED}
+    return True
+
+
+def test_every_derivable_status_is_a_legal_move() -> None:
+    checked = 0
+    for current in Ord:
+        for n in (1, 2, 3):
+            for steps in itertools.product(S, repeat=n):
+                derived = derive_status(steps, current)
+                if derived is not current and _reachable(current, steps):
+                    check_order_move(current, derived)
+                    checked += 1
+    assert checked > 100
