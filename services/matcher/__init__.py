@@ -1,0 +1,1 @@
+"""sharefab matcher: plans open steps onto idle capacity windows, cluster by cluster."""

@@ -1,0 +1,155 @@
+"""The matcher's tables: the read model (clusters … steps) and its match runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+Id = String(64)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ClusterRow(Base):
+    __tablename__ = "clusters"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    max_distance_km: Mapped[float] = mapped_column(Float)
+
+
+class FactoryRow(Base):
+    __tablename__ = "factories"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    firm_id: Mapped[str] = mapped_column(Id)
+    cluster_id: Mapped[str] = mapped_column(Id, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    declared_tier: Mapped[str] = mapped_column(String(20))
+    verified_tier: Mapped[str | None] = mapped_column(String(20))
+    sme: Mapped[bool]
+    certifications: Mapped[list[str]] = mapped_column(JSON)
+
+
+class MachineRow(Base):
+    __tablename__ = "machines"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    factory_id: Mapped[str] = mapped_column(Id, index=True)
+    cluster_id: Mapped[str] = mapped_column(Id, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    process: Mapped[str] = mapped_column(String(50))
+    materials: Mapped[list[str]] = mapped_column(JSON)
+    hourly_rate: Mapped[float] = mapped_column(Float)
+
+
+class WindowRow(Base):
+    __tablename__ = "windows"
+    __table_args__ = (Index("ix_windows_cluster_end", "cluster_id", "end_at"),)
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    machine_id: Mapped[str] = mapped_column(Id)
+    factory_id: Mapped[str] = mapped_column(Id)
+    cluster_id: Mapped[str] = mapped_column(Id)
+    start_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    end_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    hours: Mapped[float] = mapped_column(Float)  # offered
+
+
+class OrderRow(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    buyer_firm_id: Mapped[str] = mapped_column(Id)
+    cluster_id: Mapped[str] = mapped_column(Id, index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    delivery_lat: Mapped[float] = mapped_column(Float)
+    delivery_lon: Mapped[float] = mapped_column(Float)
+    due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    min_tier: Mapped[str] = mapped_column(String(20))
+    certifications: Mapped[list[str]] = mapped_column(JSON)
+    max_distance_km: Mapped[float] = mapped_column(Float)
+    priority: Mapped[int] = mapped_column(Integer)
+    budget: Mapped[float | None] = mapped_column(Float)
+    allowed_factories: Mapped[list[str]] = mapped_column(JSON)
+    blocked_factories: Mapped[list[str]] = mapped_column(JSON)
+    max_factories: Mapped[int | None] = mapped_column(Integer)
+
+
+class StepRow(Base):
+    __tablename__ = "steps"
+    __table_args__ = (Index("ix_steps_cluster_status", "cluster_id", "status"),)
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    cluster_id: Mapped[str] = mapped_column(Id)
+    step_key: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)
+    process: Mapped[str] = mapped_column(String(50))
+    material: Mapped[str | None] = mapped_column(String(100))
+    quantity: Mapped[int] = mapped_column(Integer)
+    hours: Mapped[float] = mapped_column(Float)
+    after_ids: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))
+    window_id: Mapped[str | None] = mapped_column(Id, index=True)
+    price: Mapped[float | None] = mapped_column(Float)
+    transport_km: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str | None] = mapped_column(String(50))
+    detail: Mapped[str | None] = mapped_column(Text)
+    excluded_windows: Mapped[list[str]] = mapped_column(JSON)
+    match_run_id: Mapped[str | None] = mapped_column(Id)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MatchRunRow(Base):
+    __tablename__ = "match_runs"
+    __table_args__ = (Index("ix_match_runs_started", "started_at", "id"),
+                      Index("ix_match_runs_cluster_started", "cluster_id", "started_at"))
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    cluster_id: Mapped[str] = mapped_column(Id)
+    trigger: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    placed_steps: Mapped[int] = mapped_column(Integer)
+    unplaced_steps: Mapped[int] = mapped_column(Integer)
+    objective: Mapped[float | None] = mapped_column(Float)
+    wall_s: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)  # the input, as a scenario
+
+
+class ProposalRow(Base):
+    __tablename__ = "proposals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    match_run_id: Mapped[str] = mapped_column(ForeignKey("match_runs.id"), index=True)
+    step_id: Mapped[str] = mapped_column(Id, index=True)
+    order_id: Mapped[str] = mapped_column(Id)
+    window_id: Mapped[str] = mapped_column(Id)
+    machine_id: Mapped[str] = mapped_column(Id)
+    factory_id: Mapped[str] = mapped_column(Id)
+    hours: Mapped[float] = mapped_column(Float)
+    price: Mapped[float] = mapped_column(Float)
+    transport_km: Mapped[float] = mapped_column(Float)
+
+
+class RunUnplacedRow(Base):
+    __tablename__ = "run_unplaced"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    match_run_id: Mapped[str] = mapped_column(ForeignKey("match_runs.id"), index=True)
+    step_id: Mapped[str] = mapped_column(Id)
+    order_id: Mapped[str] = mapped_column(Id)
+    reason: Mapped[str] = mapped_column(String(50))
+    detail: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,234 @@
+"""The read model and the match runs over SQLAlchemy: rows in, domain records out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from services.matcher.adapters.orm import (
+    ClusterRow,
+    FactoryRow,
+    MachineRow,
+    MatchRunRow,
+    OrderRow,
+    ProposalRow,
+    RunUnplacedRow,
+    StepRow,
+    WindowRow,
+)
+from services.matcher.domain.model import Allocation, Plan, Unplaced
+from services.matcher.domain.readmodel import (
+    PENDING,
+    PLACED,
+    ClusterSnapshot,
+    FactoryRecord,
+    MachineRecord,
+    OrderRecord,
+    StepState,
+    WindowRecord,
+)
+from services.matcher.domain.runs import MatchRun
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SqlReadModel:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def upsert_cluster(self, *, cluster_id: str, name: str, lat: float, lon: float,
+                       max_distance_km: float) -> None:
+        self.session.merge(ClusterRow(id=cluster_id, name=name, lat=lat, lon=lon,
+                                      max_distance_km=max_distance_km))
+
+    def cluster_exists(self, cluster_id: str) -> bool:
+        return self.session.get(ClusterRow, cluster_id) is not None
+
+    def lock_cluster(self, cluster_id: str) -> None:
+        self.session.execute(select(ClusterRow.id).where(ClusterRow.id == cluster_id)
+                             .with_for_update())
+
+    def upsert_factory(self, r: FactoryRecord) -> None:
+        self.session.merge(FactoryRow(
+            id=r.id, firm_id=r.firm_id, cluster_id=r.cluster_id, name=r.name, lat=r.lat,
+            lon=r.lon, declared_tier=r.declared_tier, verified_tier=r.verified_tier, sme=r.sme,
+            certifications=list(r.certifications)))
+
+    def upsert_machine(self, r: MachineRecord) -> None:
+        self.session.merge(MachineRow(
+            id=r.id, factory_id=r.factory_id, cluster_id=r.cluster_id, name=r.name,
+            process=r.process, materials=list(r.materials), hourly_rate=r.hourly_rate))
+
+    def upsert_window(self, r: WindowRecord) -> None:
+        self.session.merge(WindowRow(
+            id=r.id, machine_id=r.machine_id, factory_id=r.factory_id, cluster_id=r.cluster_id,
+            start_at=utc(r.start), end_at=utc(r.end), hours=r.hours))
+
+    def add_order(self, order: OrderRecord, steps: list[StepState]) -> bool:
+        if self.session.get(OrderRow, order.id) is not None:
+            return False
+        self.session.add(OrderRow(
+            id=order.id, buyer_firm_id=order.buyer_firm_id, cluster_id=order.cluster_id,
+            title=order.title, delivery_lat=order.delivery_lat, delivery_lon=order.delivery_lon,
+            due=utc(order.due), min_tier=order.min_tier, certifications=list(order.certifications),
+            max_distance_km=order.max_distance_km, priority=order.priority, budget=order.budget,
+            allowed_factories=list(order.allowed_factories),
+            blocked_factories=list(order.blocked_factories), max_factories=order.max_factories))
+        self.session.flush()
+        for step in steps:
+            self.save_step(step)
+        return True
+
+    def get_order(self, order_id: str) -> OrderRecord | None:
+        row = self.session.get(OrderRow, order_id)
+        return _order(row) if row else None
+
+    def get_step(self, step_id: str) -> StepState | None:
+        row = self.session.get(StepRow, step_id)
+        return _step(row) if row else None
+
+    def order_steps(self, order_id: str) -> list[StepState]:
+        rows = self.session.scalars(select(StepRow).where(StepRow.order_id == order_id)
+                                    .order_by(StepRow.position))
+        return [_step(r) for r in rows]
+
+    def cluster_steps(self, cluster_id: str, *, status: str) -> list[StepState]:
+        rows = self.session.scalars(select(StepRow).where(
+            StepRow.cluster_id == cluster_id, StepRow.status == status).order_by(StepRow.id))
+        return [_step(r) for r in rows]
+
+    def save_step(self, s: StepState) -> None:
+        self.session.merge(StepRow(
+            id=s.id, order_id=s.order_id, cluster_id=s.cluster_id, step_key=s.key,
+            position=s.position, process=s.process, material=s.material, quantity=s.quantity,
+            hours=s.hours, after_ids=list(s.after), status=s.status, window_id=s.window_id,
+            price=s.price, transport_km=s.transport_km, reason=s.reason, detail=s.detail,
+            excluded_windows=list(s.excluded_windows), match_run_id=s.match_run_id,
+            updated_at=datetime.now(UTC)))
+
+    def clusters_with_pending(self) -> list[str]:
+        query = (select(StepRow.cluster_id).distinct()
+                 .join(ClusterRow, ClusterRow.id == StepRow.cluster_id)
+                 .where(StepRow.status == PENDING).order_by(StepRow.cluster_id))
+        return list(self.session.scalars(query))
+
+    def snapshot(self, cluster_id: str, *, now: datetime,
+                 order_ids: list[str] | None = None) -> ClusterSnapshot:
+        s = self.session
+        if order_ids is None:
+            order_ids = list(s.scalars(select(StepRow.order_id).distinct().where(
+                StepRow.cluster_id == cluster_id, StepRow.status == PENDING)))
+        orders = list(s.scalars(select(OrderRow).where(OrderRow.id.in_(order_ids))
+                                .order_by(OrderRow.id)))
+        steps = [_step(r) for r in s.scalars(select(StepRow).where(
+            StepRow.order_id.in_(order_ids)).order_by(StepRow.order_id, StepRow.position))]
+        held_on = {st.window_id for st in steps if st.window_id is not None}
+        windows = list(s.scalars(select(WindowRow).where(
+            WindowRow.cluster_id == cluster_id,
+            or_(WindowRow.end_at > utc(now), WindowRow.id.in_(held_on))).order_by(WindowRow.id)))
+        used = dict(s.execute(
+            select(StepRow.window_id, func.sum(StepRow.hours))
+            .where(StepRow.window_id.in_([w.id for w in windows]), StepRow.status.in_(PLACED))
+            .group_by(StepRow.window_id)).all())
+        factories = s.scalars(select(FactoryRow).where(FactoryRow.cluster_id == cluster_id)
+                              .order_by(FactoryRow.id))
+        machines = s.scalars(select(MachineRow).where(MachineRow.cluster_id == cluster_id)
+                             .order_by(MachineRow.id))
+        return ClusterSnapshot(
+            cluster_id=cluster_id,
+            factories=[FactoryRecord(
+                id=f.id, firm_id=f.firm_id, cluster_id=f.cluster_id, name=f.name, lat=f.lat,
+                lon=f.lon, declared_tier=f.declared_tier, verified_tier=f.verified_tier,
+                sme=f.sme, certifications=tuple(f.certifications)) for f in factories],
+            machines=[MachineRecord(
+                id=m.id, factory_id=m.factory_id, cluster_id=m.cluster_id, name=m.name,
+                process=m.process, materials=tuple(m.materials), hourly_rate=m.hourly_rate)
+                for m in machines],
+            windows=[WindowRecord(
+                id=w.id, machine_id=w.machine_id, factory_id=w.factory_id,
+                cluster_id=w.cluster_id, start=utc(w.start_at), end=utc(w.end_at),
+                hours=w.hours, used_hours=float(used.get(w.id) or 0.0)) for w in windows],
+            orders=[_order(o) for o in orders],
+            steps=steps,
+        )
+
+
+def _order(row: OrderRow) -> OrderRecord:
+    return OrderRecord(
+        id=row.id, buyer_firm_id=row.buyer_firm_id, cluster_id=row.cluster_id, title=row.title,
+        delivery_lat=row.delivery_lat, delivery_lon=row.delivery_lon, due=utc(row.due),
+        min_tier=row.min_tier, certifications=tuple(row.certifications),
+        max_distance_km=row.max_distance_km, priority=row.priority, budget=row.budget,
+        allowed_factories=tuple(row.allowed_factories),
+        blocked_factories=tuple(row.blocked_factories), max_factories=row.max_factories)
+
+
+def _step(row: StepRow) -> StepState:
+    return StepState(
+        id=row.id, order_id=row.order_id, cluster_id=row.cluster_id, key=row.step_key,
+        position=row.position, process=row.process, material=row.material,
+        quantity=row.quantity, hours=row.hours, after=list(row.after_ids), status=row.status,
+        window_id=row.window_id, price=row.price, transport_km=row.transport_km,
+        reason=row.reason, detail=row.detail, excluded_windows=list(row.excluded_windows),
+        match_run_id=row.match_run_id)
+
+
+class SqlMatchRuns:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, run: MatchRun, *, plan: Plan, snapshot: dict[str, Any]) -> None:
+        self.session.add(MatchRunRow(
+            id=run.id, cluster_id=run.cluster_id, trigger=run.trigger, status=run.status,
+            placed_steps=run.placed_steps, unplaced_steps=run.unplaced_steps,
+            objective=run.objective, wall_s=run.wall_s, started_at=utc(run.started_at),
+            finished_at=utc(run.finished_at), parameters=run.parameters, snapshot=snapshot))
+        self.session.flush()
+        self.session.add_all([ProposalRow(
+            match_run_id=run.id, step_id=a.step_id, order_id=a.order_id, window_id=a.window_id,
+            machine_id=a.machine_id, factory_id=a.factory_id, hours=a.hours, price=a.price,
+            transport_km=a.transport_km) for a in plan.allocations])
+        self.session.add_all([RunUnplacedRow(
+            match_run_id=run.id, step_id=u.step_id, order_id=u.order_id, reason=u.reason,
+            detail=u.detail) for u in plan.unplaced])
+
+    def get(self, run_id: str) -> tuple[MatchRun, list[Allocation], list[Unplaced]] | None:
+        row = self.session.get(MatchRunRow, run_id)
+        if row is None:
+            return None
+        proposals = self.session.scalars(select(ProposalRow).where(
+            ProposalRow.match_run_id == run_id).order_by(ProposalRow.id))
+        unplaced = self.session.scalars(select(RunUnplacedRow).where(
+            RunUnplacedRow.match_run_id == run_id).order_by(RunUnplacedRow.id))
+        return (_run(row),
+                [Allocation(step_id=p.step_id, order_id=p.order_id, window_id=p.window_id,
+                            machine_id=p.machine_id, factory_id=p.factory_id, hours=p.hours,
+                            price=p.price, transport_km=p.transport_km) for p in proposals],
+                [Unplaced(step_id=u.step_id, order_id=u.order_id, reason=u.reason,
+                          detail=u.detail) for u in unplaced])
+
+    def list(self, *, cluster_id: str | None, after: tuple[datetime, str] | None,
+             limit: int) -> list[MatchRun]:
+        query = select(MatchRunRow).order_by(MatchRunRow.started_at.desc(),
+                                             MatchRunRow.id.desc()).limit(limit)
+        if cluster_id is not None:
+            query = query.where(MatchRunRow.cluster_id == cluster_id)
+        if after is not None:
+            started, run_id = utc(after[0]), after[1]
+            query = query.where(or_(MatchRunRow.started_at < started, and_(
+                MatchRunRow.started_at == started, MatchRunRow.id < run_id)))
+        return [_run(r) for r in self.session.scalars(query)]
+
+
+def _run(row: MatchRunRow) -> MatchRun:
+    return MatchRun(
+        id=row.id, cluster_id=row.cluster_id, trigger=row.trigger, status=row.status,
+        placed_steps=row.placed_steps, unplaced_steps=row.unplaced_steps,
+        objective=row.objective, wall_s=row.wall_s, started_at=utc(row.started_at),
+        finished_at=utc(row.finished_at), parameters=dict(row.parameters or {}))

@@ -1,0 +1,30 @@
+"""The matcher's settings (environment variables prefixed ``MATCHER_``)."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from services.matcher.domain.model import Parameters
+from shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="MATCHER_", extra="ignore",
+                                      populate_by_name=True)
+
+    service_name: str = "matcher"
+    database_url: str = "sqlite:///var/matcher.db"
+
+    batch_interval_s: float = 2.0  # period of the planning loop
+    batch_max_steps: int = 500  # open steps planned in one run of one cluster
+    speed_kmh: float = 50.0  # for transit time between factories
+    transport_cost_per_km: float = 2.0
+    sme_bonus_per_hour: float = 0.0
+    unplaced_penalty: float = 100000.0
+    planner_enabled: bool = True  # the background loop; tests turn it off and plan on demand
+
+    def parameters(self) -> Parameters:
+        return Parameters(speed_kmh=self.speed_kmh,
+                          transport_cost_per_km=self.transport_cost_per_km,
+                          sme_bonus_per_hour=self.sme_bonus_per_hour,
+                          unplaced_penalty=self.unplaced_penalty)

@@ -1,0 +1,244 @@
+"""The matcher's read model (fed by capacity and orders events) and how it becomes an Instance.
+
+``StepState`` is the one mutable record: its methods are the step state machine
+``pending → proposed → held → accepted`` plus ``unplaced``, and back to ``pending`` when capacity
+rejects or a supplier declines (that window is then excluded for the step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.matcher.domain.model import (
+    Factory,
+    Instance,
+    Machine,
+    Order,
+    Parameters,
+    Step,
+    Window,
+)
+
+PENDING = "pending"
+PROPOSED = "proposed"
+HELD = "held"
+ACCEPTED = "accepted"
+UNPLACED = "unplaced"
+OPEN = (PENDING, UNPLACED)  # to be planned
+PLACED = (PROPOSED, HELD, ACCEPTED)  # hours count against the window; the step is pinned
+
+
+class StepStateError(Exception):
+    """A transition the step's status does not allow."""
+
+
+@dataclass
+class StepState:
+    id: str
+    order_id: str
+    cluster_id: str
+    process: str
+    hours: float
+    material: str | None = None
+    key: str = ""
+    quantity: int = 0
+    after: list[str] = field(default_factory=list)
+    position: int = 0
+    status: str = PENDING
+    window_id: str | None = None
+    price: float | None = None
+    transport_km: float | None = None
+    reason: str | None = None
+    detail: str | None = None
+    excluded_windows: list[str] = field(default_factory=list)
+    match_run_id: str | None = None
+
+    def propose(self, *, window_id: str, price: float, transport_km: float, run_id: str) -> None:
+        if self.status not in OPEN:
+            raise StepStateError(f"step {self.id} is {self.status}, cannot be proposed")
+        self.status, self.window_id, self.match_run_id = PROPOSED, window_id, run_id
+        self.price, self.transport_km = price, transport_km
+        self.reason = self.detail = None
+
+    def mark_unplaced(self, *, reason: str, detail: str, run_id: str) -> None:
+        if self.status not in OPEN:
+            raise StepStateError(f"step {self.id} is {self.status}, cannot be unplaced")
+        self._clear_window()
+        self.status, self.reason, self.detail, self.match_run_id = UNPLACED, reason, detail, run_id
+
+    def hold(self, *, window_id: str, price: float) -> None:
+        if self.status == ACCEPTED:
+            return  # capacity already reported the later state
+        self.status, self.window_id, self.price = HELD, window_id, price
+        self.reason = self.detail = None
+
+    def accept(self, *, window_id: str, price: float) -> None:
+        self.status, self.window_id, self.price = ACCEPTED, window_id, price
+        self.reason = self.detail = None
+
+    def release(self, *, window_id: str, run_id: str | None = None, exclude: bool = True
+                ) -> bool:
+        """Capacity rejected, or the supplier declined, ``window_id`` for this step.
+
+        The window is excluded for the step from now on (unless ``exclude`` is false: the
+        window was not at fault). The step goes back to pending if it still sits on that
+        window (and, when a run id is given, from that run). Returns whether the status changed.
+        """
+        if exclude and window_id not in self.excluded_windows:
+            self.excluded_windows.append(window_id)
+        if self.status not in (PROPOSED, HELD) or self.window_id != window_id:
+            return False
+        if run_id is not None and self.match_run_id not in (None, run_id):
+            return False
+        self.withdraw()
+        return True
+
+    def withdraw(self) -> None:
+        """Back to pending without excluding anything (a sibling's proposal was rejected)."""
+        self._clear_window()
+        self.status, self.reason, self.detail = PENDING, None, None
+
+    def reopen(self) -> bool:
+        """New capacity appeared: an unplaced step is tried again."""
+        if self.status != UNPLACED:
+            return False
+        self.status = PENDING
+        return True
+
+    def _clear_window(self) -> None:
+        self.window_id = self.price = self.transport_km = None
+
+
+@dataclass(frozen=True)
+class FactoryRecord:
+    id: str
+    firm_id: str
+    cluster_id: str
+    name: str
+    lat: float
+    lon: float
+    declared_tier: str
+    verified_tier: str | None
+    sme: bool
+    certifications: tuple[str, ...] = ()
+
+    @property
+    def usable_tier(self) -> str:
+        """The matcher uses the verified tier; a factory with none counts as basic."""
+        return self.verified_tier or "basic"
+
+
+@dataclass(frozen=True)
+class MachineRecord:
+    id: str
+    factory_id: str
+    cluster_id: str
+    name: str
+    process: str
+    materials: tuple[str, ...]
+    hourly_rate: float
+
+
+@dataclass(frozen=True)
+class WindowRecord:
+    id: str
+    machine_id: str
+    factory_id: str
+    cluster_id: str
+    start: datetime
+    end: datetime
+    hours: float  # offered
+    used_hours: float = 0.0  # of steps proposed, held or accepted on it
+
+    @property
+    def free_hours(self) -> float:
+        return max(0.0, self.hours - self.used_hours)
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    id: str
+    buyer_firm_id: str
+    cluster_id: str
+    title: str
+    delivery_lat: float
+    delivery_lon: float
+    due: datetime
+    min_tier: str = "basic"
+    certifications: tuple[str, ...] = ()
+    max_distance_km: float = 60.0
+    priority: int = 1
+    budget: float | None = None
+    allowed_factories: tuple[str, ...] = ()
+    blocked_factories: tuple[str, ...] = ()
+    max_factories: int | None = None
+
+
+@dataclass
+class ClusterSnapshot:
+    """What the read model holds for planning one cluster."""
+
+    cluster_id: str
+    factories: list[FactoryRecord]
+    machines: list[MachineRecord]
+    windows: list[WindowRecord]
+    orders: list[OrderRecord]
+    steps: list[StepState]  # every step of ``orders``
+
+
+def select_batch(orders: list[OrderRecord], steps: list[StepState], max_steps: int
+                 ) -> list[OrderRecord]:
+    """The orders of one run: by priority, then due date, while their open steps fit the batch
+    (the first order always fits, so a big order cannot block the queue)."""
+    open_count: dict[str, int] = {}
+    for s in steps:
+        if s.status in OPEN:
+            open_count[s.order_id] = open_count.get(s.order_id, 0) + 1
+    chosen: list[OrderRecord] = []
+    total = 0
+    for o in sorted(orders, key=lambda o: (-o.priority, o.due, o.id)):
+        n = open_count.get(o.id, 0)
+        if chosen and total + n > max_steps:
+            continue
+        chosen.append(o)
+        total += n
+    return chosen
+
+
+def build_instance(
+    snapshot: ClusterSnapshot, *, params: Parameters, now: datetime | None = None, name: str = ""
+) -> Instance:
+    steps_by_order: dict[str, list[StepState]] = {}
+    for s in sorted(snapshot.steps, key=lambda s: (s.order_id, s.position, s.id)):
+        steps_by_order.setdefault(s.order_id, []).append(s)
+    return Instance(
+        name=name, now=now, params=params,
+        factories=tuple(Factory(id=f.id, firm_id=f.firm_id, lat=f.lat, lon=f.lon,
+                                tier=f.usable_tier, sme=f.sme,
+                                certifications=frozenset(f.certifications))
+                        for f in snapshot.factories),
+        machines=tuple(Machine(id=m.id, factory_id=m.factory_id, process=m.process,
+                               materials=frozenset(m.materials), hourly_rate=m.hourly_rate)
+                       for m in snapshot.machines),
+        windows=tuple(Window(id=w.id, machine_id=w.machine_id, start=w.start, end=w.end,
+                             hours=w.free_hours, offered_hours=w.hours)
+                      for w in snapshot.windows),
+        orders=tuple(_order(o, steps_by_order.get(o.id, [])) for o in snapshot.orders),
+    )
+
+
+def _order(o: OrderRecord, steps: list[StepState]) -> Order:
+    return Order(
+        id=o.id, buyer_id=o.buyer_firm_id, lat=o.delivery_lat, lon=o.delivery_lon, due=o.due,
+        min_tier=o.min_tier, certifications=frozenset(o.certifications),
+        max_distance_km=o.max_distance_km, priority=o.priority, budget=o.budget,
+        allowed_factories=frozenset(o.allowed_factories),
+        blocked_factories=frozenset(o.blocked_factories), max_factories=o.max_factories,
+        steps=tuple(
+            Step(id=s.id, process=s.process, material=s.material, hours=s.hours,
+                 after=tuple(s.after), excluded_windows=frozenset(s.excluded_windows),
+                 pinned_window=s.window_id if s.status in PLACED else None)
+            for s in steps
+        ),
+    )

@@ -1,0 +1,1 @@
+"""How the world reaches the matcher: HTTP routes, the event consumer, the planning loop."""

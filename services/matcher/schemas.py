@@ -1,0 +1,102 @@
+"""Request and response models of the matcher's HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_RUN_EXAMPLE = {
+    "id": "run_5f2c9a0e1b7d4c33", "cluster_id": "qhd-auto", "trigger": "manual",
+    "status": "feasible", "placed_steps": 1, "unplaced_steps": 0, "objective": 1084.52,
+    "wall_s": 0.0012, "started_at": "2026-12-01T00:00:00Z", "finished_at": "2026-12-01T00:00:00Z",
+}
+
+
+class MatchRunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [{"cluster_id": "qhd-auto"}]})
+
+    cluster_id: str = Field(min_length=1, max_length=64)
+
+
+class MatchRunPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_RUN_EXAMPLE]})
+
+    id: str
+    cluster_id: str
+    trigger: str = Field(description="interval (the planning loop) or manual")
+    status: str = Field(description="optimal | feasible | infeasible | unknown")
+    placed_steps: int
+    unplaced_steps: int
+    objective: float | None
+    wall_s: float
+    started_at: datetime
+    finished_at: datetime
+
+
+class MatchRunsPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"items": [_RUN_EXAMPLE], "next_cursor": None}]})
+
+    items: list[MatchRunPublic]
+    next_cursor: str | None
+
+
+class ProposalPublic(BaseModel):
+    step_id: str
+    order_id: str
+    window_id: str
+    machine_id: str
+    factory_id: str
+    hours: float
+    price: float
+    transport_km: float
+
+
+class UnplacedPublic(BaseModel):
+    step_id: str
+    order_id: str
+    reason: str
+    detail: str
+
+
+class MatchRunDetailPublic(MatchRunPublic):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        **_RUN_EXAMPLE, "parameters": {"speed_kmh": 50.0, "transport_cost_per_km": 2.0,
+                                       "sme_bonus_per_hour": 0.0, "unplaced_penalty": 100000.0,
+                                       "max_steps": 500, "solver": "greedy"},
+        "proposals": [{"step_id": "stp_1", "order_id": "ord_1", "window_id": "win_1",
+                       "machine_id": "mch_1", "factory_id": "fac_1", "hours": 6.0,
+                       "price": 1084.52, "transport_km": 2.26}],
+        "unplaced": []}]})
+
+    parameters: dict[str, Any]
+    proposals: list[ProposalPublic]
+    unplaced: list[UnplacedPublic]
+
+
+class FunnelStagePublic(BaseModel):
+    stage: str
+    candidates: int = Field(description="windows still eligible after this stage")
+
+
+class ExplanationPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "step_id": "stp_1", "order_id": "ord_1", "status": "unplaced",
+        "reason": "tier_below_minimum",
+        "detail": "1 candidate window(s) left, but all at factories below tier excellent",
+        "funnel": [{"stage": "windows", "candidates": 3}, {"stage": "process", "candidates": 1},
+                   {"stage": "material", "candidates": 1}, {"stage": "tier", "candidates": 0}],
+        "nearest_miss": "tier: factory tier advanced is below excellent"}]})
+
+    step_id: str
+    order_id: str
+    status: str
+    reason: str | None = Field(description="reason code of the last run that left it unplaced")
+    detail: str | None
+    funnel: list[FunnelStagePublic] = Field(
+        description="candidate windows after each stage, computed now from the current state")
+    nearest_miss: str | None = Field(
+        None, description="what stopped the candidate that came closest (no identities)")

@@ -1,0 +1,134 @@
+"""One match run: plan a cluster's pending steps and record the outcome, in one transaction.
+
+The run loads the open steps and free windows of the cluster, runs the greedy, stores the run
+(with its input as a scenario, for replay), marks steps proposed or unplaced and writes the
+events: one ``allocation.proposed`` per placed order, one ``step.unplaced`` per unplaced step,
+and ``match_run.completed``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from services.matcher.domain.model import Parameters, Plan
+from services.matcher.domain.readmodel import StepState, build_instance, select_batch
+from services.matcher.domain.runs import INTERVAL, MatchRun
+from services.matcher.domain.scenario import to_scenario
+from services.matcher.service_layer.unit_of_work import UnitOfWork
+from services.matcher.solver import greedy
+from shared.events import new_event
+from shared.events import payloads as ev
+from shared.logs import correlation_id
+
+logger = logging.getLogger(__name__)
+
+
+class UnknownCluster(Exception):
+    def __init__(self, cluster_id: str) -> None:
+        super().__init__(f"cluster {cluster_id!r} is not known to the matcher")
+        self.cluster_id = cluster_id
+
+
+@dataclass(frozen=True)
+class PlanningOptions:
+    params: Parameters
+    max_steps: int = 500  # open steps per run; the rest wait for the next run
+    producer: str = "matcher"
+
+
+def plan_cluster(cluster_id: str, *, uow: UnitOfWork, options: PlanningOptions, trigger: str,
+                 now: datetime | None = None) -> MatchRun:
+    now = now or datetime.now(UTC)
+    run_id = f"run_{uuid.uuid4().hex[:16]}"
+    token = correlation_id.set(run_id)
+    try:
+        return _run(cluster_id, run_id, uow=uow, options=options, trigger=trigger, now=now)
+    finally:
+        correlation_id.reset(token)
+
+
+def _run(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOptions,
+         trigger: str, now: datetime) -> MatchRun:
+    with uow:
+        rm = uow.read_model
+        if not rm.cluster_exists(cluster_id):
+            raise UnknownCluster(cluster_id)
+        rm.lock_cluster(cluster_id)
+        snap = rm.snapshot(cluster_id, now=now)
+        snap.orders = select_batch(snap.orders, snap.steps, options.max_steps)
+        chosen = {o.id for o in snap.orders}
+        snap.steps = [s for s in snap.steps if s.order_id in chosen]
+        instance = build_instance(snap, params=options.params, now=now,
+                                  name=f"{cluster_id}/{run_id}")
+        clock = time.perf_counter()
+        plan = greedy.solve(instance)
+        wall_s = time.perf_counter() - clock
+        run = MatchRun(
+            id=run_id, cluster_id=cluster_id, trigger=trigger, status=plan.status,
+            placed_steps=len(plan.allocations), unplaced_steps=len(plan.unplaced),
+            objective=round(plan.objective, 2), wall_s=round(wall_s, 6), started_at=now,
+            finished_at=datetime.now(UTC), parameters=_parameters(options))
+        uow.runs.add(run, plan=plan, snapshot=to_scenario(instance))
+        _apply(plan, {s.id: s for s in snap.steps}, uow=uow, run_id=run_id)
+        _publish(plan, run, uow=uow, producer=options.producer)
+        uow.commit()
+    logger.info("match run %s on %s: %d placed, %d unplaced, objective %.2f, %.3f s",
+                run.id, cluster_id, run.placed_steps, run.unplaced_steps, plan.objective, wall_s)
+    return run
+
+
+def plan_pending(*, uow: UnitOfWork, options: PlanningOptions) -> list[MatchRun]:
+    """One run for every cluster that has pending steps (a failing cluster does not stop the
+    others; it is logged and tried again next time)."""
+    with uow:
+        clusters = uow.read_model.clusters_with_pending()
+    runs = []
+    for cid in clusters:
+        try:
+            runs.append(plan_cluster(cid, uow=uow, options=options, trigger=INTERVAL))
+        except Exception:
+            logger.exception("planning cluster %s failed", cid)
+    return runs
+
+
+def _parameters(options: PlanningOptions) -> dict[str, float | int | str]:
+    return {**dataclasses.asdict(options.params), "max_steps": options.max_steps,
+            "solver": "greedy"}
+
+
+def _apply(plan: Plan, steps: dict[str, StepState], *, uow: UnitOfWork, run_id: str) -> None:
+    for a in plan.allocations:
+        step = steps[a.step_id]
+        step.propose(window_id=a.window_id, price=a.price, transport_km=a.transport_km,
+                     run_id=run_id)
+        uow.read_model.save_step(step)
+    for u in plan.unplaced:
+        step = steps[u.step_id]
+        step.mark_unplaced(reason=u.reason, detail=u.detail, run_id=run_id)
+        uow.read_model.save_step(step)
+
+
+def _publish(plan: Plan, run: MatchRun, *, uow: UnitOfWork, producer: str) -> None:
+    cid = run.cluster_id
+    for order_id, allocations in plan.allocations_by_order().items():
+        payload = ev.AllocationProposed(
+            match_run_id=run.id, cluster_id=cid, order_id=order_id,
+            allocations=[ev.ProposedAllocation(
+                step_id=a.step_id, window_id=a.window_id, machine_id=a.machine_id,
+                factory_id=a.factory_id, hours=a.hours, price=a.price,
+                transport_km=a.transport_km) for a in allocations])
+        uow.publish(new_event(payload, key=cid, producer=producer, correlation_id=order_id))
+    for u in plan.unplaced:
+        payload = ev.StepUnplaced(match_run_id=run.id, cluster_id=cid, order_id=u.order_id,
+                                  step_id=u.step_id, reason=u.reason, detail=u.detail)
+        uow.publish(new_event(payload, key=cid, producer=producer, correlation_id=u.order_id))
+    done = ev.MatchRunCompleted(
+        match_run_id=run.id, cluster_id=cid, trigger=run.trigger, status=run.status,
+        placed_steps=run.placed_steps, unplaced_steps=run.unplaced_steps,
+        objective=run.objective, wall_s=run.wall_s)
+    uow.publish(new_event(done, key=cid, producer=producer, correlation_id=run.id))

@@ -1,0 +1,62 @@
+"""The ports the service layer works through; adapters implement them over SQLAlchemy and the
+unit tests over dicts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol, Self
+
+from services.matcher.domain.model import Allocation, Plan, Unplaced
+from services.matcher.domain.readmodel import (
+    ClusterSnapshot,
+    FactoryRecord,
+    MachineRecord,
+    OrderRecord,
+    StepState,
+    WindowRecord,
+)
+from services.matcher.domain.runs import MatchRun
+from shared.events import Envelope
+
+
+class ReadModelRepository(Protocol):
+    def upsert_cluster(self, *, cluster_id: str, name: str, lat: float, lon: float,
+                       max_distance_km: float) -> None: ...
+    def cluster_exists(self, cluster_id: str) -> bool: ...
+    def lock_cluster(self, cluster_id: str) -> None:
+        """Serialise planning of one cluster (a row lock where the database has them)."""
+    def upsert_factory(self, record: FactoryRecord) -> None: ...
+    def upsert_machine(self, record: MachineRecord) -> None: ...
+    def upsert_window(self, record: WindowRecord) -> None: ...
+    def add_order(self, order: OrderRecord, steps: list[StepState]) -> bool:
+        """False (and nothing written) if the order is known already."""
+    def get_order(self, order_id: str) -> OrderRecord | None: ...
+    def get_step(self, step_id: str) -> StepState | None: ...
+    def order_steps(self, order_id: str) -> list[StepState]: ...
+    def cluster_steps(self, cluster_id: str, *, status: str) -> list[StepState]: ...
+    def save_step(self, step: StepState) -> None: ...
+    def clusters_with_pending(self) -> list[str]: ...
+    def snapshot(self, cluster_id: str, *, now: datetime,
+                 order_ids: list[str] | None = None) -> ClusterSnapshot:
+        """Factories, machines, windows (ending after ``now``, or holding a loaded step) with
+        their used hours, and the orders ``order_ids`` (default: those with a pending step)
+        with all their steps."""
+
+
+class MatchRunRepository(Protocol):
+    def add(self, run: MatchRun, *, plan: Plan, snapshot: dict[str, Any]) -> None: ...
+    def get(self, run_id: str) -> tuple[MatchRun, list[Allocation], list[Unplaced]] | None: ...
+    def list(self, *, cluster_id: str | None, after: tuple[datetime, str] | None,
+             limit: int) -> list[MatchRun]:
+        """Newest first; ``after`` = (started_at, id) of the last run of the previous page."""
+
+
+class UnitOfWork(Protocol):
+    read_model: ReadModelRepository
+    runs: MatchRunRepository
+
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *args: Any) -> None: ...
+    def publish(self, envelope: Envelope) -> None: ...
+    def claim(self, consumer: str, envelope: Envelope) -> bool: ...
+    def commit(self) -> None: ...
