@@ -1,0 +1,51 @@
+"""The whole system as real processes: Tansu broker + orders, capacity, matcher on free ports."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.settings import DEFAULT_JWT_SECRET
+from sharefab_cli.main import demo_tokens
+from sharefab_cli.stack import SERVICES, LocalStack, StackConfig, free_port
+from sharefab_cli.walkthrough import Endpoints
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):  # type: ignore[no-untyped-def]
+    logs: list[str] = []
+    config = StackConfig(
+        broker_port=free_port(),
+        ports={s: free_port() for s in SERVICES},
+        var_dir=tmp_path_factory.mktemp("var"),
+        env={"MATCHER_BATCH_INTERVAL_S": "0.5", "LOG_LEVEL": "INFO"},
+    )
+    stack = LocalStack(config, sink=lambda name, line: logs.append(f"{name:>8} | {line}"))
+    stack.logs = logs  # type: ignore[attr-defined]
+    try:
+        stack.start()
+        yield stack
+    except Exception:
+        print("\n".join(logs[-200:]))
+        raise
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def endpoints(stack) -> Endpoints:  # type: ignore[no-untyped-def]
+    return Endpoints(**{s: stack.config.url(s) for s in SERVICES})
+
+
+@pytest.fixture(scope="module")
+def tokens() -> dict[str, str]:
+    return demo_tokens(DEFAULT_JWT_SECRET)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
+    """On a failed system test, show the services' last log lines."""
+    outcome = yield
+    report = outcome.get_result()
+    stack = item.funcargs.get("stack") if hasattr(item, "funcargs") else None
+    if report.failed and stack is not None:
+        report.sections.append(("service logs", "\n".join(stack.logs[-150:])))
