@@ -14,6 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from services.matcher.config import Settings as MatcherSettings
 from shared.settings import DEFAULT_JWT_SECRET
 from sharefab_cli.main import demo_tokens
 from sharefab_cli.stack import SERVICES, LocalStack, StackConfig, free_port
@@ -39,7 +40,8 @@ def main() -> None:
     allocated = [r.accept_to_allocated_s for r in results]
     report = {
         "benchmark": "walkthrough", "at": datetime.now(UTC).isoformat(), "runs": args.runs,
-        "matcher_batch_interval_s": 2.0, "stack_startup_s": round(startup_s, 2),
+        "matcher_batch_interval_s": MatcherSettings().batch_interval_s,
+        "stack_startup_s": round(startup_s, 2),
         "order_post_to_held_s": [round(x, 3) for x in held],
         "order_post_to_held_median_s": round(statistics.median(held), 3),
         "accept_to_allocated_s": [round(x, 3) for x in allocated],

@@ -71,6 +71,7 @@ class Walkthrough:
         self.auth = {k: {"Authorization": f"Bearer {v}"} for k, v in tokens.items()}
         self.t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
         self.factory_id = self.machine_id = self.window_id = ""
+        self.posted_at = 0.0  # when the accepted order POST was sent
 
     def setup(self, *, window_hours: float = 20.0) -> None:
         e, a = self.e, self.auth
@@ -116,6 +117,7 @@ class Walkthrough:
         # The orders service learns clusters from capacity's events; right after the cluster
         # is created it may not know it yet (422 on cluster_id) — retry until it does.
         def submit() -> httpx.Response | None:
+            self.posted_at = time.monotonic()
             response = self.http.post(url, headers=headers, json=body)
             if response.status_code == 422 and "cluster_id" in response.text:
                 return None
@@ -142,7 +144,6 @@ class Walkthrough:
         return _poll(allocated, timeout_s=self.timeout_s, what="the order to read allocated")
 
     def run(self) -> WalkthroughResult:
-        started = time.monotonic()
         order = self.post_order()
         reservation = self.held_reservation(order["id"])
         held = time.monotonic()
@@ -156,6 +157,6 @@ class Walkthrough:
         return WalkthroughResult(
             cluster_id=self.cluster_id, factory_id=self.factory_id, machine_id=self.machine_id,
             window_id=self.window_id, order_id=order["id"], step_id=order["steps"][0]["id"],
-            reservation_id=reservation["id"], order_to_held_s=held - started,
+            reservation_id=reservation["id"], order_to_held_s=held - self.posted_at,
             accept_to_allocated_s=time.monotonic() - accept_at, final_order=final,
         )
