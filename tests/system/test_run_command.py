@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -42,7 +43,11 @@ def test_run_starts_broker_and_services_and_ctrl_c_stops_them(tmp_path):
         assert "export OP=" in output and "export SUP=" in output and "export BUY=" in output
         for service in SERVICES:
             assert f"http://127.0.0.1:{ports[service]}" in output
+            assert f"{service:>8} | " in output  # each service's log lines carry its name
             assert httpx.get(f"http://127.0.0.1:{ports[service]}/readyz").status_code == 200
+            with sqlite3.connect(tmp_path / "var" / f"{service}.db") as db:
+                assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+                assert db.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
         assert port_open(ports["broker"])
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground group
