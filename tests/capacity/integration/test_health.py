@@ -1,0 +1,33 @@
+"""/healthz and /readyz: no token needed; readiness names what is unreachable."""
+
+import pytest
+from sqlalchemy import create_engine
+
+from sharefab_cli.stack import free_port
+
+pytestmark = pytest.mark.integration
+
+
+def test_healthz_needs_no_token(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_readyz_is_503_while_the_broker_is_unreachable(client):
+    client.app.state.runtime.settings.kafka_bootstrap_servers = f"127.0.0.1:{free_port()}"
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == "ok"
+    assert response.json()["checks"]["broker"] == "unreachable"
+
+
+def test_readyz_is_503_while_the_database_is_unreachable(client):
+    runtime = client.app.state.runtime
+    healthy = runtime.engine
+    runtime.engine = create_engine(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/x")
+    try:
+        response = client.get("/readyz")
+    finally:
+        runtime.engine = healthy
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"].startswith("unreachable")
