@@ -71,10 +71,8 @@ class MachineAdded(EventPayload):
     hourly_rate: float
 
 
-class WindowOpened(EventPayload):
-    TYPE = "window.opened"
-    VERSION = 1
-    TOPIC = CAPACITY
+class WindowState(EventPayload):
+    """Full state of an idle window (hours offered, not what is free)."""
 
     window_id: str
     machine_id: str
@@ -83,6 +81,33 @@ class WindowOpened(EventPayload):
     start: datetime
     end: datetime
     hours: float
+
+
+class WindowOpened(WindowState):
+    TYPE = "window.opened"
+    VERSION = 1
+    TOPIC = CAPACITY
+
+
+class WindowUpdated(WindowState):
+    """The supplier changed the window's times or hours (never below what is held/accepted)."""
+
+    TYPE = "window.updated"
+    VERSION = 1
+    TOPIC = CAPACITY
+
+
+class WindowClosed(EventPayload):
+    """The supplier deleted a window that had no holds or acceptances."""
+
+    TYPE = "window.closed"
+    VERSION = 1
+    TOPIC = CAPACITY
+
+    window_id: str
+    machine_id: str
+    factory_id: str
+    cluster_id: str
 
 
 class ReservationRef(EventPayload):
@@ -137,6 +162,29 @@ class ReservationDeclined(ReservationRef):
     reason: str
 
 
+class ReservationExpired(ReservationRef):
+    """A hold the supplier did not answer in time; the matcher re-plans the step."""
+
+    TYPE = "reservation.expired"
+    VERSION = 1
+    TOPIC = CAPACITY
+
+    reservation_id: str
+    factory_id: str
+
+
+class ReservationReleased(ReservationRef):
+    """A hold or acceptance given back because its order was cancelled."""
+
+    TYPE = "reservation.released"
+    VERSION = 1
+    TOPIC = CAPACITY
+
+    reservation_id: str
+    factory_id: str
+    reason: str
+
+
 # --- orders.v1 --------------------------------------------------------------------------------
 class SubmittedStep(EventPayload):
     step_id: str
@@ -169,6 +217,20 @@ class OrderSubmitted(EventPayload):
     blocked_factories: list[str]
     max_factories: int | None
     steps: list[SubmittedStep]
+
+
+class OrderCancelled(EventPayload):
+    """The buyer cancelled before production started: every hold and acceptance is released."""
+
+    TYPE = "order.cancelled"
+    VERSION = 1
+    TOPIC = ORDERS
+
+    order_id: str
+    cluster_id: str
+    buyer_firm_id: str
+    step_ids: list[str]
+    reason: str | None = None
 
 
 # --- matching.v1 ------------------------------------------------------------------------------
