@@ -105,3 +105,38 @@ def declined(*, step_id: str = "stp-1", window_id: str = "win-1", order_id: str 
                                   window_id=window_id, hours=hours,
                                   reservation_id=f"res-{step_id}", factory_id="fac-1",
                                   reason="machine down")
+
+
+def expired(*, step_id: str = "stp-1", window_id: str = "win-1", order_id: str = "ord-1",
+            hours: float = 6.0) -> ev.ReservationExpired:
+    return ev.ReservationExpired(cluster_id=CLUSTER, order_id=order_id, step_id=step_id,
+                                 window_id=window_id, hours=hours,
+                                 reservation_id=f"res-{step_id}", factory_id="fac-1")
+
+
+def released(*, step_id: str = "stp-1", window_id: str = "win-1", order_id: str = "ord-1",
+             hours: float = 6.0, reason: str = "order_cancelled") -> ev.ReservationReleased:
+    return ev.ReservationReleased(cluster_id=CLUSTER, order_id=order_id, step_id=step_id,
+                                  window_id=window_id, hours=hours,
+                                  reservation_id=f"res-{step_id}", factory_id="fac-1",
+                                  reason=reason)
+
+
+def order_cancelled(order_id: str = "ord-1", *, step_ids: tuple[str, ...] = ("stp-1",),
+                    reason: str | None = "customer withdrew") -> ev.OrderCancelled:
+    return ev.OrderCancelled(order_id=order_id, cluster_id=CLUSTER, buyer_firm_id="firm-b1",
+                             step_ids=list(step_ids), reason=reason)
+
+
+def window_updated(t0: datetime, window_id: str = "win-1", *, machine_id: str = "mch-1",
+                   factory_id: str = "fac-1", hours: float = 20.0, end_h: float = 48,
+                   start_h: float = 0) -> ev.WindowUpdated:
+    return ev.WindowUpdated(window_id=window_id, machine_id=machine_id, factory_id=factory_id,
+                            cluster_id=CLUSTER, start=t0 + timedelta(hours=start_h),
+                            end=t0 + timedelta(hours=end_h), hours=hours)
+
+
+def window_closed(window_id: str = "win-1", *, machine_id: str = "mch-1",
+                  factory_id: str = "fac-1") -> ev.WindowClosed:
+    return ev.WindowClosed(window_id=window_id, machine_id=machine_id, factory_id=factory_id,
+                           cluster_id=CLUSTER)

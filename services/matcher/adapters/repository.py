@@ -70,6 +70,17 @@ class SqlReadModel:
             id=r.id, machine_id=r.machine_id, factory_id=r.factory_id, cluster_id=r.cluster_id,
             start_at=utc(r.start), end_at=utc(r.end), hours=r.hours))
 
+    def get_window(self, window_id: str) -> WindowRecord | None:
+        row = self.session.get(WindowRow, window_id)
+        return _window(row) if row else None
+
+    def delete_window(self, window_id: str) -> bool:
+        row = self.session.get(WindowRow, window_id)
+        if row is None:
+            return False
+        self.session.delete(row)
+        return True
+
     def add_order(self, order: OrderRecord, steps: list[StepState]) -> bool:
         if self.session.get(OrderRow, order.id) is not None:
             return False
@@ -101,6 +112,11 @@ class SqlReadModel:
     def cluster_steps(self, cluster_id: str, *, status: str) -> list[StepState]:
         rows = self.session.scalars(select(StepRow).where(
             StepRow.cluster_id == cluster_id, StepRow.status == status).order_by(StepRow.id))
+        return [_step(r) for r in rows]
+
+    def window_steps(self, window_id: str) -> list[StepState]:
+        rows = self.session.scalars(select(StepRow).where(StepRow.window_id == window_id)
+                                    .order_by(StepRow.id))
         return [_step(r) for r in rows]
 
     def save_step(self, s: StepState) -> None:
@@ -150,13 +166,17 @@ class SqlReadModel:
                 id=m.id, factory_id=m.factory_id, cluster_id=m.cluster_id, name=m.name,
                 process=m.process, materials=tuple(m.materials), hourly_rate=m.hourly_rate)
                 for m in machines],
-            windows=[WindowRecord(
-                id=w.id, machine_id=w.machine_id, factory_id=w.factory_id,
-                cluster_id=w.cluster_id, start=utc(w.start_at), end=utc(w.end_at),
-                hours=w.hours, used_hours=float(used.get(w.id) or 0.0)) for w in windows],
+            windows=[_window(w, used_hours=float(used.get(w.id) or 0.0)) for w in windows],
             orders=[_order(o) for o in orders],
             steps=steps,
         )
+
+
+def _window(row: WindowRow, *, used_hours: float = 0.0) -> WindowRecord:
+    return WindowRecord(
+        id=row.id, machine_id=row.machine_id, factory_id=row.factory_id,
+        cluster_id=row.cluster_id, start=utc(row.start_at), end=utc(row.end_at),
+        hours=row.hours, used_hours=used_hours)
 
 
 def _order(row: OrderRow) -> OrderRecord:

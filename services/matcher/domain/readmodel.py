@@ -2,7 +2,9 @@
 
 ``StepState`` is the one mutable record: its methods are the step state machine
 ``pending → proposed → held → accepted`` plus ``unplaced``, and back to ``pending`` when capacity
-rejects or a supplier declines (that window is then excluded for the step).
+rejects, a supplier declines or a hold expires (that window is then excluded for the step).
+``cancelled`` (the buyer cancelled the order) is final: reachable from every other status, it is
+never planned again and its hours count nowhere; later reservation events leave it alone.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.matcher.domain.model import (
+    EPS,
     Factory,
     Instance,
     Machine,
@@ -25,6 +28,7 @@ PROPOSED = "proposed"
 HELD = "held"
 ACCEPTED = "accepted"
 UNPLACED = "unplaced"
+CANCELLED = "cancelled"
 OPEN = (PENDING, UNPLACED)  # to be planned
 PLACED = (PROPOSED, HELD, ACCEPTED)  # hours count against the window; the step is pinned
 
@@ -68,23 +72,27 @@ class StepState:
         self.status, self.reason, self.detail, self.match_run_id = UNPLACED, reason, detail, run_id
 
     def hold(self, *, window_id: str, price: float) -> None:
-        if self.status == ACCEPTED:
-            return  # capacity already reported the later state
+        if self.status in (ACCEPTED, CANCELLED):
+            return  # capacity already reported the later state, or the order is gone
         self.status, self.window_id, self.price = HELD, window_id, price
         self.reason = self.detail = None
 
     def accept(self, *, window_id: str, price: float) -> None:
+        if self.status == CANCELLED:
+            return  # capacity releases it (reservation.released)
         self.status, self.window_id, self.price = ACCEPTED, window_id, price
         self.reason = self.detail = None
 
     def release(self, *, window_id: str, run_id: str | None = None, exclude: bool = True
                 ) -> bool:
-        """Capacity rejected, or the supplier declined, ``window_id`` for this step.
+        """Capacity rejected, the supplier declined, or the hold on ``window_id`` expired.
 
         The window is excluded for the step from now on (unless ``exclude`` is false: the
         window was not at fault). The step goes back to pending if it still sits on that
         window (and, when a run id is given, from that run). Returns whether the status changed.
         """
+        if self.status == CANCELLED:
+            return False
         if exclude and window_id not in self.excluded_windows:
             self.excluded_windows.append(window_id)
         if self.status not in (PROPOSED, HELD) or self.window_id != window_id:
@@ -95,9 +103,21 @@ class StepState:
         return True
 
     def withdraw(self) -> None:
-        """Back to pending without excluding anything (a sibling's proposal was rejected)."""
+        """Back to pending without excluding anything (a sibling's proposal was rejected, or
+        the window it was proposed on closed)."""
+        if self.status == CANCELLED:
+            return
         self._clear_window()
         self.status, self.reason, self.detail = PENDING, None, None
+
+    def cancel(self, *, detail: str) -> bool:
+        """The order was cancelled: the step leaves planning for good and frees its hours.
+        Returns whether the status changed (False if it was cancelled already)."""
+        if self.status == CANCELLED:
+            return False
+        self._clear_window()
+        self.status, self.reason, self.detail = CANCELLED, None, detail
+        return True
 
     def reopen(self) -> bool:
         """New capacity appeared: an unplaced step is tried again."""
@@ -155,6 +175,11 @@ class WindowRecord:
     def free_hours(self) -> float:
         return max(0.0, self.hours - self.used_hours)
 
+    def offers_more_than(self, before: WindowRecord) -> bool:
+        """More hours (so more free hours) or a later end than ``before``: a step that found
+        no room may fit now."""
+        return self.hours > before.hours + EPS or self.end > before.end
+
 
 @dataclass(frozen=True)
 class OrderRecord:
@@ -209,9 +234,11 @@ def select_batch(orders: list[OrderRecord], steps: list[StepState], max_steps: i
 def build_instance(
     snapshot: ClusterSnapshot, *, params: Parameters, now: datetime | None = None, name: str = ""
 ) -> Instance:
+    """The planning input; cancelled steps are left out (they are neither free nor pinned)."""
     steps_by_order: dict[str, list[StepState]] = {}
     for s in sorted(snapshot.steps, key=lambda s: (s.order_id, s.position, s.id)):
-        steps_by_order.setdefault(s.order_id, []).append(s)
+        if s.status != CANCELLED:
+            steps_by_order.setdefault(s.order_id, []).append(s)
     return Instance(
         name=name, now=now, params=params,
         factories=tuple(Factory(id=f.id, firm_id=f.firm_id, lat=f.lat, lon=f.lon,

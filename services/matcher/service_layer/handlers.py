@@ -13,6 +13,9 @@ from typing import Any
 
 from services.matcher.domain import reasons
 from services.matcher.domain.readmodel import (
+    ACCEPTED,
+    HELD,
+    PLACED,
     PROPOSED,
     UNPLACED,
     FactoryRecord,
@@ -28,6 +31,8 @@ from shared.events import payloads as ev
 logger = logging.getLogger(__name__)
 
 CONSUMER = "matcher"
+# capacity's reason when it releases, or refuses to hold, a cancelled order's reservations
+ORDER_CANCELLED = "order_cancelled"
 
 
 def utc(value: datetime) -> datetime:
@@ -69,11 +74,47 @@ def on_machine_added(p: ev.MachineAdded, uow: UnitOfWork) -> None:
 
 def on_window_opened(p: ev.WindowOpened, uow: UnitOfWork) -> None:
     """New capacity: store it, and give the cluster's unplaced steps another chance."""
+    uow.read_model.upsert_window(_window(p))
+    _reopen_unplaced(p.cluster_id, uow)
+
+
+def on_window_updated(p: ev.WindowUpdated, uow: UnitOfWork) -> None:
+    """New times or hours. Free hours follow (they are offered minus placed hours); if the
+    window now offers more hours or ends later, the cluster's unplaced steps are tried again."""
     rm = uow.read_model
-    rm.upsert_window(WindowRecord(
-        id=p.window_id, machine_id=p.machine_id, factory_id=p.factory_id,
-        cluster_id=p.cluster_id, start=utc(p.start), end=utc(p.end), hours=p.hours))
-    for step in rm.cluster_steps(p.cluster_id, status=UNPLACED):
+    before, after = rm.get_window(p.window_id), _window(p)
+    rm.upsert_window(after)
+    if before is None or after.offers_more_than(before):
+        _reopen_unplaced(p.cluster_id, uow)
+
+
+def on_window_closed(p: ev.WindowClosed, uow: UnitOfWork) -> None:
+    """The window leaves planning. A step merely proposed on it goes back to pending, and so do
+    the siblings proposed by the same run: capacity holds an order all-or-nothing, so it will
+    reject that proposal as a whole. Capacity never closes a window under a hold or an
+    acceptance; should one be found, it is logged and left where it is."""
+    rm = uow.read_model
+    if not rm.delete_window(p.window_id):
+        logger.warning("window.closed for unknown window %s", p.window_id)
+    for step in rm.window_steps(p.window_id):
+        if step.status == PROPOSED:
+            step.withdraw()
+            rm.save_step(step)
+            _withdraw_siblings(step, run_id=step.match_run_id, uow=uow)
+        elif step.status in (HELD, ACCEPTED):
+            logger.warning("window %s closed under %s step %s", p.window_id, step.status,
+                           step.id)
+
+
+def _window(p: ev.WindowState) -> WindowRecord:
+    return WindowRecord(id=p.window_id, machine_id=p.machine_id, factory_id=p.factory_id,
+                        cluster_id=p.cluster_id, start=utc(p.start), end=utc(p.end),
+                        hours=p.hours)
+
+
+def _reopen_unplaced(cluster_id: str, uow: UnitOfWork) -> None:
+    rm = uow.read_model
+    for step in rm.cluster_steps(cluster_id, status=UNPLACED):
         if step.reopen():
             rm.save_step(step)
 
@@ -94,6 +135,21 @@ def on_order_submitted(p: ev.OrderSubmitted, uow: UnitOfWork) -> None:
         logger.warning("order %s submitted twice; kept the first", p.order_id)
 
 
+def on_order_cancelled(p: ev.OrderCancelled, uow: UnitOfWork) -> None:
+    """Every step of the order leaves planning for good; the hours it had are free."""
+    steps = uow.read_model.order_steps(p.order_id)
+    if not steps:
+        logger.warning("order.cancelled for unknown order %s ignored", p.order_id)
+    detail = "the order was cancelled" + (f": {p.reason}" if p.reason else "")
+    _cancel(steps, detail=detail, uow=uow)
+
+
+def _cancel(steps: list[StepState], *, detail: str, uow: UnitOfWork) -> None:
+    for step in steps:
+        if step.cancel(detail=detail):
+            uow.read_model.save_step(step)
+
+
 def on_reservation_held(p: ev.ReservationHeld, uow: UnitOfWork) -> None:
     step = _step(p, uow)
     if step is not None:
@@ -112,24 +168,55 @@ def on_reservation_rejected(p: ev.ReservationRejected, uow: UnitOfWork) -> None:
     """Capacity could not hold the order's proposal. It holds all of an order's steps or none,
     so the siblings still proposed by the same run go back to pending as well. The window is
     excluded for this step, unless capacity says only that a sibling failed
-    (``order_incomplete``)."""
+    (``order_incomplete``). A rejection because the order was cancelled cancels it here too
+    (``order.cancelled`` may still be on its way)."""
     step = _step(p, uow)
     if step is None:
+        return
+    if p.reason.startswith(ORDER_CANCELLED):
+        _cancel(uow.read_model.order_steps(p.order_id), uow=uow,
+                detail="the order was cancelled (capacity refused its proposal)")
         return
     step.release(window_id=p.window_id, run_id=p.match_run_id,
                  exclude=not p.reason.startswith(reasons.ORDER_INCOMPLETE))
     uow.read_model.save_step(step)
-    for sibling in uow.read_model.order_steps(p.order_id):
+    _withdraw_siblings(step, run_id=p.match_run_id, uow=uow)
+
+
+def _withdraw_siblings(step: StepState, *, run_id: str | None, uow: UnitOfWork) -> None:
+    """Back to pending: the other steps of ``step``'s order still proposed by run ``run_id``."""
+    if run_id is None:
+        return
+    for sibling in uow.read_model.order_steps(step.order_id):
         if (sibling.id != step.id and sibling.status == PROPOSED
-                and p.match_run_id is not None and sibling.match_run_id == p.match_run_id):
+                and sibling.match_run_id == run_id):
             sibling.withdraw()
             uow.read_model.save_step(sibling)
 
 
-def on_reservation_declined(p: ev.ReservationDeclined, uow: UnitOfWork) -> None:
+def on_reservation_declined(p: ev.ReservationDeclined | ev.ReservationExpired,
+                            uow: UnitOfWork) -> None:
+    """The supplier declined the hold, or did not answer before it expired: the step goes
+    back to pending, its hours are free, and it never gets that window again."""
     step = _step(p, uow)
     if step is not None:
         step.release(window_id=p.window_id)
+        uow.read_model.save_step(step)
+
+
+def on_reservation_released(p: ev.ReservationReleased, uow: UnitOfWork) -> None:
+    """Capacity gave back a hold or an acceptance. For a cancelled order (capacity's reason)
+    the whole order is cancelled here, the same as ``order.cancelled`` does, whichever of the
+    two arrives first. For any other reason the step's hours are freed and it is planned
+    again (without excluding the window, which was not at fault)."""
+    step = _step(p, uow)
+    if step is None:
+        return
+    if p.reason.startswith(ORDER_CANCELLED):
+        _cancel(uow.read_model.order_steps(p.order_id), uow=uow,
+                detail="the order was cancelled (capacity released its reservations)")
+    elif step.status in PLACED and step.window_id == p.window_id:
+        step.withdraw()
         uow.read_model.save_step(step)
 
 
@@ -146,9 +233,14 @@ EVENT_HANDLERS: dict[type[EventPayload], Callable[[Any, UnitOfWork], None]] = {
     ev.FactoryUpdated: on_factory,
     ev.MachineAdded: on_machine_added,
     ev.WindowOpened: on_window_opened,
+    ev.WindowUpdated: on_window_updated,
+    ev.WindowClosed: on_window_closed,
     ev.OrderSubmitted: on_order_submitted,
+    ev.OrderCancelled: on_order_cancelled,
     ev.ReservationHeld: on_reservation_held,
     ev.ReservationAccepted: on_reservation_accepted,
     ev.ReservationRejected: on_reservation_rejected,
     ev.ReservationDeclined: on_reservation_declined,
+    ev.ReservationExpired: on_reservation_declined,  # the same: that window failed the step
+    ev.ReservationReleased: on_reservation_released,
 }

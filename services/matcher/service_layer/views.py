@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from services.matcher.domain.model import Allocation, Parameters, Unplaced
-from services.matcher.domain.readmodel import build_instance
+from services.matcher.domain.readmodel import CANCELLED, build_instance
 from services.matcher.domain.runs import MatchRun
 from services.matcher.service_layer.unit_of_work import UnitOfWork
 from services.matcher.solver.eligibility import PlanState, StageCount, funnel
@@ -70,7 +70,8 @@ class Explanation:
 def explain_step(step_id: str, *, uow: UnitOfWork, params: Parameters,
                  now: datetime | None = None) -> Explanation | None:
     """The step's stored reason plus its funnel computed now, on the current read model: free
-    hours as they stand, the order's other placed steps where they sit, the step itself free."""
+    hours as they stand, the order's other placed steps where they sit, the step itself free.
+    A cancelled step is planned no more: it has no funnel."""
     now = now or datetime.now(UTC)
     with uow:
         rm = uow.read_model
@@ -78,6 +79,11 @@ def explain_step(step_id: str, *, uow: UnitOfWork, params: Parameters,
         order_rec = rm.get_order(step.order_id) if step else None
         if step is None or order_rec is None:
             return None
+        if step.status == CANCELLED:
+            return Explanation(
+                step_id=step.id, order_id=step.order_id, buyer_firm_id=order_rec.buyer_firm_id,
+                status=step.status, reason=None, detail=step.detail, funnel=(),
+                nearest_miss=None)
         snap = rm.snapshot(step.cluster_id, now=now, order_ids=[step.order_id])
     instance = build_instance(snap, params=params, now=now)
     order = instance.orders_by_id[step.order_id]

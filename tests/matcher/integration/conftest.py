@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from services.matcher.adapters.orm import StepRow
 from services.matcher.bootstrap import create_app
 from services.matcher.config import Settings
 from shared.events import EventPayload
@@ -66,3 +67,18 @@ def plan_now(client: TestClient, cluster_id: str = e.CLUSTER) -> dict[str, Any]:
     response = client.post("/v1/match-runs", json={"cluster_id": cluster_id}, headers=OPERATOR)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def steps(app: FastAPI) -> dict[str, dict[str, Any]]:
+    """step id → its stored status, window and excluded windows."""
+    with app.state.runtime.session_factory() as session:
+        return {r.id: {"status": r.status, "window_id": r.window_id,
+                       "excluded": list(r.excluded_windows)}
+                for r in session.scalars(sa.select(StepRow))}
+
+
+def free_hours(app: FastAPI) -> dict[str, float]:
+    """window id → free hours, as the next match run sees them (windows not yet ended)."""
+    with app.state.runtime.uow_factory() as uow:
+        snap = uow.read_model.snapshot(e.CLUSTER, now=datetime.now(UTC), order_ids=[])
+        return {w.id: w.free_hours for w in snap.windows}

@@ -49,6 +49,12 @@ class FakeReadModel:
     def upsert_window(self, record: WindowRecord) -> None:
         self.windows[record.id] = record
 
+    def get_window(self, window_id: str) -> WindowRecord | None:
+        return self.windows.get(window_id)
+
+    def delete_window(self, window_id: str) -> bool:
+        return self.windows.pop(window_id, None) is not None
+
     def add_order(self, order: OrderRecord, steps: list[StepState]) -> bool:
         if order.id in self.orders:
             return False
@@ -70,6 +76,9 @@ class FakeReadModel:
     def cluster_steps(self, cluster_id: str, *, status: str) -> list[StepState]:
         return [copy.deepcopy(s) for s in self.steps.values()
                 if s.cluster_id == cluster_id and s.status == status]
+
+    def window_steps(self, window_id: str) -> list[StepState]:
+        return [copy.deepcopy(s) for s in self.steps.values() if s.window_id == window_id]
 
     def save_step(self, step: StepState) -> None:
         self.steps[step.id] = copy.deepcopy(step)

@@ -12,26 +12,7 @@ from services.matcher.service_layer.handlers import handle_event
 from shared.events import payloads as ev
 from tests.matcher import events as e
 from tests.matcher.unit.builders import T0
-from tests.matcher.unit.fakes import FakeUnitOfWork
-
-NOW = T0 - timedelta(hours=1)
-OPTIONS = planning.PlanningOptions(params=Parameters(), max_steps=500)
-
-
-def feed(uow, *payloads):  # type: ignore[no-untyped-def]
-    for p in payloads:
-        handle_event(*e.envelope(p), uow=uow)
-
-
-def plan(uow, cluster=e.CLUSTER):  # type: ignore[no-untyped-def]
-    return planning.plan_cluster(cluster, uow=uow, options=OPTIONS, trigger="manual", now=NOW)
-
-
-@pytest.fixture
-def uow():  # type: ignore[no-untyped-def]
-    u = FakeUnitOfWork()
-    feed(u, *e.walkthrough(T0))
-    return u
+from tests.matcher.unit.conftest import NOW, OPTIONS, feed, plan
 
 
 def test_the_walk_through_builds_the_read_model(uow):  # type: ignore[no-untyped-def]

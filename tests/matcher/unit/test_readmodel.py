@@ -5,6 +5,7 @@ import pytest
 from services.matcher.domain.model import Parameters
 from services.matcher.domain.readmodel import (
     ACCEPTED,
+    CANCELLED,
     HELD,
     PENDING,
     PROPOSED,
@@ -68,6 +69,44 @@ def test_reopen_only_touches_unplaced_steps():
     assert new_step(status=HELD).reopen() is False
 
 
+@pytest.mark.parametrize("status", [PENDING, PROPOSED, HELD, ACCEPTED, UNPLACED])
+def test_every_status_but_cancelled_can_be_cancelled_and_gives_up_its_window(status):  # type: ignore[no-untyped-def]
+    s = new_step(status=status, window_id="w1" if status in (PROPOSED, HELD, ACCEPTED) else None,
+                 price=9.0, reason="capacity_taken" if status == UNPLACED else None)
+    assert s.cancel(detail="the order was cancelled") is True
+    assert (s.status, s.window_id, s.price, s.reason) == (CANCELLED, None, None, None)
+    assert s.detail == "the order was cancelled"
+    assert s.cancel(detail="again") is False and s.detail == "the order was cancelled"
+
+
+def test_a_cancelled_step_ignores_every_later_transition():
+    s = new_step(status=CANCELLED, excluded_windows=[])
+    s.hold(window_id="w1", price=1.0)
+    s.accept(window_id="w1", price=1.0)
+    assert s.release(window_id="w1") is False
+    s.withdraw()
+    assert s.reopen() is False
+    assert (s.status, s.window_id, s.excluded_windows) == (CANCELLED, None, [])
+    with pytest.raises(StepStateError):
+        s.propose(window_id="w1", price=1.0, transport_km=0.0, run_id="r")
+    with pytest.raises(StepStateError):
+        s.mark_unplaced(reason="x", detail="", run_id="r")
+
+
+def test_a_window_offers_more_with_more_hours_or_a_later_end():
+    w = WindowRecord(id="w1", machine_id="m1", factory_id="f1", cluster_id="c", start=h(0),
+                     end=h(48), hours=20, used_hours=6)
+
+    def changed(**kw):  # type: ignore[no-untyped-def]
+        return WindowRecord(**{**w.__dict__, **kw})
+    assert changed(hours=21).offers_more_than(w)
+    assert changed(end=h(49)).offers_more_than(w)
+    assert changed(hours=8, end=h(60)).offers_more_than(w)
+    assert not changed(hours=20, start=h(-5)).offers_more_than(w)  # the start plays no part
+    assert not changed(hours=10, end=h(40)).offers_more_than(w)
+    assert changed(hours=10).free_hours == 4
+
+
 def snapshot():  # type: ignore[no-untyped-def]
     return ClusterSnapshot(
         cluster_id="c",
@@ -95,6 +134,13 @@ def test_build_instance_uses_verified_tiers_free_hours_and_pins_placed_steps():
     assert o.steps[0].pinned_window == "w1" and o.steps[0].excluded_windows == {"w9"}
     assert o.steps[1].pinned_window is None and o.steps[1].after == ("s1",)
     assert [s.id for s in o.free_steps] == ["s2"]
+
+
+def test_build_instance_leaves_cancelled_steps_out():
+    snap = snapshot()
+    snap.steps.append(new_step("s3", position=2, status=CANCELLED))
+    (o,) = build_instance(snap, params=Parameters(), now=h(0)).orders
+    assert [s.id for s in o.steps] == ["s1", "s2"]
 
 
 def test_select_batch_takes_orders_by_priority_and_due_until_the_batch_is_full():
