@@ -6,13 +6,13 @@ Services subclass it to attach their repositories in ``_open``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.events import Envelope
-from shared.messaging.outbox import add_to_outbox, claim_in_inbox
+from shared.messaging.outbox import add_all_to_outbox, add_to_outbox, claim_in_inbox
 
 
 class SqlAlchemyUnitOfWork:
@@ -41,6 +41,11 @@ class SqlAlchemyUnitOfWork:
     def publish(self, envelope: Envelope) -> None:
         add_to_outbox(self.session, envelope)
         self._wrote_events = True
+
+    def publish_all(self, envelopes: Sequence[Envelope]) -> None:
+        """Many events at once (one multi-row INSERT), e.g. for a batch of new orders."""
+        add_all_to_outbox(self.session, envelopes)
+        self._wrote_events = self._wrote_events or bool(envelopes)
 
     def claim(self, consumer: str, envelope: Envelope) -> bool:
         return claim_in_inbox(self.session, consumer=consumer, envelope=envelope)

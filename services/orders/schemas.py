@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from services.orders.domain.model import Order, Step
 from services.orders.domain.rules import Location, OrderTerms, StepSpec
 from services.orders.domain.status import OrderStatus, StepStatus
+from services.orders.domain.timeline import TimelineEntry
 from shared.vocabulary import PROCESSES
 
 Tier = Literal["basic", "advanced", "excellent", "leading"]
@@ -28,15 +36,24 @@ Process = Annotated[str, AfterValidator(_known_process),
                     Field(json_schema_extra={"enum": sorted(PROCESSES)})]
 
 
+def examples(*values: Any, **config: Any) -> ConfigDict:
+    """A model_config with OpenAPI examples."""
+    return ConfigDict(json_schema_extra={"examples": list(values)}, **config)  # type: ignore[typeddict-item]
+
+
 class Delivery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = examples({"lat": 39.94, "lon": 119.55}, extra="forbid")
 
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
 
 
+STEP_EXAMPLE = {"key": "coat", "process": "surface_coating", "material": None,
+                "quantity": 500, "hours": 2.0, "after": ["mill"]}
+
+
 class StepCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = examples(STEP_EXAMPLE, extra="forbid")
 
     key: StepKey = Field(description="unique within the order; `after` refers to it")
     process: Process
@@ -47,14 +64,17 @@ class StepCreate(BaseModel):
                                  description="keys of the steps that must finish first")
 
 
+ORDER_EXAMPLE = {
+    "cluster_id": "qhd-auto", "title": "Brackets", "delivery": {"lat": 39.94, "lon": 119.55},
+    "due": "2026-12-08T00:00:00Z", "min_tier": "basic", "certifications": [],
+    "max_distance_km": 60, "priority": 3,
+    "steps": [{"key": "mill", "process": "cnc_milling", "material": "steel",
+               "quantity": 500, "hours": 6.0, "after": []}],
+}
+
+
 class OrderCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "cluster_id": "qhd-auto", "title": "Brackets", "delivery": {"lat": 39.94, "lon": 119.55},
-        "due": "2026-12-08T00:00:00Z", "min_tier": "basic", "certifications": [],
-        "max_distance_km": 60, "priority": 3,
-        "steps": [{"key": "mill", "process": "cnc_milling", "material": "steel",
-                   "quantity": 500, "hours": 6.0, "after": []}],
-    }]})
+    model_config = examples(ORDER_EXAMPLE, extra="forbid")
 
     cluster_id: Id
     title: Text
@@ -88,6 +108,12 @@ class OrderCreate(BaseModel):
 class AllocationPublic(BaseModel):
     """Factory and window stay null until the supplier accepted; price and hours show at once."""
 
+    model_config = examples(
+        {"factory_id": None, "factory_name": None, "window_id": None, "hours": 6.0,
+         "price": 1080.0},
+        {"factory_id": "fac_3b2d", "factory_name": "Haigang Precision", "window_id": "win_77c1",
+         "hours": 6.0, "price": 1080.0})
+
     factory_id: str | None
     factory_name: str | None
     window_id: str | None
@@ -95,7 +121,17 @@ class AllocationPublic(BaseModel):
     price: float
 
 
+STEP_PUBLIC_EXAMPLE = {
+    "id": "stp_9a1e", "key": "mill", "process": "cnc_milling", "material": "steel",
+    "quantity": 500, "hours": 6.0, "after": [], "status": "held", "unplaced_reason": None,
+    "allocation": {"factory_id": None, "factory_name": None, "window_id": None, "hours": 6.0,
+                   "price": 1080.0},
+}
+
+
 class StepPublic(BaseModel):
+    model_config = examples(STEP_PUBLIC_EXAMPLE)
+
     id: str
     key: str
     process: str
@@ -118,20 +154,19 @@ class StepPublic(BaseModel):
         )
 
 
+ORDER_PUBLIC_EXAMPLE = {
+    "id": "ord_5f0c", "buyer_firm_id": "firm-b1", "cluster_id": "qhd-auto",
+    "title": "Brackets", "delivery": {"lat": 39.94, "lon": 119.55},
+    "due": "2026-12-08T00:00:00Z", "min_tier": "basic", "certifications": [],
+    "max_distance_km": 60.0, "priority": 3, "budget": None, "allowed_factories": [],
+    "blocked_factories": [], "max_factories": None, "status": "matching",
+    "created_at": "2026-12-01T08:00:00Z", "updated_at": "2026-12-01T08:05:00Z",
+    "steps": [STEP_PUBLIC_EXAMPLE],
+}
+
+
 class OrderPublic(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "ord_5f0c", "buyer_firm_id": "firm-b1", "cluster_id": "qhd-auto",
-        "title": "Brackets", "delivery": {"lat": 39.94, "lon": 119.55},
-        "due": "2026-12-08T00:00:00Z", "min_tier": "basic", "certifications": [],
-        "max_distance_km": 60.0, "priority": 3, "budget": None, "allowed_factories": [],
-        "blocked_factories": [], "max_factories": None, "status": "matching",
-        "created_at": "2026-12-01T08:00:00Z", "updated_at": "2026-12-01T08:05:00Z",
-        "steps": [{"id": "stp_9a1e", "key": "mill", "process": "cnc_milling",
-                   "material": "steel", "quantity": 500, "hours": 6.0, "after": [],
-                   "status": "held", "unplaced_reason": None,
-                   "allocation": {"factory_id": None, "factory_name": None, "window_id": None,
-                                  "hours": 6.0, "price": 1080.0}}],
-    }]})
+    model_config = examples(ORDER_PUBLIC_EXAMPLE)
 
     id: str
     buyer_firm_id: str
@@ -168,5 +203,51 @@ class OrderPublic(BaseModel):
 
 
 class OrdersPublic(BaseModel):
+    model_config = examples({"items": [ORDER_PUBLIC_EXAMPLE], "next_cursor": None})
+
     items: list[OrderPublic]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+
+
+class OrderCancel(BaseModel):
+    model_config = examples({"reason": "customer order withdrawn"}, extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                             max_length=500)] | None = None
+
+
+TIMELINE_EXAMPLES = [
+    {"event_id": "0b7f6d1e-3c55-4a8e-9a43-2f1f3b0c9d11", "type": "order.submitted",
+     "occurred_at": "2026-12-01T08:00:00Z", "step_id": None, "summary": {"steps": 1}},
+    {"event_id": "5c1d2e0a-8f4b-4f7e-b1a2-7d9e6c3b2a10", "type": "reservation.held",
+     "occurred_at": "2026-12-01T08:00:02Z", "step_id": "stp_9a1e",
+     "summary": {"hours": 6.0, "price": 1080.0, "expires_at": "2026-12-02T08:00:02Z"}},
+    {"event_id": "9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4", "type": "reservation.accepted",
+     "occurred_at": "2026-12-01T09:12:40Z", "step_id": "stp_9a1e",
+     "summary": {"factory_id": "fac_3b2d", "factory_name": "Haigang Precision",
+                 "window_id": "win_77c1", "hours": 6.0, "price": 1080.0}},
+]
+
+
+class TimelineEntryPublic(BaseModel):
+    """One event that touched the order. Only reservation.accepted names the factory."""
+
+    model_config = examples(*TIMELINE_EXAMPLES)
+
+    event_id: str
+    type: str = Field(description="event type, e.g. allocation.proposed or reservation.held")
+    occurred_at: datetime
+    step_id: str | None = Field(description="the step the event is about; null for the order")
+    summary: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: TimelineEntry) -> TimelineEntryPublic:
+        return cls(event_id=entry.event_id, type=entry.type, occurred_at=entry.occurred_at,
+                   step_id=entry.step_id, summary=dict(entry.summary))
+
+
+class TimelinePublic(BaseModel):
+    model_config = examples({"items": TIMELINE_EXAMPLES, "next_cursor": None})
+
+    items: list[TimelineEntryPublic]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -23,16 +23,25 @@ logger = logging.getLogger(__name__)
 
 def add_to_outbox(session: Session, envelope: Envelope) -> None:
     """Write ``envelope`` in the caller's transaction; the relay publishes it after commit."""
-    session.execute(
-        sa.insert(outbox).values(
-            event_id=str(envelope.event_id),
-            topic=topic_of(envelope.type),
-            key=envelope.key,
-            type=envelope.type,
-            body=encode(envelope).decode("utf-8"),
-            created_at=datetime.now(UTC),
-        )
-    )
+    session.execute(sa.insert(outbox).values(**_outbox_row(envelope, datetime.now(UTC))))
+
+
+def add_all_to_outbox(session: Session, envelopes: Sequence[Envelope]) -> None:
+    """Write many envelopes in the caller's transaction with one multi-row INSERT, in order."""
+    if envelopes:
+        now = datetime.now(UTC)
+        session.execute(sa.insert(outbox), [_outbox_row(e, now) for e in envelopes])
+
+
+def _outbox_row(envelope: Envelope, now: datetime) -> dict[str, object]:
+    return {
+        "event_id": str(envelope.event_id),
+        "topic": topic_of(envelope.type),
+        "key": envelope.key,
+        "type": envelope.type,
+        "body": encode(envelope).decode("utf-8"),
+        "created_at": now,
+    }
 
 
 def claim_in_inbox(session: Session, *, consumer: str, envelope: Envelope) -> bool:

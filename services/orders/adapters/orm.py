@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -78,12 +89,33 @@ class StepRow(Base):
 
 
 class IdempotencyRow(Base):
-    """An Idempotency-Key a buyer firm used, the hash of its body and the order it made."""
+    """An Idempotency-Key a buyer firm used, the hash of its body and what it made: the order
+    of a POST /orders, or a batch's result."""
 
     __tablename__ = "idempotency_keys"
 
     buyer_firm_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    response: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TimelineRow(Base):
+    """One event that touched an order, with a summary the buyer may read."""
+
+    __tablename__ = "order_timeline"
+    __table_args__ = (
+        UniqueConstraint("order_id", "event_id", name="uq_order_timeline_event"),
+        Index("ix_order_timeline_order", "order_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(36))
+    type: Mapped[str] = mapped_column(String(100))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    step_id: Mapped[str | None] = mapped_column(String(40))
+    summary: Mapped[dict] = mapped_column(JSON)  # type: ignore[type-arg]

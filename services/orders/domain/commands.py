@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.orders.domain.errors import FieldError
 from services.orders.domain.rules import OrderTerms
 
 
@@ -13,3 +14,21 @@ class SubmitOrder:
     buyer_clusters: tuple[str, ...]  # the clusters the buyer's token may use
     terms: OrderTerms
     idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmitOrders:
+    """A batch: each draft is valid-looking terms, or the errors of its request item."""
+
+    buyer_firm_id: str
+    buyer_clusters: tuple[str, ...]
+    drafts: tuple[OrderTerms | tuple[FieldError, ...], ...]
+    fingerprint: str  # hash of the request body, for idempotent retries
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelOrder:
+    order_id: str
+    buyer_firm_id: str | None  # None: the operator, who may cancel any order
+    reason: str | None = None

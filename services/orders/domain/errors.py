@@ -19,12 +19,22 @@ class IllegalTransition(DomainError):
         self.wanted = wanted
 
 
+class NotCancellable(IllegalTransition):
+    """The order is past the point where a buyer may cancel it (production started, or done)."""
+
+    def __init__(self, order_id: str, status: str) -> None:
+        super().__init__("order", status, "cancelled")
+        self.args = (f"order {order_id} is {status}; orders can be cancelled only until "
+                     f"production starts",)
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One rejected field: a dotted path into the order draft (``steps.1.after``) and why."""
 
     field: str
     message: str
+    type: str = "value_error"  # the kind of error, as the API reports it
 
 
 class InvalidOrder(DomainError):

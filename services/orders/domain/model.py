@@ -7,9 +7,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from services.orders.domain.errors import InvalidOrder
+from services.orders.domain.errors import InvalidOrder, NotCancellable
 from services.orders.domain.rules import OrderTerms, validate_terms
 from services.orders.domain.status import (
+    CANCELLABLE_STATUSES,
     OPEN_STATUSES,
     OrderStatus,
     StepStatus,
@@ -63,8 +64,8 @@ class Step:
 
     def public_allocation(self) -> PublicAllocation | None:
         p = self.placement
-        if p is None:
-            return None
+        if p is None or self.status is StepStatus.CANCELLED:
+            return None  # nothing placed, or the allocation was given back with the order
         if self.status is not StepStatus.ACCEPTED:
             return PublicAllocation(None, None, None, hours=p.hours, price=p.price)
         return PublicAllocation(p.factory_id, p.factory_name, p.window_id, p.hours, p.price)
@@ -120,6 +121,10 @@ class Step:
         self.placement = None
         self.unplaced_reason, self.unplaced_detail = reason, detail
         return None
+
+    def cancel(self) -> None:
+        """With its order; the placement stays recorded, the buyer no longer sees it."""
+        self._move(StepStatus.CANCELLED)
 
 
 @dataclass
@@ -186,7 +191,12 @@ class Order:
         return self._apply({step_id: lambda s: s.unplace(reason, detail)}, now)
 
     def cancel(self, *, now: datetime) -> None:
+        """Cancel the order and every step; allowed until production starts."""
+        if self.status not in CANCELLABLE_STATUSES:
+            raise NotCancellable(self.id, self.status)
         self._move(OrderStatus.CANCELLED, now)
+        for step in self.steps:
+            step.cancel()
 
     def start_production(self, *, now: datetime) -> None:
         self._move(OrderStatus.IN_PRODUCTION, now)

@@ -15,6 +15,7 @@ from shared.vocabulary import PROCESSES, TIERS
 
 MAX_STEPS = 50
 MAX_DISTANCE_KM = 500.0
+MAX_FACTORY_IDS = 200  # per allowed_factories / blocked_factories list
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,9 @@ def _order_errors(t: OrderTerms, now: datetime) -> list[FieldError]:
         errors.append(FieldError("budget", "must be greater than 0"))
     if t.max_factories is not None and t.max_factories < 1:
         errors.append(FieldError("max_factories", "must be at least 1"))
+    for name in ("allowed_factories", "blocked_factories"):
+        if len(getattr(t, name)) > MAX_FACTORY_IDS:
+            errors.append(FieldError(name, f"must hold at most {MAX_FACTORY_IDS} factory ids"))
     if both := sorted(set(t.allowed_factories) & set(t.blocked_factories)):
         errors.append(FieldError("blocked_factories", f"also allowed: {', '.join(both)}"))
     if not 1 <= len(t.steps) <= MAX_STEPS:

@@ -14,6 +14,7 @@ class StepStatus(StrEnum):
     HELD = "held"
     ACCEPTED = "accepted"
     UNPLACED = "unplaced"
+    CANCELLED = "cancelled"  # only with its order
 
 
 class OrderStatus(StrEnum):
@@ -27,12 +28,15 @@ class OrderStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+_STEP_CANCELLED = StepStatus.CANCELLED
 STEP_TRANSITIONS: dict[StepStatus, frozenset[StepStatus]] = {
-    StepStatus.PENDING: frozenset({StepStatus.PROPOSED, StepStatus.UNPLACED}),
-    StepStatus.PROPOSED: frozenset({StepStatus.HELD, StepStatus.UNPLACED, StepStatus.PENDING}),
-    StepStatus.HELD: frozenset({StepStatus.ACCEPTED, StepStatus.PENDING}),
-    StepStatus.ACCEPTED: frozenset(),
-    StepStatus.UNPLACED: frozenset({StepStatus.PROPOSED}),
+    StepStatus.PENDING: frozenset({StepStatus.PROPOSED, StepStatus.UNPLACED, _STEP_CANCELLED}),
+    StepStatus.PROPOSED: frozenset({StepStatus.HELD, StepStatus.UNPLACED, StepStatus.PENDING,
+                                    _STEP_CANCELLED}),
+    StepStatus.HELD: frozenset({StepStatus.ACCEPTED, StepStatus.PENDING, _STEP_CANCELLED}),
+    StepStatus.ACCEPTED: frozenset({_STEP_CANCELLED}),  # capacity releases the acceptance
+    StepStatus.UNPLACED: frozenset({StepStatus.PROPOSED, _STEP_CANCELLED}),
+    StepStatus.CANCELLED: frozenset(),
 }
 
 # Forward jumps are allowed because the status is derived from the steps after each event: a
@@ -53,8 +57,10 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     _CANCELLED: frozenset(),
 }
 
-# Statuses in which incoming matching and reservation events still change the order.
+# Statuses in which incoming matching and reservation events still change the order; they are
+# also the ones a buyer may cancel from (until production starts).
 OPEN_STATUSES = frozenset({_SUBMITTED, _MATCHING, _PARTIAL, _ALLOCATED, _UNPLACED})
+CANCELLABLE_STATUSES = OPEN_STATUSES
 
 
 def check_step_move(current: StepStatus, wanted: StepStatus) -> None:

@@ -1,18 +1,28 @@
-"""HTTP API of the orders service: submit, read and list orders (under /v1)."""
+"""HTTP API of the orders service: submit (one or a batch), read, list, follow and cancel
+orders (under /v1)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
-from services.orders.domain.commands import SubmitOrder
-from services.orders.domain.errors import InvalidOrder
+from services.orders.domain.commands import CancelOrder, SubmitOrder, SubmitOrders
+from services.orders.domain.errors import InvalidOrder, NotCancellable
 from services.orders.domain.status import OrderStatus
-from services.orders.schemas import OrderCreate, OrderPublic, OrdersPublic
-from services.orders.service_layer import handlers, views
+from services.orders.schemas import (
+    OrderCancel,
+    OrderCreate,
+    OrderPublic,
+    OrdersPublic,
+    TimelineEntryPublic,
+    TimelinePublic,
+)
+from services.orders.schemas_batch import OrdersBatchCreate, OrdersBatchPublic, draft_of
+from services.orders.service_layer import batch, handlers, views
 from services.orders.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.auth import Buyer, BuyerOrOperator
 from shared.problems import Problem
@@ -32,6 +42,8 @@ PROBLEMS = {s: {"description": d, "content": {"application/problem+json": {}}} f
     401: "no or invalid bearer token", 403: "the role may not do this",
     404: "no such order (or not yours)", 409: "Idempotency-Key reused with another body",
     422: "invalid fields, named in `errors`"}.items()}
+NOT_CANCELLABLE = {"description": "production started: too late to cancel",
+                   "content": {"application/problem+json": {}}}
 
 
 @contextmanager
@@ -43,13 +55,16 @@ def _as_problems() -> Iterator[None]:
                   for e in exc.errors]
         raise Problem(422, "Validation failed", "invalid fields: "
                       + ", ".join(e["field"] for e in errors), errors=errors) from exc
-    except handlers.IdempotencyConflict as exc:
+    except (handlers.IdempotencyConflict, NotCancellable) as exc:
         raise Problem(409, "Conflict", str(exc)) from exc
     except views.OrderNotFound as exc:
         raise Problem(404, "Not found", f"no order {exc}") from exc
     except views.InvalidCursor as exc:
         raise Problem(422, "Validation failed", str(exc),
                       errors=[{"field": "query.cursor", "message": str(exc)}]) from exc
+    except views.InvalidRange as exc:
+        raise Problem(422, "Validation failed", str(exc),
+                      errors=[{"field": "query.created_from", "message": str(exc)}]) from exc
 
 
 @router.post("/orders", status_code=201, summary="Submit an order", operation_id="submit_order",
@@ -68,6 +83,26 @@ def submit_order(
     return OrderPublic.of(order)
 
 
+@router.post("/orders:batch", summary="Submit up to 1,000 orders, each accepted or refused alone",
+             operation_id="submit_orders_batch",
+             responses={k: PROBLEMS[k] for k in (401, 403, 409, 422)})
+def submit_orders_batch(
+    body: OrdersBatchCreate, buyer: Buyer, uow: UowDep, response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> OrdersBatchPublic:
+    """200 with one result per item (its order id, or a problem naming the bad fields as
+    `orders.<index>.<field>`); the valid orders are stored together with their events."""
+    cmd = SubmitOrders(buyer_firm_id=buyer.firm_id, buyer_clusters=buyer.clusters,
+                       drafts=tuple(draft_of(raw) for raw in body.orders),
+                       fingerprint=batch.body_fingerprint(body.orders),
+                       idempotency_key=idempotency_key)
+    with _as_problems():
+        result = batch.submit_orders(cmd, uow)
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return OrdersBatchPublic.of(result)
+
+
 @router.get("/orders/{order_id}", summary="One order", operation_id="get_order",
             responses={k: PROBLEMS[k] for k in (401, 403, 404)})
 def get_order(order_id: str, caller: BuyerOrOperator, uow: UowDep) -> OrderPublic:
@@ -84,14 +119,58 @@ def list_orders(
     uow: UowDep,
     status: OrderStatus | None = None,
     cluster_id: str | None = None,
+    created_from: Annotated[datetime | None, Query(
+        description="created at or after (ISO-8601; UTC when no zone)")] = None,
+    created_to: Annotated[datetime | None, Query(
+        description="created before (ISO-8601; UTC when no zone)")] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> OrdersPublic:
     with _as_problems():
         orders, next_cursor = views.list_orders(
             uow, buyer_firm_id=_own_firm(caller), status=status, cluster_id=cluster_id,
-            cursor=cursor, limit=limit)
+            created_from=_utc(created_from), created_to=_utc(created_to), cursor=cursor,
+            limit=limit)
     return OrdersPublic(items=[OrderPublic.of(o) for o in orders], next_cursor=next_cursor)
+
+
+@router.get("/orders/{order_id}/timeline", summary="Every event that touched the order, in order",
+            operation_id="get_order_timeline",
+            responses={k: PROBLEMS[k] for k in (401, 403, 404, 422)})
+def get_order_timeline(
+    order_id: str,
+    caller: BuyerOrOperator,
+    uow: UowDep,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> TimelinePublic:
+    with _as_problems():
+        entries, next_cursor = views.order_timeline(
+            uow, order_id, buyer_firm_id=_own_firm(caller), cursor=cursor, limit=limit)
+    return TimelinePublic(items=[TimelineEntryPublic.of(e) for e in entries],
+                          next_cursor=next_cursor)
+
+
+@router.post("/orders/{order_id}/cancel", summary="Cancel an order until production starts",
+             operation_id="cancel_order",
+             responses={**{k: PROBLEMS[k] for k in (401, 403, 404, 422)}, 409: NOT_CANCELLABLE})
+def cancel_order(
+    order_id: str, caller: BuyerOrOperator, uow: UowDep,
+    body: Annotated[OrderCancel | None, Body()] = None,
+) -> OrderPublic:
+    """Every step is cancelled and order.cancelled is emitted: capacity releases the holds
+    and acceptances, the matcher drops the steps."""
+    cmd = CancelOrder(order_id=order_id, buyer_firm_id=_own_firm(caller),
+                      reason=body.reason if body else None)
+    with _as_problems():
+        order = handlers.cancel_order(cmd, uow)
+    return OrderPublic.of(order)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _own_firm(caller: BuyerOrOperator) -> str | None:

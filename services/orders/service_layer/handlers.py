@@ -10,22 +10,27 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from services.orders.domain.commands import SubmitOrder
+from services.orders.domain.commands import CancelOrder, SubmitOrder
 from services.orders.domain.model import Order, Outcome, Placement
+from services.orders.service_layer import timeline
 from services.orders.service_layer.unit_of_work import (
     AbstractUnitOfWork,
     DuplicateRecord,
     IdempotencyRecord,
 )
+from services.orders.service_layer.views import OrderNotFound
 from shared.events import Envelope, EventPayload, new_event
 from shared.events.payloads import (
     AllocationProposed,
     ClusterCreated,
+    OrderCancelled,
     OrderSubmitted,
     ReservationAccepted,
     ReservationDeclined,
+    ReservationExpired,
     ReservationHeld,
     ReservationRejected,
+    ReservationReleased,
     StepUnplaced,
     SubmittedStep,
 )
@@ -65,7 +70,9 @@ def submit_order(
             if cmd.idempotency_key is not None:
                 uow.idempotency.add(IdempotencyRecord(
                     cmd.buyer_firm_id, cmd.idempotency_key, fingerprint, order.id))
-            uow.publish(submitted_event(order))
+            envelope = submitted_event(order)
+            uow.publish(envelope)
+            uow.timeline.add_all([timeline.submitted(order, envelope)])
             uow.commit()
             return order, False
     except DuplicateRecord:
@@ -82,7 +89,7 @@ def _earlier_order(cmd: SubmitOrder, fingerprint: str, uow: AbstractUnitOfWork) 
     record = uow.idempotency.get(cmd.buyer_firm_id, cmd.idempotency_key)
     if record is None:
         return None
-    if record.fingerprint != fingerprint:
+    if record.fingerprint != fingerprint or record.order_id is None:
         raise IdempotencyConflict(
             "this Idempotency-Key was used before with a different request body")
     return uow.orders.get(record.order_id)
@@ -118,6 +125,28 @@ def submitted_event(order: Order) -> Envelope:
     return new_event(payload, key=t.cluster_id, producer=SERVICE, correlation_id=order.id)
 
 
+def cancel_order(
+    cmd: CancelOrder, uow: AbstractUnitOfWork, *, now: datetime | None = None
+) -> Order:
+    """Cancels the order and its steps and writes order.cancelled (capacity releases the
+    holds and acceptances on it). Raises OrderNotFound, or NotCancellable once in production."""
+    with uow:
+        order = uow.orders.get(cmd.order_id, for_update=True)
+        if order is None or cmd.buyer_firm_id not in (None, order.buyer_firm_id):
+            raise OrderNotFound(cmd.order_id)
+        order.cancel(now=now or utcnow())
+        uow.orders.save(order)
+        payload = OrderCancelled(order_id=order.id, cluster_id=order.cluster_id,
+                                 buyer_firm_id=order.buyer_firm_id,
+                                 step_ids=[s.id for s in order.steps], reason=cmd.reason)
+        envelope = new_event(payload, key=order.cluster_id, producer=SERVICE,
+                             correlation_id=order.id)
+        uow.publish(envelope)
+        uow.timeline.add_all([timeline.cancelled(order, envelope, reason=cmd.reason)])
+        uow.commit()
+        return order
+
+
 # --- events -------------------------------------------------------------------------------------
 def on_cluster_created(envelope: Envelope, event: ClusterCreated, uow: AbstractUnitOfWork) -> None:
     with uow:
@@ -133,11 +162,11 @@ def on_allocation_proposed(
         Placement(a.step_id, a.window_id, a.factory_id, hours=a.hours, price=a.price)
         for a in event.allocations
     ]
-    _apply(envelope, uow, event.order_id, lambda o, now: o.propose(placements, now=now))
+    _apply(envelope, event, uow, lambda o, now: o.propose(placements, now=now))
 
 
 def on_step_unplaced(envelope: Envelope, event: StepUnplaced, uow: AbstractUnitOfWork) -> None:
-    _apply(envelope, uow, event.order_id, lambda o, now: o.unplace(
+    _apply(envelope, event, uow, lambda o, now: o.unplace(
         event.step_id, reason=event.reason, detail=event.detail, now=now))
 
 
@@ -146,7 +175,7 @@ def on_reservation_held(
 ) -> None:
     placement = Placement(event.step_id, event.window_id, event.factory_id, hours=event.hours,
                           price=event.price, reservation_id=event.reservation_id)
-    _apply(envelope, uow, event.order_id, lambda o, now: o.hold(placement, now=now))
+    _apply(envelope, event, uow, lambda o, now: o.hold(placement, now=now))
 
 
 def on_reservation_accepted(
@@ -155,49 +184,71 @@ def on_reservation_accepted(
     placement = Placement(event.step_id, event.window_id, event.factory_id, hours=event.hours,
                           price=event.price, factory_name=event.factory_name,
                           reservation_id=event.reservation_id)
-    _apply(envelope, uow, event.order_id, lambda o, now: o.accept(placement, now=now))
+    _apply(envelope, event, uow, lambda o, now: o.accept(placement, now=now))
+
+
+def on_reservation_returned(
+    envelope: Envelope,
+    event: ReservationRejected | ReservationDeclined | ReservationExpired,
+    uow: AbstractUnitOfWork,
+) -> None:
+    """rejected, declined or expired: the step goes back to pending; the matcher re-plans it."""
+    _apply(envelope, event, uow, lambda o, now: o.release(
+        event.step_id, window_id=event.window_id, now=now))
 
 
 def on_reservation_released(
-    envelope: Envelope, event: ReservationRejected | ReservationDeclined, uow: AbstractUnitOfWork
+    envelope: Envelope, event: ReservationReleased, uow: AbstractUnitOfWork
 ) -> None:
-    """rejected or declined: the step goes back to pending and the matcher re-plans it."""
-    _apply(envelope, uow, event.order_id, lambda o, now: o.release(
-        event.step_id, window_id=event.window_id, now=now))
+    """Capacity gave a hold or acceptance back after order.cancelled: timeline only."""
+    _apply(envelope, event, uow, None)
+
+
+Change = Callable[[Order, datetime], Outcome]
+OrderEvent = (AllocationProposed | StepUnplaced | ReservationHeld | ReservationAccepted
+              | ReservationRejected | ReservationDeclined | ReservationExpired
+              | ReservationReleased)
 
 
 def _apply(
     envelope: Envelope,
+    event: OrderEvent,
     uow: AbstractUnitOfWork,
-    order_id: str,
-    change: Callable[[Order, datetime], Outcome],
+    change: Change | None,
 ) -> None:
+    """Apply ``change`` to the event's order (None: record it only) and add it to the order's
+    timeline, with the inbox row, in one transaction."""
     with uow:
         if not uow.claim(SERVICE, envelope):
             logger.info("%s %s applied before; skipped", envelope.type, envelope.event_id)
             return
-        order = uow.orders.get(order_id, for_update=True)
+        order = uow.orders.get(event.order_id, for_update=True)
         if order is None:
             logger.warning("%s %s names unknown order %s; ignored",
-                           envelope.type, envelope.event_id, order_id)
+                           envelope.type, envelope.event_id, event.order_id)
         else:
-            outcome = change(order, utcnow())
+            outcome = change(order, utcnow()) if change is not None else Outcome()
             for step_id, why in outcome.ignored.items():
                 logger.warning("%s %s: step %s of order %s ignored: %s",
-                               envelope.type, envelope.event_id, step_id, order_id, why)
+                               envelope.type, envelope.event_id, step_id, order.id, why)
             if outcome.changed:
                 uow.orders.save(order)
+            uow.timeline.add_all([timeline.consumed(envelope, event, order_id=order.id,
+                                                    ignored=outcome.ignored)])
         uow.commit()  # the inbox row, even when nothing else changed
 
 
 EventHandler = Callable[[Envelope, Any, AbstractUnitOfWork], None]
 
+# Every other event type (window.*, factory.*, match_run.completed, ...) is not for orders.
 EVENT_HANDLERS: dict[type[EventPayload], EventHandler] = {
     ClusterCreated: on_cluster_created,
     AllocationProposed: on_allocation_proposed,
     StepUnplaced: on_step_unplaced,
     ReservationHeld: on_reservation_held,
     ReservationAccepted: on_reservation_accepted,
-    ReservationRejected: on_reservation_released,
-    ReservationDeclined: on_reservation_released,
+    ReservationRejected: on_reservation_returned,
+    ReservationDeclined: on_reservation_returned,
+    ReservationExpired: on_reservation_returned,
+    ReservationReleased: on_reservation_released,
 }

@@ -5,11 +5,13 @@ The SQLAlchemy adapter implements it for the service; unit tests pass a fake.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, Self
 
 from services.orders.domain.model import Order
+from services.orders.domain.timeline import TimelineEntry
 from shared.events import Envelope
 
 
@@ -21,12 +23,17 @@ class DuplicateRecord(Exception):
 class IdempotencyRecord:
     buyer_firm_id: str
     key: str
-    fingerprint: str  # hash of the request's order terms
-    order_id: str
+    fingerprint: str  # hash of the request (its order terms, or a batch's body)
+    order_id: str | None  # the order a POST /orders made; None for a batch
+    response: str | None = None  # a batch's result (JSON), answered again on a retry
 
 
 class OrderRepository(Protocol):
     def add(self, order: Order) -> None: ...
+
+    def add_all(self, orders: Sequence[Order]) -> None:
+        """New orders in bulk (a batch): one INSERT per table, not one per object."""
+        ...
 
     def get(self, order_id: str, *, for_update: bool = False) -> Order | None: ...
 
@@ -38,15 +45,22 @@ class OrderRepository(Protocol):
         buyer_firm_id: str | None,
         status: str | None,
         cluster_id: str | None,
+        created_from: datetime | None,
+        created_to: datetime | None,
         before: tuple[datetime, str] | None,
         limit: int,
     ) -> list[Order]:
-        """Newest first; ``before`` = (created_at, id) of the last order already seen."""
+        """Newest first, created in [created_from, created_to); ``before`` = (created_at, id)
+        of the last order already seen."""
         ...
 
 
 class ClusterRepository(Protocol):
     def exists(self, cluster_id: str) -> bool: ...
+
+    def known_among(self, cluster_ids: Collection[str]) -> set[str]:
+        """Which of ``cluster_ids`` the service knows (one query)."""
+        ...
 
     def upsert(self, cluster_id: str, name: str) -> None: ...
 
@@ -59,10 +73,22 @@ class IdempotencyRepository(Protocol):
         ...
 
 
+class TimelineRepository(Protocol):
+    def add_all(self, entries: Sequence[TimelineEntry]) -> None: ...
+
+    def page(
+        self, order_id: str, *, after: int | None, limit: int
+    ) -> list[tuple[int, TimelineEntry]]:
+        """Entries in the order they were recorded, each with its sequence number; ``after``
+        is the sequence number of the last entry already seen."""
+        ...
+
+
 class AbstractUnitOfWork(Protocol):
     orders: OrderRepository
     clusters: ClusterRepository
     idempotency: IdempotencyRepository
+    timeline: TimelineRepository
 
     def __enter__(self) -> Self: ...
 
@@ -71,6 +97,8 @@ class AbstractUnitOfWork(Protocol):
         ...
 
     def publish(self, envelope: Envelope) -> None: ...
+
+    def publish_all(self, envelopes: Sequence[Envelope]) -> None: ...
 
     def claim(self, consumer: str, envelope: Envelope) -> bool:
         """Records the event in the inbox; False if it was applied before."""

@@ -1,4 +1,5 @@
-"""Reads: one order, or a page of orders with an opaque cursor (newest first)."""
+"""Reads: one order, a page of orders (newest first) or of an order's timeline (oldest first),
+pages behind opaque cursors."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 from datetime import datetime
 
 from services.orders.domain.model import Order
+from services.orders.domain.timeline import TimelineEntry
 from services.orders.service_layer.unit_of_work import AbstractUnitOfWork
 
 
@@ -17,6 +19,10 @@ class OrderNotFound(Exception):
 
 class InvalidCursor(Exception):
     pass
+
+
+class InvalidRange(Exception):
+    """created_from is after created_to."""
 
 
 def get_order(uow: AbstractUnitOfWork, order_id: str, *, buyer_firm_id: str | None) -> Order:
@@ -34,18 +40,59 @@ def list_orders(
     buyer_firm_id: str | None,
     status: str | None = None,
     cluster_id: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> tuple[list[Order], str | None]:
-    """A page of orders and the cursor of the next page (None on the last page)."""
+    """A page of orders created in [created_from, created_to) and the cursor of the next page
+    (None on the last page)."""
+    if created_from is not None and created_to is not None and created_from > created_to:
+        raise InvalidRange("created_from must not be after created_to")
     before = decode_cursor(cursor) if cursor else None
     with uow:
         orders = uow.orders.page(buyer_firm_id=buyer_firm_id, status=status,
-                                 cluster_id=cluster_id, before=before, limit=limit + 1)
+                                 cluster_id=cluster_id, created_from=created_from,
+                                 created_to=created_to, before=before, limit=limit + 1)
     if len(orders) <= limit:
         return orders, None
     last = orders[limit - 1]
     return orders[:limit], encode_cursor(last.created_at, last.id)
+
+
+def order_timeline(
+    uow: AbstractUnitOfWork,
+    order_id: str,
+    *,
+    buyer_firm_id: str | None,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> tuple[list[TimelineEntry], str | None]:
+    """A page of the order's timeline, oldest first, and the cursor of the next page."""
+    after = decode_sequence_cursor(cursor) if cursor else None
+    with uow:
+        order = uow.orders.get(order_id)
+        if order is None or buyer_firm_id not in (None, order.buyer_firm_id):
+            raise OrderNotFound(order_id)
+        found = uow.timeline.page(order_id, after=after, limit=limit + 1)
+    entries = [e for _, e in found[:limit]]
+    if len(found) <= limit:
+        return entries, None
+    return entries, encode_sequence_cursor(found[limit - 1][0])
+
+
+def encode_sequence_cursor(sequence: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps(["seq", sequence]).encode()).decode().rstrip("=")
+
+
+def decode_sequence_cursor(cursor: str) -> int:
+    try:
+        tag, sequence = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise InvalidCursor("the cursor is not one this service gave out") from exc
+    if tag != "seq" or not isinstance(sequence, int) or isinstance(sequence, bool):
+        raise InvalidCursor("the cursor is not one this service gave out")
+    return sequence
 
 
 def encode_cursor(created_at: datetime, order_id: str) -> str:

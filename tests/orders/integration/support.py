@@ -8,8 +8,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from shared.events import Envelope, EventPayload, new_event
+from shared.events.payloads import (
+    AllocationProposed,
+    ProposedAllocation,
+    ReservationAccepted,
+    ReservationHeld,
+)
 from shared.messaging.tables import inbox, outbox
 from tests.helpers import bearer
 
@@ -58,3 +65,50 @@ def outbox_events(app: FastAPI) -> list[dict[str, Any]]:
 
 def inbox_count(app: FastAPI) -> int:
     return count(app, inbox)
+
+
+HIDDEN = {"factory_id": None, "factory_name": None, "window_id": None}
+
+
+def submit_one_step(client: TestClient) -> tuple[str, str]:
+    body = order_body()
+    del body["steps"][1]
+    order = client.post("/v1/orders", json=body, headers=BUYER).json()
+    return order["id"], order["steps"][0]["id"]
+
+
+def proposal(order_id: str, step_id: str, window_id: str = "W1") -> AllocationProposed:
+    return AllocationProposed(match_run_id="run-1", cluster_id=CLUSTER, order_id=order_id,
+                              allocations=[ProposedAllocation(
+                                  step_id=step_id, window_id=window_id, machine_id="M1",
+                                  factory_id="F1", hours=6.0, price=1086.0, transport_km=3.0)])
+
+
+def held(order_id: str, step_id: str, window_id: str = "W1") -> ReservationHeld:
+    return ReservationHeld(cluster_id=CLUSTER, order_id=order_id, step_id=step_id,
+                           window_id=window_id, hours=6.0, reservation_id="R1", factory_id="F1",
+                           price=1086.0, expires_at=datetime.now(UTC) + timedelta(hours=24))
+
+
+def accepted(order_id: str, step_id: str) -> ReservationAccepted:
+    return ReservationAccepted(cluster_id=CLUSTER, order_id=order_id, step_id=step_id,
+                               window_id="W1", hours=6.0, reservation_id="R1", factory_id="F1",
+                               factory_name="Haigang Precision", price=1086.0)
+
+
+def read(client: TestClient, order_id: str, headers: dict[str, str] = BUYER) -> dict:  # type: ignore[type-arg]
+    return client.get(f"/v1/orders/{order_id}", headers=headers).json()  # type: ignore[no-any-return]
+
+
+def set_status(app: FastAPI, order_id: str, status: str) -> None:
+    """Put an order where no API reaches yet (production is out of this service's scope)."""
+    with app.state.runtime.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE orders SET status = :s WHERE id = :i"),
+                     {"s": status, "i": order_id})
+
+
+def timeline(client: TestClient, order_id: str, headers: dict[str, str] = BUYER,
+             **params: Any) -> list[dict[str, Any]]:
+    response = client.get(f"/v1/orders/{order_id}/timeline", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]  # type: ignore[no-any-return]

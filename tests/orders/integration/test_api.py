@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from services.orders.adapters.orm import OrderRow
 from tests.helpers import bearer
 from tests.orders.integration.support import (
     BUYER,
@@ -64,6 +66,8 @@ def test_submit_then_read(client: TestClient, app: FastAPI) -> None:
     assert payload["order_id"] == order["id"] and payload["buyer_firm_id"] == "firm-b1"
     assert [s["step_id"] for s in payload["steps"]] == [mill["id"], coat["id"]]
     assert payload["steps"][1]["after"] == [mill["id"]]
+    assert [payload[k] for k in ("budget", "allowed_factories", "blocked_factories",
+                                 "max_factories")] == [5000.0, ["f1"], [], 2]
 
 
 def test_defaults_apply(client: TestClient) -> None:
@@ -128,6 +132,9 @@ INVALID = {
     "zero hours": ({"steps": _steps({"hours": 0})}, ["body.steps.0.hours"]),
     "negative hours": ({"steps": _steps({"hours": -2})}, ["body.steps.0.hours"]),
     "zero quantity": ({"steps": _steps({"quantity": 0})}, ["body.steps.0.quantity"]),
+    "long cycle": ({"steps": _steps({"key": "a", "after": ["c"]}, {"key": "b", "after": ["a"]},
+                                    {"key": "c", "after": ["b"]}, {"key": "d", "after": ["a"]})},
+                   ["body.steps.0.after", "body.steps.1.after", "body.steps.2.after"]),
     "no steps": ({"steps": []}, ["body.steps"]),
     "51 steps": ({"steps": _steps(*({"key": f"k{i}"} for i in range(51)))}, ["body.steps"]),
     "due in the past": ({"due": _past()}, ["body.due"]),
@@ -138,7 +145,14 @@ INVALID = {
     "distance 501": ({"max_distance_km": 501}, ["body.max_distance_km"]),
     "priority": ({"priority": 6}, ["body.priority"]),
     "budget": ({"budget": 0}, ["body.budget"]),
+    "negative budget": ({"budget": -10}, ["body.budget"]),
     "max factories": ({"max_factories": 0}, ["body.max_factories"]),
+    "201 allowed": ({"allowed_factories": [f"f{i}" for i in range(201)]},
+                    ["body.allowed_factories"]),
+    "201 blocked": ({"blocked_factories": [f"f{i}" for i in range(201)]},
+                    ["body.blocked_factories"]),
+    "allowed and blocked": ({"allowed_factories": ["f1"], "blocked_factories": ["f1"]},
+                            ["body.blocked_factories"]),
     "tier": ({"min_tier": "platinum"}, ["body.min_tier"]),
     "unknown cluster": ({"cluster_id": "nowhere"}, ["body.cluster_id"]),
     "status given": ({"status": "allocated"}, ["body.status"]),
@@ -164,6 +178,18 @@ def test_invalid_orders_are_refused_naming_the_fields(
     assert sorted({e["field"] for e in problem["errors"]}) == sorted(fields)
     assert count(app, "orders") == 0 and count(app, "idempotency_keys") == 0
     assert outbox_events(app) == []
+
+
+def test_the_limits_themselves_are_accepted(client: TestClient) -> None:
+    body = order_body(max_distance_km=500, max_factories=1, budget=0.5,
+                      allowed_factories=[f"f{i}" for i in range(200)],
+                      blocked_factories=[f"g{i}" for i in range(200)],
+                      delivery={"lat": -90, "lon": 180},
+                      steps=_steps(*({"key": f"k{i}", "after": [f"k{i - 1}"] if i else []}
+                                     for i in range(50))))
+    response = post(client, body)
+    assert response.status_code == 201, response.text
+    assert len(response.json()["steps"]) == 50
 
 
 def test_a_cluster_outside_the_token_is_refused(client: TestClient, app: FastAPI) -> None:
@@ -225,9 +251,40 @@ def test_list_filters(client: TestClient) -> None:
         assert client.get("/v1/orders", params=params, headers=BUYER).json()["items"] == []
 
 
+def test_list_filters_by_creation_time(client: TestClient, app: FastAPI) -> None:
+    ids = [post(client, order_body(title=f"o{i}")).json()["id"] for i in range(3)]
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    with app.state.runtime.engine.begin() as conn:  # spread the creation times over 3 days
+        for day, order_id in enumerate(ids):
+            conn.execute(sa.update(OrderRow).where(OrderRow.id == order_id)
+                         .values(created_at=base + timedelta(days=day)))
+
+    def listed(**params: str) -> list[str]:
+        page = client.get("/v1/orders", params=params, headers=BUYER)
+        assert page.status_code == 200, page.text
+        return [o["id"] for o in page.json()["items"]]
+
+    assert listed(created_from="2026-11-02T00:00:00Z") == [ids[2], ids[1]]
+    assert listed(created_to="2026-11-02T00:00:00+00:00") == [ids[0]]  # the end is exclusive
+    assert listed(created_from="2026-11-01T12:00:00Z", created_to="2026-11-03T00:00:00Z") == [
+        ids[1]]
+    assert listed(created_from="2026-11-02T08:00:00+08:00") == [ids[2], ids[1]]  # zones count
+    assert listed(created_from="2026-11-02T00:00:00") == [ids[2], ids[1]]  # no zone: UTC
+    assert listed(created_from="2026-11-02T00:00:00Z", created_to="2026-11-02T00:00:00Z") == []
+    page = client.get("/v1/orders", params={"created_from": "2026-11-01T00:00:00Z", "limit": 2},
+                      headers=BUYER).json()
+    rest = client.get("/v1/orders", params={"created_from": "2026-11-01T00:00:00Z", "limit": 2,
+                                            "cursor": page["next_cursor"]}, headers=BUYER).json()
+    assert [o["id"] for o in page["items"] + rest["items"]] == ids[::-1]
+
+
 @pytest.mark.parametrize(("params", "field"), [
     ({"limit": 201}, "query.limit"), ({"limit": 0}, "query.limit"),
     ({"status": "lost"}, "query.status"), ({"cursor": "bm90LWEtY3Vyc29y"}, "query.cursor"),
+    ({"created_from": "yesterday"}, "query.created_from"),
+    ({"created_to": "2026-13-01T00:00:00Z"}, "query.created_to"),
+    ({"created_from": "2026-11-02T00:00:00Z", "created_to": "2026-11-01T00:00:00Z"},
+     "query.created_from"),
 ])
 def test_list_refuses_bad_parameters(client: TestClient, params: dict[str, Any],
                                      field: str) -> None:

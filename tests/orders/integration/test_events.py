@@ -9,60 +9,35 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shared.events.payloads import (
-    AllocationProposed,
     ClusterCreated,
-    ProposedAllocation,
-    ReservationAccepted,
+    FactoryUpdated,
+    MatchRunCompleted,
+    OrderCancelled,
     ReservationDeclined,
-    ReservationHeld,
+    ReservationExpired,
     ReservationRejected,
+    ReservationReleased,
     StepUnplaced,
+    WindowClosed,
+    WindowUpdated,
 )
 from tests.orders.integration.support import (
     BUYER,
     CLUSTER,
+    HIDDEN,
     OPERATOR,
+    accepted,
     count,
     feed,
+    held,
     inbox_count,
-    order_body,
     outbox_events,
+    proposal,
+    read,
+    submit_one_step,
 )
 
 pytestmark = pytest.mark.integration
-
-HIDDEN = {"factory_id": None, "factory_name": None, "window_id": None}
-
-
-def submit_one_step(client: TestClient) -> tuple[str, str]:
-    body = order_body()
-    del body["steps"][1]
-    order = client.post("/v1/orders", json=body, headers=BUYER).json()
-    return order["id"], order["steps"][0]["id"]
-
-
-def proposal(order_id: str, step_id: str, window_id: str = "W1") -> AllocationProposed:
-    return AllocationProposed(match_run_id="run-1", cluster_id=CLUSTER, order_id=order_id,
-                              allocations=[ProposedAllocation(
-                                  step_id=step_id, window_id=window_id, machine_id="M1",
-                                  factory_id="F1", hours=6.0, price=1086.0, transport_km=3.0)])
-
-
-def held(order_id: str, step_id: str, window_id: str = "W1") -> ReservationHeld:
-    return ReservationHeld(cluster_id=CLUSTER, order_id=order_id, step_id=step_id,
-                           window_id=window_id, hours=6.0, reservation_id="R1", factory_id="F1",
-                           price=1086.0, expires_at=datetime.now(UTC) + timedelta(hours=24))
-
-
-def accepted(order_id: str, step_id: str) -> ReservationAccepted:
-    return ReservationAccepted(cluster_id=CLUSTER, order_id=order_id, step_id=step_id,
-                               window_id="W1", hours=6.0, reservation_id="R1", factory_id="F1",
-                               factory_name="Haigang Precision", price=1086.0)
-
-
-def read(client: TestClient, order_id: str, headers: dict[str, str] = BUYER) -> dict:  # type: ignore[type-arg]
-    return client.get(f"/v1/orders/{order_id}", headers=headers).json()  # type: ignore[no-any-return]
-
 
 def test_proposed_held_accepted_allocates_and_names_the_factory_only_then(
     client: TestClient, app: FastAPI
@@ -147,3 +122,61 @@ def test_cluster_created_twice_keeps_one_cluster(client: TestClient, app: FastAP
     feed(app, again)
     feed(app, ClusterCreated(cluster_id="tangshan", name="T", lat=1, lon=2, max_distance_km=50))
     assert count(app, "clusters") == 2
+
+
+def test_an_expired_hold_returns_the_step_for_re_planning(
+    client: TestClient, app: FastAPI
+) -> None:
+    order_id, step_id = submit_one_step(client)
+    feed(app, proposal(order_id, step_id))
+    feed(app, held(order_id, step_id))
+    feed(app, ReservationExpired(cluster_id=CLUSTER, order_id=order_id, step_id=step_id,
+                                 window_id="W1", hours=6.0, reservation_id="R1",
+                                 factory_id="F1"))
+    order = read(client, order_id)
+    assert order["status"] == "matching"
+    assert order["steps"][0]["status"] == "pending" and order["steps"][0]["allocation"] is None
+    feed(app, proposal(order_id, step_id, "W2"))
+    assert read(client, order_id)["steps"][0]["status"] == "proposed"
+
+
+def test_an_expiry_of_an_older_window_is_stale(client: TestClient, app: FastAPI) -> None:
+    order_id, step_id = submit_one_step(client)
+    feed(app, proposal(order_id, step_id, "W2"))
+    feed(app, ReservationExpired(cluster_id=CLUSTER, order_id=order_id, step_id=step_id,
+                                 window_id="W1", hours=6.0, reservation_id="R0",
+                                 factory_id="F1"))
+    assert read(client, order_id)["steps"][0]["status"] == "proposed"
+
+
+def test_a_release_changes_no_order(client: TestClient, app: FastAPI) -> None:
+    order_id, step_id = submit_one_step(client)
+    feed(app, proposal(order_id, step_id))
+    feed(app, held(order_id, step_id))
+    before = read(client, order_id)
+    feed(app, ReservationReleased(cluster_id=CLUSTER, order_id=order_id, step_id=step_id,
+                                  window_id="W1", hours=6.0, reservation_id="R1",
+                                  factory_id="F1", reason="order_cancelled"))
+    assert read(client, order_id) == before
+
+
+def test_event_types_orders_does_not_handle_are_ignored(client: TestClient, app: FastAPI) -> None:
+    order_id, step_id = submit_one_step(client)
+    before, inbox_before = read(client, order_id), inbox_count(app)
+    now = datetime.now(UTC)
+    window = {"window_id": "W1", "machine_id": "M1", "factory_id": "F1", "cluster_id": CLUSTER}
+    for payload in (
+        WindowUpdated(**window, start=now, end=now + timedelta(hours=8), hours=4.0),
+        WindowClosed(**window),
+        FactoryUpdated(factory_id="F1", firm_id="firm-s1", cluster_id=CLUSTER, name="H",
+                       lat=39.9, lon=119.6, declared_tier="basic", verified_tier="basic",
+                       sme=True, certifications=[]),
+        MatchRunCompleted(match_run_id="run-1", cluster_id=CLUSTER, trigger="batch",
+                          status="optimal", placed_steps=0, unplaced_steps=1, objective=None,
+                          wall_s=0.01),
+        OrderCancelled(order_id=order_id, cluster_id=CLUSTER, buyer_firm_id="firm-b1",
+                       step_ids=[step_id]),  # its own event type, were it ever fed back
+    ):
+        feed(app, payload)
+    assert read(client, order_id) == before
+    assert inbox_count(app) == inbox_before and len(outbox_events(app)) == 1

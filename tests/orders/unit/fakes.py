@@ -1,4 +1,5 @@
-"""A fake unit of work (in-memory repositories) and small builders for unit tests."""
+"""A fake unit of work (in-memory repositories), small builders, and helpers that drive the
+handlers through it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
+from services.orders.domain.commands import SubmitOrder
 from services.orders.domain.model import Order
 from services.orders.domain.rules import Location, OrderTerms, StepSpec
+from services.orders.domain.timeline import TimelineEntry
+from services.orders.entrypoints.consumer import make_event_handler
+from services.orders.service_layer import handlers
 from services.orders.service_layer.unit_of_work import DuplicateRecord, IdempotencyRecord
-from shared.events import Envelope
+from shared.events import Envelope, EventPayload, new_event
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -33,6 +38,11 @@ class FakeOrders:
     def add(self, order: Order) -> None:
         self.rows[order.id] = copy.deepcopy(order)
 
+    def add_all(self, orders: list[Order]) -> None:
+        self.bulk_calls = getattr(self, "bulk_calls", 0) + 1
+        for order in orders:
+            self.add(order)
+
     def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
         order = self.rows.get(order_id)
         return copy.deepcopy(order) if order else None
@@ -40,11 +50,14 @@ class FakeOrders:
     def save(self, order: Order) -> None:
         self.rows[order.id] = copy.deepcopy(order)
 
-    def page(self, *, buyer_firm_id, status, cluster_id, before, limit):  # type: ignore[no-untyped-def]
+    def page(self, *, buyer_firm_id, status, cluster_id, created_from, created_to, before,  # type: ignore[no-untyped-def]
+             limit):
         found = sorted(self.rows.values(), key=lambda o: (o.created_at, o.id), reverse=True)
         found = [o for o in found
                  if buyer_firm_id in (None, o.buyer_firm_id) and status in (None, o.status)
                  and cluster_id in (None, o.cluster_id)
+                 and (created_from is None or o.created_at >= created_from)
+                 and (created_to is None or o.created_at < created_to)
                  and (before is None or (o.created_at, o.id) < before)]
         return [copy.deepcopy(o) for o in found[:limit]]
 
@@ -58,6 +71,10 @@ class FakeClusters:
 
     def upsert(self, cluster_id: str, name: str) -> None:
         self.names[cluster_id] = name
+
+    def known_among(self, cluster_ids: set[str]) -> set[str]:
+        self.lookups = getattr(self, "lookups", 0) + 1
+        return {c for c in cluster_ids if c in self.names}
 
 
 class FakeIdempotency:
@@ -73,6 +90,22 @@ class FakeIdempotency:
         self.records[(record.buyer_firm_id, record.key)] = record
 
 
+class FakeTimeline:
+    def __init__(self) -> None:
+        self.entries: list[TimelineEntry] = []
+
+    def add_all(self, entries: list[TimelineEntry]) -> None:
+        self.entries.extend(entries)
+
+    def page(self, order_id: str, *, after: int | None, limit: int):  # type: ignore[no-untyped-def]
+        numbered = [(n, e) for n, e in enumerate(self.entries, start=1)
+                    if e.order_id == order_id and (after is None or n > after)]
+        return numbered[:limit]
+
+    def of(self, order_id: str) -> list[TimelineEntry]:
+        return [e for e in self.entries if e.order_id == order_id]
+
+
 class FakeUnitOfWork:
     """Stages writes like a transaction: they show only after commit()."""
 
@@ -80,6 +113,7 @@ class FakeUnitOfWork:
         self.orders = FakeOrders()
         self.clusters = FakeClusters(*clusters)
         self.idempotency = FakeIdempotency()
+        self.timeline = FakeTimeline()
         self.published: list[Envelope] = []
         self.inbox: set[tuple[str, str]] = set()
         self.commits = 0
@@ -88,8 +122,7 @@ class FakeUnitOfWork:
         self._snapshot: tuple | None = None  # type: ignore[type-arg]
 
     def __enter__(self) -> Self:
-        self._snapshot = copy.deepcopy(
-            (self.orders.rows, self.clusters.names, self.idempotency.records))
+        self._snapshot = self._state()
         return self
 
     def __exit__(self, *args: Any) -> None:
@@ -97,6 +130,9 @@ class FakeUnitOfWork:
 
     def publish(self, envelope: Envelope) -> None:
         self._staged.append(envelope)
+
+    def publish_all(self, envelopes: list[Envelope]) -> None:
+        self._staged.extend(envelopes)
 
     def claim(self, consumer: str, envelope: Envelope) -> bool:
         key = (consumer, str(envelope.event_id))
@@ -109,12 +145,33 @@ class FakeUnitOfWork:
         self.published.extend(self._staged)
         self.inbox |= self._claims
         self._staged, self._claims = [], set()
-        self._snapshot = copy.deepcopy(
-            (self.orders.rows, self.clusters.names, self.idempotency.records))
+        self._snapshot = self._state()
         self.commits += 1
 
     def rollback(self) -> None:
         if self._snapshot is not None:
-            self.orders.rows, self.clusters.names, self.idempotency.records = copy.deepcopy(
-                self._snapshot)
+            (self.orders.rows, self.clusters.names, self.idempotency.records,
+             self.timeline.entries) = copy.deepcopy(self._snapshot)
         self._staged, self._claims = [], set()
+
+    def _state(self) -> tuple:  # type: ignore[type-arg]
+        return copy.deepcopy((self.orders.rows, self.clusters.names, self.idempotency.records,
+                              self.timeline.entries))
+
+
+# --- driving the handlers ---------------------------------------------------------------------
+def submit(uow: FakeUnitOfWork, key: str | None = None, **changes) -> tuple[Order, bool]:  # type: ignore[no-untyped-def]
+    t = terms(step("cut", process="laser_cutting"), step("weld", "cut", process="welding"))
+    cmd = SubmitOrder(buyer_firm_id="b1", buyer_clusters=("qhd-auto",),
+                      terms=replace(t, **changes), idempotency_key=key)
+    return handlers.submit_order(cmd, uow, now=NOW)
+
+
+def feed(uow: FakeUnitOfWork, payload: EventPayload) -> Envelope:
+    envelope = new_event(payload, key="qhd-auto", producer="test")
+    make_event_handler(lambda: uow)(envelope, payload)
+    return envelope
+
+
+def stored(uow: FakeUnitOfWork, order_id: str) -> Order:
+    return uow.orders.rows[order_id]

@@ -2,42 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from services.orders.domain.commands import SubmitOrder
 from services.orders.domain.errors import InvalidOrder
-from services.orders.domain.model import Order
 from services.orders.entrypoints.consumer import make_event_handler
 from services.orders.service_layer import handlers, views
-from shared.events import Envelope, new_event
 from shared.events.payloads import (
     AllocationProposed,
     ClusterCreated,
-    EventPayload,
     MatchRunCompleted,
+    OrderCancelled,
     ProposedAllocation,
     ReservationAccepted,
+    ReservationExpired,
     ReservationHeld,
     ReservationRejected,
     StepUnplaced,
+    WindowClosed,
+    WindowUpdated,
 )
-from tests.orders.unit.fakes import NOW, FakeUnitOfWork, step, terms
-
-
-def submit(uow: FakeUnitOfWork, key: str | None = None, **changes) -> tuple[Order, bool]:  # type: ignore[no-untyped-def]
-    t = terms(step("cut", process="laser_cutting"), step("weld", "cut", process="welding"))
-    cmd = SubmitOrder(buyer_firm_id="b1", buyer_clusters=("qhd-auto",),
-                      terms=replace(t, **changes), idempotency_key=key)
-    return handlers.submit_order(cmd, uow, now=NOW)
-
-
-def feed(uow: FakeUnitOfWork, payload: EventPayload) -> Envelope:
-    envelope = new_event(payload, key="qhd-auto", producer="test")
-    make_event_handler(lambda: uow)(envelope, payload)
-    return envelope
+from tests.orders.unit.fakes import NOW, FakeUnitOfWork, feed, stored, submit, terms
 
 
 def test_submit_stores_the_order_and_publishes_order_submitted() -> None:
@@ -114,7 +101,7 @@ def test_event_flow_to_allocated() -> None:
     feed(uow, AllocationProposed(match_run_id="run1", cluster_id="qhd-auto", order_id=order.id,
                                  allocations=[_proposal(sid, f"w{i}") for i, sid in
                                               enumerate(ids)]))
-    assert _stored(uow, order.id).status == "matching"
+    assert stored(uow, order.id).status == "matching"
     for i, sid in enumerate(ids):
         feed(uow, ReservationHeld(cluster_id="qhd-auto", order_id=order.id, step_id=sid,
                                   window_id=f"w{i}", hours=6.0, reservation_id=f"r{i}",
@@ -122,9 +109,9 @@ def test_event_flow_to_allocated() -> None:
         feed(uow, ReservationAccepted(cluster_id="qhd-auto", order_id=order.id, step_id=sid,
                                       window_id=f"w{i}", hours=6.0, reservation_id=f"r{i}",
                                       factory_id="f1", factory_name="Haigang", price=1080.0))
-    stored = _stored(uow, order.id)
-    assert stored.status == "allocated"
-    assert [s.placement.factory_name for s in stored.steps] == ["Haigang", "Haigang"]  # type: ignore[union-attr]
+    saved = stored(uow, order.id)
+    assert saved.status == "allocated"
+    assert [s.placement.factory_name for s in saved.steps] == ["Haigang", "Haigang"]  # type: ignore[union-attr]
 
 
 def test_a_repeated_envelope_changes_nothing() -> None:
@@ -137,9 +124,9 @@ def test_a_repeated_envelope_changes_nothing() -> None:
                                   allocations=[_proposal(order.steps[0].id, "w0")])
     envelope = feed(uow, proposal)
     feed(uow, rejected)
-    assert _stored(uow, order.id).steps[0].status == "pending"
+    assert stored(uow, order.id).steps[0].status == "pending"
     make_event_handler(lambda: uow)(envelope, proposal)  # redelivered
-    assert _stored(uow, order.id).steps[0].status == "pending"
+    assert stored(uow, order.id).steps[0].status == "pending"
 
 
 def test_unknown_orders_and_other_event_types_are_ignored() -> None:
@@ -158,8 +145,8 @@ def test_step_unplaced_marks_the_order_unplaced() -> None:
     order, _ = submit(uow)
     feed(uow, StepUnplaced(match_run_id="r", cluster_id="qhd-auto", order_id=order.id,
                            step_id=order.steps[1].id, reason="outside_distance", detail="72 km"))
-    stored = _stored(uow, order.id)
-    assert stored.status == "unplaced" and stored.steps[1].unplaced_reason == "outside_distance"
+    saved = stored(uow, order.id)
+    assert saved.status == "unplaced" and saved.steps[1].unplaced_reason == "outside_distance"
 
 
 def test_views_hide_other_buyers_orders_and_page_newest_first() -> None:
@@ -180,10 +167,48 @@ def test_views_hide_other_buyers_orders_and_page_newest_first() -> None:
         views.list_orders(uow, buyer_firm_id=None, cursor="not-a-cursor")
 
 
+def test_submit_records_order_submitted_in_the_timeline() -> None:
+    uow = FakeUnitOfWork("qhd-auto")
+    order, _ = submit(uow)
+    [entry] = uow.timeline.entries
+    assert (entry.order_id, entry.type, entry.event_id, entry.summary) == (
+        order.id, "order.submitted", str(uow.published[0].event_id), {"steps": 2})
+
+
+def test_an_expired_hold_returns_the_step_to_pending() -> None:
+    uow = FakeUnitOfWork("qhd-auto")
+    order, _ = submit(uow)
+    sid = order.steps[0].id
+    feed(uow, AllocationProposed(match_run_id="r", cluster_id="qhd-auto", order_id=order.id,
+                                 allocations=[_proposal(sid, "w0")]))
+    feed(uow, ReservationHeld(cluster_id="qhd-auto", order_id=order.id, step_id=sid,
+                              window_id="w0", hours=6.0, reservation_id="r0", factory_id="f1",
+                              price=1080.0, expires_at=NOW))
+    feed(uow, ReservationExpired(cluster_id="qhd-auto", order_id=order.id, step_id=sid,
+                                 window_id="w0", hours=6.0, reservation_id="r0",
+                                 factory_id="f1"))
+    saved = stored(uow, order.id)
+    assert saved.steps[0].status == "pending" and saved.steps[0].placement is None
+    assert saved.status == "matching"
+    assert [e.type for e in uow.timeline.of(order.id)] == [
+        "order.submitted", "allocation.proposed", "reservation.held", "reservation.expired"]
+
+
+def test_event_types_orders_does_not_handle_are_ignored() -> None:
+    uow = FakeUnitOfWork("qhd-auto")
+    order, _ = submit(uow)
+    window = {"window_id": "w1", "machine_id": "m1", "factory_id": "f1", "cluster_id": "qhd-auto"}
+    for payload in (
+        WindowUpdated(**window, start=NOW, end=NOW, hours=2.0),
+        WindowClosed(**window),
+        OrderCancelled(order_id=order.id, cluster_id="qhd-auto", buyer_firm_id="b1",
+                       step_ids=[]),
+    ):
+        feed(uow, payload)
+    assert stored(uow, order.id).status == "submitted"
+    assert len(uow.timeline.entries) == 1 and uow.inbox == set() and len(uow.published) == 1
+
+
 def _proposal(step_id: str, window_id: str) -> ProposedAllocation:
     return ProposedAllocation(step_id=step_id, window_id=window_id, machine_id="m1",
                               factory_id="f1", hours=6.0, price=1080.0, transport_km=3.0)
-
-
-def _stored(uow: FakeUnitOfWork, order_id: str) -> Order:
-    return uow.orders.rows[order_id]

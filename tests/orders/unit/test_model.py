@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.orders.domain.errors import IllegalTransition
+from services.orders.domain.errors import IllegalTransition, NotCancellable
 from services.orders.domain.model import Order, Placement, PublicAllocation
 from services.orders.domain.status import StepStatus
 from tests.orders.unit.fakes import NOW, step, terms
@@ -135,7 +135,43 @@ def test_a_cancelled_order_ignores_events() -> None:
     order.cancel(now=LATER)
     outcome = order.propose([at(order, 0)], now=LATER)
     assert outcome.ignored == {order.steps[0].id: "order is cancelled"}
-    assert order.steps[0].status == "pending" and order.status == "cancelled"
+    assert order.steps[0].status == "cancelled" and order.status == "cancelled"
+
+
+@pytest.mark.parametrize("reach", ["submitted", "matching", "partially_allocated", "allocated",
+                                   "unplaced"])
+def test_cancel_until_production_cancels_every_step(reach: str) -> None:
+    order = new_order(step("a"), step("b", "a"))
+    a, b = order.steps
+    if reach != "submitted":
+        order.propose([at(order, 0), at(order, 1, "w2")], now=NOW)
+    if reach in ("partially_allocated", "allocated"):
+        order.accept(accepted(order, 0), now=NOW)
+    if reach == "allocated":
+        order.accept(accepted(order, 1, "w2"), now=NOW)
+    if reach == "unplaced":
+        order.unplace(b.id, reason="capacity_taken", detail="", now=NOW)
+    assert order.status == reach
+    order.cancel(now=LATER)
+    assert (order.status, order.updated_at) == ("cancelled", LATER)
+    assert [s.status for s in order.steps] == ["cancelled", "cancelled"]
+    assert [s.public_allocation() for s in order.steps] == [None, None]
+
+
+@pytest.mark.parametrize("prepare", ["production", "completed", "cancelled"])
+def test_cancel_after_production_started_or_twice_is_refused(prepare: str) -> None:
+    order = new_order()
+    order.accept(accepted(order, 0), now=NOW)
+    if prepare == "cancelled":
+        order.cancel(now=NOW)
+    else:
+        order.start_production(now=NOW)
+        if prepare == "completed":
+            order.complete(now=NOW)
+    before = (order.status, order.steps[0].status, order.updated_at)
+    with pytest.raises(NotCancellable, match="only until production starts"):
+        order.cancel(now=LATER)
+    assert (order.status, order.steps[0].status, order.updated_at) == before
 
 
 def test_no_cancel_once_in_production() -> None:

@@ -77,13 +77,20 @@ def test_due_must_be_in_the_future() -> None:
     ({"max_factories": 0}, "max_factories"),
     ({"allowed_factories": ("f1", "f2"), "blocked_factories": ("f2",)}, "blocked_factories"),
     ({"steps": ()}, "steps"),
+    ({"steps": tuple(step(f"s{i}") for i in range(51))}, "steps"),
+    ({"allowed_factories": tuple(f"f{i}" for i in range(201))}, "allowed_factories"),
+    ({"blocked_factories": tuple(f"f{i}" for i in range(201))}, "blocked_factories"),
 ])
 def test_ranges(changes, field) -> None:  # type: ignore[no-untyped-def]
     assert fields(terms(**changes)) == [field]
 
 
-def test_max_distance_500_is_allowed() -> None:
+def test_the_limits_themselves_are_allowed() -> None:
     assert fields(terms(max_distance_km=500)) == []
+    assert fields(terms(*(step(f"s{i}") for i in range(50)))) == []
+    ids = tuple(f"f{i}" for i in range(200))
+    assert fields(terms(allowed_factories=ids, budget=0.01, max_factories=1)) == []
+    assert fields(terms(blocked_factories=ids)) == []
 
 
 def test_the_cluster_must_be_known_and_the_buyers() -> None:

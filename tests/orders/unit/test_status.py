@@ -24,6 +24,9 @@ LEGAL_STEP_MOVES = {
     (S.PROPOSED, S.HELD), (S.PROPOSED, S.UNPLACED), (S.PROPOSED, S.PENDING),
     (S.HELD, S.ACCEPTED), (S.HELD, S.PENDING),
     (S.UNPLACED, S.PROPOSED),
+    # with the order, until production starts (accepted ones are released by capacity)
+    (S.PENDING, S.CANCELLED), (S.PROPOSED, S.CANCELLED), (S.HELD, S.CANCELLED),
+    (S.ACCEPTED, S.CANCELLED), (S.UNPLACED, S.CANCELLED),
 }
 
 
@@ -92,7 +95,9 @@ def test_derive_status(steps, current, derived) -> None:  # type: ignore[no-unty
 
 
 def _reachable(current: OrderStatus, steps: tuple[StepStatus, ...]) -> bool:
-    """Accepted steps never change again, so some pairs cannot occur."""
+    """Accepted steps change only with a cancelled order, so some pairs cannot occur."""
+    if (S.CANCELLED in steps) != (current is Ord.CANCELLED):
+        return False
     if current is Ord.PARTIALLY_ALLOCATED:
         return S.ACCEPTED in steps
     if current is Ord.ALLOCATED:
