@@ -11,7 +11,8 @@ from services.capacity.adapters.unit_of_work import SqlAlchemyCapacityUnitOfWork
 from services.capacity.config import Settings
 from services.capacity.entrypoints import api
 from services.capacity.entrypoints.consumer import make_event_handler
-from shared.events.topics import MATCHING
+from services.capacity.entrypoints.expiry import HoldExpiry
+from shared.events.topics import MATCHING, ORDERS
 from shared.messaging.kafka import Handler
 from shared.service import Runtime, ServiceSpec
 from shared.service import create_app as create_service_app
@@ -19,7 +20,9 @@ from shared.service import create_app as create_service_app
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 DESCRIPTION = """Clusters, factories, machines and their capacity windows; holds the hours the
-matcher proposes (all steps of an order, or none) and lets suppliers accept or decline them."""
+matcher proposes (all steps of an order, or none) and lets suppliers accept or decline them.
+Unanswered holds expire; a cancelled order's reservations are released. Buyers see aggregated
+availability only (per process × tier × ISO week), never a factory."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -32,7 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         runtime.uow_factory = uow_factory
         hold_ttl = timedelta(hours=settings.hold_ttl_hours)
-        return make_event_handler(uow_factory, hold_ttl=hold_ttl), []
+        expiry = HoldExpiry(uow_factory=uow_factory, interval_s=settings.expiry_interval_s)
+        return make_event_handler(uow_factory, hold_ttl=hold_ttl), [expiry]
 
     app = create_service_app(ServiceSpec(
         title="sharefab capacity",
@@ -40,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         migrations_dir=MIGRATIONS_DIR,
         routers=[api.router],
-        consumer_topics=[MATCHING],
+        consumer_topics=[MATCHING, ORDERS],
         wire=wire,
     ))
     api.install_error_handlers(app)

@@ -14,3 +14,6 @@ class Settings(ServiceSettings):
     service_name: str = "capacity"
     database_url: str = "sqlite:///var/capacity.db"
     hold_ttl_hours: float = Field(24.0, gt=0, description="how long a held reservation lasts")
+    expiry_interval_s: float = Field(30.0, gt=0,
+                                     description="how often held reservations are checked for "
+                                                 "expiry")

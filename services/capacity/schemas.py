@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.vocabulary import PROCESSES
 
@@ -17,16 +17,39 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 Label = Annotated[str, Field(min_length=1, max_length=100)]
 
 
-def _examples(*examples: dict) -> ConfigDict:
-    return ConfigDict(json_schema_extra={"examples": list(examples)})
+def _examples(*examples: dict, **config: object) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)}, **config)  # type: ignore[typeddict-item]
+
+
+def _public(*examples: dict) -> ConfigDict:
+    return _examples(*examples, from_attributes=True)
+
+
+def _page(item: dict) -> ConfigDict:
+    return _examples({"items": [item], "next_cursor": None})
+
+
+def known_process(value: str) -> str:
+    if value not in PROCESSES:
+        raise ValueError(f"unknown process; use one of {', '.join(sorted(PROCESSES))}")
+    return value
 
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")  # refuses firm_id, verified_tier, ids, …
 
 
-class _Public(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+CLUSTER = {"id": "qhd-auto", "name": "Qinhuangdao auto parts", "lat": 39.93, "lon": 119.6,
+           "max_distance_km": 60.0}
+FACTORY = {"id": "fac_0193a1b2c3d4e5f6a7b8c9d0", "firm_id": "firm-s1", "cluster_id": "qhd-auto",
+           "name": "Haigang Precision", "lat": 39.95, "lon": 119.58, "declared_tier": "advanced",
+           "verified_tier": "advanced", "sme": True, "certifications": ["ISO9001"]}
+MACHINE = {"id": "mac_0193a1b2c3d5a1b2c3d4e5f6", "factory_id": FACTORY["id"],
+           "name": "5-axis mill", "process": "cnc_milling", "materials": ["steel", "aluminium"],
+           "hourly_rate": 180.0}
+WINDOW = {"id": "win_0193a1b2c3d6f6e5d4c3b2a1", "machine_id": MACHINE["id"],
+          "start": "2026-12-01T08:00:00Z", "end": "2026-12-03T08:00:00Z", "hours": 20.0,
+          "held_hours": 6.0, "accepted_hours": 0.0, "free_hours": 14.0, "version": 1}
 
 
 class ClusterCreate(_Request):
@@ -39,7 +62,8 @@ class ClusterCreate(_Request):
     max_distance_km: float = Field(60.0, gt=0, le=500)
 
 
-class ClusterPublic(_Public):
+class ClusterPublic(BaseModel):
+    model_config = _public(CLUSTER)
     id: str
     name: str
     lat: float
@@ -48,6 +72,7 @@ class ClusterPublic(_Public):
 
 
 class ClustersPublic(BaseModel):
+    model_config = _page(CLUSTER)
     items: list[ClusterPublic]
     next_cursor: str | None = None
 
@@ -65,7 +90,8 @@ class FactoryCreate(_Request):
     certifications: list[Label] = Field(default_factory=list, max_length=50)
 
 
-class FactoryPublic(_Public):
+class FactoryPublic(BaseModel):
+    model_config = _public(FACTORY)
     id: str
     firm_id: str
     cluster_id: str
@@ -79,6 +105,7 @@ class FactoryPublic(_Public):
 
 
 class FactoriesPublic(BaseModel):
+    model_config = _page(FACTORY)
     items: list[FactoryPublic]
     next_cursor: str | None = None
 
@@ -99,12 +126,11 @@ class MachineCreate(_Request):
     @field_validator("process")
     @classmethod
     def _known_process(cls, value: str) -> str:
-        if value not in PROCESSES:
-            raise ValueError(f"unknown process; use one of {', '.join(sorted(PROCESSES))}")
-        return value
+        return known_process(value)
 
 
-class MachinePublic(_Public):
+class MachinePublic(BaseModel):
+    model_config = _public(MACHINE)
     id: str
     factory_id: str
     name: str
@@ -114,6 +140,7 @@ class MachinePublic(_Public):
 
 
 class MachinesPublic(BaseModel):
+    model_config = _page(MACHINE)
     items: list[MachinePublic]
     next_cursor: str | None = None
 
@@ -126,7 +153,23 @@ class WindowCreate(_Request):
     hours: float = Field(gt=0, description="machine hours offered, at most end − start")
 
 
-class WindowPublic(_Public):
+class WindowUpdate(_Request):
+    """What to change; omitted (or null) values stay as they are."""
+
+    model_config = _examples({"end": "2026-12-04T08:00:00Z", "hours": 28.0}, {"hours": 12.0})
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    hours: float | None = Field(None, gt=0, description="at least the hours held + accepted")
+
+    @model_validator(mode="after")
+    def _something(self) -> WindowUpdate:
+        if self.start is None and self.end is None and self.hours is None:
+            raise ValueError("give at least one of start, end, hours")
+        return self
+
+
+class WindowPublic(BaseModel):
+    model_config = _public(WINDOW)
     id: str
     machine_id: str
     start: datetime
@@ -139,16 +182,46 @@ class WindowPublic(_Public):
 
 
 class WindowsPublic(BaseModel):
+    model_config = _page(WINDOW)
     items: list[WindowPublic]
     next_cursor: str | None = None
 
 
-class ReservationPublic(_Public):
-    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [{
-        "id": "res_0193a1b2c3d4e5f6a7b8c9d0", "order_id": "ord_1", "step_id": "stp_1",
-        "window_id": "win_1", "factory_id": "fac_1", "hours": 6.0, "price": 1080.0,
-        "status": "held", "expires_at": "2026-12-02T08:00:00Z",
-        "created_at": "2026-12-01T08:00:00Z"}]})
+class WindowsImported(BaseModel):
+    model_config = _examples({"imported": 2, "window_ids": [WINDOW["id"],
+                                                           "win_0193a1b2c3d7a9b8c7d6e5f4"]})
+    imported: int = Field(description="how many windows were opened (all rows of the file)")
+    window_ids: list[str] = Field(description="their ids, in the order of the rows")
+
+
+class AvailabilityBucket(BaseModel):
+    model_config = _public({"process": "cnc_milling", "tier": "advanced",
+                            "iso_week": "2026-W49", "free_hours": 126.5, "factories": 4})
+    process: str
+    tier: Tier = Field(description="verified tier; basic when none is verified")
+    iso_week: str = Field(pattern=r"^\d{4}-W\d{2}$")
+    free_hours: float = Field(description="offered − held − accepted, split over ISO weeks")
+    factories: int = Field(description="distinct factories behind this bucket (at least 3)")
+
+
+class AvailabilityPublic(BaseModel):
+    model_config = _public({"items": [{"process": "cnc_milling", "tier": "advanced",
+                                       "iso_week": "2026-W49", "free_hours": 126.5,
+                                       "factories": 4}],
+                            "suppressed_buckets": 2})
+    items: list[AvailabilityBucket]
+    suppressed_buckets: int = Field(
+        description="buckets left out because fewer than 3 factories stand behind them")
+
+
+RESERVATION = {"id": "res_0193a1b2c3d4e5f6a7b8c9d0", "order_id": "ord_1", "step_id": "stp_1",
+               "window_id": WINDOW["id"], "factory_id": FACTORY["id"], "hours": 6.0,
+               "price": 1080.0, "status": "held", "expires_at": "2026-12-02T08:00:00Z",
+               "created_at": "2026-12-01T08:00:00Z"}
+
+
+class ReservationPublic(BaseModel):
+    model_config = _public(RESERVATION)
     id: str
     order_id: str
     step_id: str
@@ -162,6 +235,7 @@ class ReservationPublic(_Public):
 
 
 class ReservationsPublic(BaseModel):
+    model_config = _page(RESERVATION)
     items: list[ReservationPublic]
     next_cursor: str | None = None
 

@@ -74,6 +74,7 @@ class WindowRow(Base):
     accepted_hours: Mapped[float] = mapped_column(default=0.0)
     version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 class ReservationRow(Base):
@@ -84,6 +85,7 @@ class ReservationRow(Base):
                  sqlite_where=sa.text(ACTIVE_STATUSES),
                  postgresql_where=sa.text(ACTIVE_STATUSES)),
         sa.Index("ix_reservations_factory_status", "factory_id", "status"),
+        sa.Index("ix_reservations_status_expires", "status", "expires_at"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
@@ -100,3 +102,15 @@ class ReservationRow(Base):
     updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     match_run_id: Mapped[str | None] = mapped_column(sa.String(100))
     reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class OrderRow(Base):
+    """An order capacity has heard of (a proposal or a cancellation): the row both lock."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    cluster_id: Mapped[str] = mapped_column(sa.String(63))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    cancel_reason: Mapped[str | None] = mapped_column(sa.Text)

@@ -6,18 +6,22 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.capacity.adapters.orm import (
     ClusterRow,
     FactoryRow,
     MachineRow,
+    OrderRow,
     ReservationRow,
     WindowRow,
 )
+from services.capacity.domain.availability import FreeSlot
 from services.capacity.domain.model import Cluster, Factory, Machine
 from services.capacity.domain.reservations import ACTIVE, Reservation, Status
-from services.capacity.domain.windows import Window
+from services.capacity.domain.window_import import MachineRef
+from services.capacity.domain.windows import EPSILON, Window
 from services.capacity.service_layer.unit_of_work import ConcurrentUpdate
 
 
@@ -84,17 +88,43 @@ class MachineRepository(_Repository):
         query = sa.select(MachineRow).where(MachineRow.factory_id == factory_id)
         return [_machine(r) for r in self.session.scalars(query.order_by(MachineRow.id))]
 
+    def refs(self, machine_ids: Iterable[str], *, firm_id: str,
+             lock: bool = False) -> dict[str, MachineRef]:
+        ids = sorted(set(machine_ids))
+        if not ids:
+            return {}
+        query = (sa.select(MachineRow.id, MachineRow.factory_id, FactoryRow.cluster_id)
+                 .join(FactoryRow, FactoryRow.id == MachineRow.factory_id)
+                 .where(MachineRow.id.in_(ids), FactoryRow.firm_id == firm_id)
+                 .order_by(MachineRow.id))
+        if lock:  # PostgreSQL: machine rows locked in id order; SQLite: BEGIN IMMEDIATE already
+            query = query.with_for_update(of=MachineRow)
+        return {r.id: MachineRef(r.id, r.factory_id, r.cluster_id)
+                for r in self.session.execute(query)}
+
 
 _WINDOW = (sa.select(WindowRow, MachineRow.factory_id, FactoryRow.cluster_id)
            .join(MachineRow, MachineRow.id == WindowRow.machine_id)
            .join(FactoryRow, FactoryRow.id == MachineRow.factory_id)
+           .where(WindowRow.closed_at.is_(None))
            .execution_options(populate_existing=True))
+_FREE = WindowRow.hours - WindowRow.held_hours - WindowRow.accepted_hours
+
+
+def _window_fields(window: Window) -> dict:
+    return {k: v for k, v in vars(window).items() if k not in ("factory_id", "cluster_id")}
 
 
 class WindowRepository(_Repository):
     def add(self, window: Window) -> None:
-        fields = {k: v for k, v in vars(window).items() if k not in ("factory_id", "cluster_id")}
-        self.session.add(WindowRow(**fields, created_at=_now()))
+        self.session.add(WindowRow(**_window_fields(window), created_at=_now()))
+
+    def add_many(self, windows: list[Window]) -> None:
+        """One bulk INSERT (executemany) for many new windows."""
+        if windows:
+            now = _now()
+            self.session.execute(sa.insert(WindowRow),
+                                 [_window_fields(w) | {"created_at": now} for w in windows])
 
     def get(self, window_id: str) -> Window | None:
         return self.get_many([window_id]).get(window_id)
@@ -109,20 +139,58 @@ class WindowRepository(_Repository):
         return {w.id: w for w in map(_window, self.session.execute(query))}
 
     def for_machine(self, machine_id: str) -> list[Window]:
-        query = _WINDOW.where(WindowRow.machine_id == machine_id).order_by(WindowRow.start)
+        return self.for_machines([machine_id])
+
+    def page_for_machine(self, machine_id: str, *, after: str | None,
+                         limit: int) -> list[Window]:
+        query = (_WINDOW.where(WindowRow.machine_id == machine_id)
+                 .order_by(WindowRow.start, WindowRow.id).limit(limit))
+        if after:  # keyset: the windows after the cursor window in (start, id) order
+            anchor = sa.select(WindowRow.start).where(WindowRow.id == after).scalar_subquery()
+            query = query.where(sa.or_(WindowRow.start > anchor,
+                                       sa.and_(WindowRow.start == anchor, WindowRow.id > after)))
+        return [_window(r) for r in self.session.execute(query)]
+
+    def for_machines(self, machine_ids: Iterable[str]) -> list[Window]:
+        ids = sorted(set(machine_ids))
+        if not ids:
+            return []
+        query = _WINDOW.where(WindowRow.machine_id.in_(ids)).order_by(WindowRow.start)
         return [_window(r) for r in self.session.execute(query)]
 
     def save_hours(self, window: Window) -> None:
+        self._compare_and_set(window, held_hours=window.held_hours,
+                              accepted_hours=window.accepted_hours)
+
+    def save(self, window: Window) -> None:
+        self._compare_and_set(window, start=window.start, end=window.end, hours=window.hours,
+                              held_hours=window.held_hours,
+                              accepted_hours=window.accepted_hours, closed_at=window.closed_at)
+
+    def _compare_and_set(self, window: Window, **values: object) -> None:
         result = self.session.execute(
             sa.update(WindowRow)
             .where(WindowRow.id == window.id, WindowRow.version == window.version)
-            .values(held_hours=window.held_hours, accepted_hours=window.accepted_hours,
-                    version=window.version + 1)
+            .values(**values, version=window.version + 1)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"window {window.id} is no longer at version {window.version}")
         window.version += 1
+
+    def free_slots(self, cluster_id: str, *, process: str | None,
+                   after: datetime) -> list[FreeSlot]:
+        query = (sa.select(FactoryRow.id, MachineRow.process, FactoryRow.verified_tier,
+                           WindowRow.start, WindowRow.end, _FREE.label("free"))
+                 .join(MachineRow, MachineRow.id == WindowRow.machine_id)
+                 .join(FactoryRow, FactoryRow.id == MachineRow.factory_id)
+                 .where(FactoryRow.cluster_id == cluster_id, WindowRow.closed_at.is_(None),
+                        WindowRow.end > after, _FREE > EPSILON))
+        if process is not None:
+            query = query.where(MachineRow.process == process)
+        return [FreeSlot(factory_id=r.id, process=r.process, verified_tier=r.verified_tier,
+                         start=_utc(r.start), end=_utc(r.end), free_hours=r.free)
+                for r in self.session.execute(query)]
 
 
 class ReservationRepository(_Repository):
@@ -139,6 +207,21 @@ class ReservationRepository(_Repository):
             ReservationRow.status.in_([s.value for s in ACTIVE]),
         )
         return {r.step_id: _reservation(r) for r in self.session.scalars(query)}
+
+    def active_for_order(self, order_id: str) -> list[Reservation]:
+        query = sa.select(ReservationRow).where(
+            ReservationRow.order_id == order_id,
+            ReservationRow.status.in_([s.value for s in ACTIVE]),
+        ).order_by(ReservationRow.id).execution_options(populate_existing=True)
+        return [_reservation(r) for r in self.session.scalars(query)]
+
+    def due_holds(self, now: datetime, *, limit: int) -> list[Reservation]:
+        query = (sa.select(ReservationRow)
+                 .where(ReservationRow.status == Status.HELD.value,
+                        ReservationRow.expires_at <= now)
+                 .order_by(ReservationRow.expires_at, ReservationRow.id).limit(limit)
+                 .execution_options(populate_existing=True))
+        return [_reservation(r) for r in self.session.scalars(query)]
 
     def save_status(self, reservation: Reservation, *, expected: Status) -> None:
         result = self.session.execute(
@@ -164,6 +247,26 @@ class ReservationRepository(_Repository):
         return [_reservation(r) for r in self.session.scalars(query)]
 
 
+class OrderRepository(_Repository):
+    def lock(self, order_id: str, *, cluster_id: str) -> bool:
+        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
+        self.session.execute(
+            dialect.insert(OrderRow)
+            .values(id=order_id, cluster_id=cluster_id, created_at=_now())
+            .on_conflict_do_nothing(index_elements=[OrderRow.id])
+        )
+        query = sa.select(OrderRow.cancelled_at).where(OrderRow.id == order_id)
+        return self.session.execute(query.with_for_update()).scalar_one() is not None
+
+    def cancel(self, order_id: str, *, at: datetime, reason: str | None) -> None:
+        self.session.execute(
+            sa.update(OrderRow)
+            .where(OrderRow.id == order_id, OrderRow.cancelled_at.is_(None))
+            .values(cancelled_at=at, cancel_reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def _cluster(r: ClusterRow) -> Cluster:
     return Cluster(id=r.id, name=r.name, lat=r.lat, lon=r.lon, max_distance_km=r.max_distance_km)
 
@@ -183,7 +286,8 @@ def _window(row: sa.Row) -> Window:
     w, factory_id, cluster_id = row
     return Window(id=w.id, machine_id=w.machine_id, factory_id=factory_id, cluster_id=cluster_id,
                   start=_utc(w.start), end=_utc(w.end), hours=w.hours, held_hours=w.held_hours,
-                  accepted_hours=w.accepted_hours, version=w.version)
+                  accepted_hours=w.accepted_hours, version=w.version,
+                  closed_at=w.closed_at and _utc(w.closed_at))
 
 
 def _reservation(r: ReservationRow) -> Reservation:

@@ -22,6 +22,7 @@ class SqlAlchemyCapacityUnitOfWork(SqlAlchemyUnitOfWork):
         self.machines = repository.MachineRepository(session)
         self.windows = repository.WindowRepository(session)
         self.reservations = repository.ReservationRepository(session)
+        self.orders = repository.OrderRepository(session)
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         super().__exit__(exc_type, exc, tb)

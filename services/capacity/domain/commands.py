@@ -61,6 +61,32 @@ class OpenWindow:
 
 
 @dataclass(frozen=True)
+class UpdateWindow:
+    """Move or resize a window; None leaves a value as it is."""
+
+    actor: Actor
+    window_id: str
+    start: datetime | None = None
+    end: datetime | None = None
+    hours: float | None = None
+
+
+@dataclass(frozen=True)
+class CloseWindow:
+    actor: Actor
+    window_id: str
+    at: datetime = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
+class ImportWindows:
+    """Open every window a CSV file lists (header machine_id,start,end,hours), or none."""
+
+    actor: Actor
+    csv_text: str
+
+
+@dataclass(frozen=True)
 class AcceptReservation:
     actor: Actor
     reservation_id: str

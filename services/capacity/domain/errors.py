@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class DomainError(Exception):
     """Base of every rule a request or an event can break."""
@@ -21,12 +23,36 @@ class Forbidden(DomainError):
 
 
 class InvalidInput(DomainError):
-    """A value breaks a rule; ``field`` names it (HTTP 422)."""
+    """A value breaks a rule; ``field`` names it (HTTP 422).
 
-    def __init__(self, field: str, message: str) -> None:
+    ``source`` says which part of the request carried the value: ``body`` or ``query``.
+    """
+
+    def __init__(self, field: str, message: str, *, source: str = "body") -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.source = source
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem of an uploaded file: its 1-based data row (None: the file as a whole)."""
+
+    row: int | None
+    field: str
+    message: str
+
+
+class ImportRejected(DomainError):
+    """An upload with at least one bad row; nothing of it is stored (HTTP 422)."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        rows = sorted({e.row for e in errors if e.row is not None})
+        shown = ", ".join(map(str, rows[:20])) + (" …" if len(rows) > 20 else "")
+        super().__init__(f"{len(rows)} bad rows: {shown}; nothing was imported" if rows
+                         else f"{errors[0].field}: {errors[0].message}; nothing was imported")
+        self.errors = errors
 
 
 class Conflict(DomainError):
@@ -52,3 +78,11 @@ class HoldExpired(Conflict):
 
 class CapacityExceeded(Conflict):
     pass
+
+
+class WindowInUse(Conflict):
+    """The window has held or accepted hours, so it cannot be closed."""
+
+
+class BelowReserved(Conflict):
+    """The window would offer fewer hours than are held and accepted on it."""

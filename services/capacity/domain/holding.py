@@ -17,6 +17,7 @@ from services.capacity.domain.windows import EPSILON, Window
 
 ORDER_INCOMPLETE = "order_incomplete"
 UNKNOWN_WINDOW = "unknown_window"
+ORDER_CANCELLED = "order_cancelled"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,11 @@ class HoldTerms:
     match_run_id: str | None
     now: datetime
     expires_at: datetime
+
+
+def refuse_all(asks: Sequence[Ask], reason: str) -> HoldOutcome:
+    """Refuse every ask for one reason (e.g. the order was cancelled)."""
+    return HoldOutcome(refusals=[Refusal(a.step_id, a.window_id, a.hours, reason) for a in asks])
 
 
 def place_holds(

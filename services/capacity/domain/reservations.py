@@ -1,6 +1,7 @@
 """Reservations and their state machine.
 
     held → accepted | declined | expired | released | rejected
+    accepted → released            (its order was cancelled)
 
 Every other transition is illegal. Only held and accepted reservations occupy window hours.
 """
@@ -28,7 +29,7 @@ ACTIVE = frozenset({Status.HELD, Status.ACCEPTED})
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.HELD: frozenset({Status.ACCEPTED, Status.DECLINED, Status.EXPIRED, Status.RELEASED,
                             Status.REJECTED}),
-    Status.ACCEPTED: frozenset(),
+    Status.ACCEPTED: frozenset({Status.RELEASED}),
     Status.DECLINED: frozenset(),
     Status.EXPIRED: frozenset(),
     Status.RELEASED: frozenset(),
@@ -70,8 +71,21 @@ class Reservation:
         self.reason = reason
         self._move(Status.DECLINED, now=now)
 
+    def expire(self, *, now: datetime) -> None:
+        self._check(Status.EXPIRED)
+        if now < self.expires_at:
+            raise IllegalTransition(
+                f"the hold of reservation {self.id} lasts until {self.expires_at.isoformat()}")
+        self._move(Status.EXPIRED, now=now)
+
+    def release(self, reason: str, *, now: datetime) -> None:
+        """Give the hours back (held or accepted), e.g. because the order was cancelled."""
+        self._check(Status.RELEASED)
+        self.reason = reason
+        self._move(Status.RELEASED, now=now)
+
     def transition(self, to: Status, *, now: datetime) -> None:
-        """Any legal move (expiry and release use it)."""
+        """Any legal move."""
         self._check(to)
         self._move(to, now=now)
 

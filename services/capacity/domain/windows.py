@@ -1,16 +1,26 @@
 """Capacity windows: hours a machine offers between two instants, and what is held of them.
 
-Invariant: ``0 ≤ held_hours``, ``0 ≤ accepted_hours`` and ``held + accepted ≤ hours``.
-``version`` grows with every change of the hours, so a store can compare-and-set on it.
+Invariant: ``0 ≤ held_hours``, ``0 ≤ accepted_hours`` and ``held + accepted ≤ hours``; the
+windows of one machine never overlap. ``version`` grows with every change (hours, times,
+closing), so a store can compare-and-set on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
-from services.capacity.domain.errors import CapacityExceeded, InvalidInput, WindowOverlap
+from services.capacity.domain.errors import (
+    BelowReserved,
+    CapacityExceeded,
+    InvalidInput,
+    WindowInUse,
+    WindowOverlap,
+)
+
+K = TypeVar("K", bound=Hashable)
 
 EPSILON = 1e-9
 
@@ -27,10 +37,15 @@ class Window:
     held_hours: float = 0.0
     accepted_hours: float = 0.0
     version: int = 0
+    closed_at: datetime | None = None
+
+    @property
+    def reserved_hours(self) -> float:
+        return self.held_hours + self.accepted_hours
 
     @property
     def free_hours(self) -> float:
-        return max(0.0, self.hours - self.held_hours - self.accepted_hours)
+        return max(0.0, self.hours - self.reserved_hours)
 
     def overlaps(self, other: Window) -> bool:
         """Half-open intervals: a window may start where another ends."""
@@ -52,10 +67,84 @@ class Window:
         self._take_held(hours)
         self.accepted_hours += hours
 
+    def release_accepted(self, hours: float) -> None:
+        if hours > self.accepted_hours + EPSILON:
+            raise CapacityExceeded(f"window {self.id} has only {self.accepted_hours} h accepted")
+        self.accepted_hours = max(0.0, self.accepted_hours - hours)
+
     def _take_held(self, hours: float) -> None:
         if hours > self.held_hours + EPSILON:
             raise CapacityExceeded(f"window {self.id} holds only {self.held_hours} h")
         self.held_hours = max(0.0, self.held_hours - hours)
+
+    def reschedule(self, *, start: datetime | None, end: datetime | None, hours: float | None,
+                   others: Iterable[Window]) -> bool:
+        """Move and/or resize; False when nothing changes. ``others``: the machine's windows."""
+        new_start, new_end = start or self.start, end or self.end
+        new_hours = self.hours if hours is None else hours
+        if (new_start, new_end, new_hours) == (self.start, self.end, self.hours):
+            return False
+        blame = "hours" if hours is not None else ("end" if end is not None else "start")
+        check_shape(new_start, new_end, new_hours, hours_field=blame)
+        if new_hours < self.reserved_hours - EPSILON:
+            raise BelowReserved(
+                f"window {self.id} has {round(self.reserved_hours, 3)} h held or accepted; "
+                f"it cannot offer only {new_hours} h")
+        moved = replace(self, start=new_start, end=new_end, hours=new_hours)
+        _refuse_overlap(moved, (w for w in others if w.id != self.id))
+        self.start, self.end, self.hours = new_start, new_end, new_hours
+        return True
+
+    def close(self, *, now: datetime) -> None:
+        """Withdraw the offer; only while nothing is held or accepted on it."""
+        if self.reserved_hours > EPSILON:
+            raise WindowInUse(
+                f"window {self.id} has {round(self.held_hours, 3)} h held and "
+                f"{round(self.accepted_hours, 3)} h accepted; it cannot be closed")
+        self.closed_at = now
+
+
+def check_shape(start: datetime, end: datetime, hours: float, *,
+                hours_field: str = "hours") -> None:
+    """Time zones present, ``end > start`` and ``0 < hours ≤ end − start`` (else InvalidInput)."""
+    for name, value in (("start", start), ("end", end)):
+        if value.tzinfo is None:
+            raise InvalidInput(name, "must carry a time zone (UTC)")
+    if not end > start:
+        raise InvalidInput("end", "must be after start")
+    span_h = (end - start).total_seconds() / 3600
+    if not 0 < hours <= span_h + EPSILON:
+        raise InvalidInput(hours_field,
+                           f"hours must be greater than 0 and at most {round(span_h, 3)} "
+                           f"(end − start)")
+
+
+def _refuse_overlap(window: Window, others: Iterable[Window]) -> None:
+    clash = next((w for w in others if w.overlaps(window)), None)
+    if clash is not None:
+        raise WindowOverlap(
+            f"machine {window.machine_id} already offers window {clash.id} "
+            f"({clash.start.isoformat()} – {clash.end.isoformat()})"
+        )
+
+
+def find_overlaps(intervals: Sequence[tuple[datetime, datetime, K]]) -> dict[K, K]:
+    """For every interval ``(start, end, key)`` that overlaps another: key → one such other key.
+
+    Sorted once, then each interval is compared with the one reaching furthest before it and
+    with its successor: O(n log n), and no overlapping interval is missed (half-open).
+    """
+    order = sorted(intervals, key=lambda i: (i[0], i[1]))
+    found: dict[K, K] = {}
+    furthest: tuple[datetime, datetime, K] | None = None
+    for index, (start, end, key) in enumerate(order):
+        if furthest is not None and furthest[1] > start:
+            found[key] = furthest[2]
+        elif index + 1 < len(order) and order[index + 1][0] < end:
+            found[key] = order[index + 1][2]
+        if furthest is None or end > furthest[1]:
+            furthest = (start, end, key)
+    return found
 
 
 def open_window(
@@ -70,20 +159,8 @@ def open_window(
     existing: Iterable[Window],
 ) -> Window:
     """A new window, checked against the rules and the machine's other windows."""
-    for name, value in (("start", start), ("end", end)):
-        if value.tzinfo is None:
-            raise InvalidInput(name, "must carry a time zone (UTC)")
-    if not end > start:
-        raise InvalidInput("end", "must be after start")
-    span_h = (end - start).total_seconds() / 3600
-    if not 0 < hours <= span_h + EPSILON:
-        raise InvalidInput("hours", f"must be greater than 0 and at most {round(span_h, 3)}")
+    check_shape(start, end, hours)
     window = Window(id=window_id, machine_id=machine_id, factory_id=factory_id,
                     cluster_id=cluster_id, start=start, end=end, hours=hours)
-    clash = next((w for w in existing if w.overlaps(window)), None)
-    if clash is not None:
-        raise WindowOverlap(
-            f"machine {machine_id} already offers window {clash.id} "
-            f"({clash.start.isoformat()} – {clash.end.isoformat()})"
-        )
+    _refuse_overlap(window, existing)
     return window

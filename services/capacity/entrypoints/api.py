@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from services.capacity import schemas as s
 from services.capacity.domain import commands as c
 from services.capacity.domain import errors
 from services.capacity.domain.model import Actor
 from services.capacity.domain.reservations import Status
-from services.capacity.service_layer import handlers, views
+from services.capacity.entrypoints.uploads import OPENAPI_BODY, CsvUpload
+from services.capacity.service_layer import handlers, views, window_handlers
 from services.capacity.service_layer.unit_of_work import CapacityUnitOfWork, ConcurrentUpdate
-from shared.auth import CurrentPrincipal, Operator, Principal, Supplier, SupplierOrOperator
+from shared.auth import (
+    BuyerOrOperator,
+    CurrentPrincipal,
+    Operator,
+    Principal,
+    Supplier,
+    SupplierOrOperator,
+)
 from shared.problems import problem_response
 
 
@@ -42,6 +50,10 @@ router = APIRouter(prefix="/v1", generate_unique_id_function=lambda r: r.name,
 def out(schema: type[M], value: object) -> M:
     """Domain object (or page of them) → response schema; never an ORM row."""
     return schema.model_validate(value, from_attributes=True)
+
+
+def utc(value: datetime | None) -> datetime | None:
+    return value and value.astimezone(UTC)
 
 
 @router.post("/clusters", status_code=201, tags=["clusters"])
@@ -101,6 +113,11 @@ def list_machines(factory_id: str, p: SupplierOrOperator, uow: UowDep) -> s.Mach
     return out(s.MachinesPublic, views.list_machines(actor(p), factory_id, uow))
 
 
+@router.get("/machines/{machine_id}", tags=["machines"])
+def get_machine(machine_id: str, p: SupplierOrOperator, uow: UowDep) -> s.MachinePublic:
+    return out(s.MachinePublic, views.get_machine(actor(p), machine_id, uow))
+
+
 @router.post("/machines/{machine_id}/windows", status_code=201, tags=["windows"])
 def open_window(machine_id: str, body: s.WindowCreate, p: Supplier,
                 uow: UowDep) -> s.WindowPublic:
@@ -110,8 +127,52 @@ def open_window(machine_id: str, body: s.WindowCreate, p: Supplier,
 
 
 @router.get("/machines/{machine_id}/windows", tags=["windows"])
-def list_windows(machine_id: str, p: SupplierOrOperator, uow: UowDep) -> s.WindowsPublic:
-    return out(s.WindowsPublic, views.list_windows(actor(p), machine_id, uow))
+def list_windows(machine_id: str, p: SupplierOrOperator, uow: UowDep, cursor: Cursor = None,
+                 limit: Limit = 100) -> s.WindowsPublic:
+    """Open windows by start time, a page at a time."""
+    page = views.list_windows(actor(p), machine_id, uow, cursor=cursor, limit=limit)
+    return out(s.WindowsPublic, page)
+
+
+@router.post("/windows:import", status_code=201, tags=["windows"], openapi_extra=OPENAPI_BODY,
+             responses={413: {"description": "file too large"},
+                        415: {"description": "neither text/csv nor multipart/form-data"}})
+def import_windows(p: Supplier, uow: UowDep, csv_text: CsvUpload) -> s.WindowsImported:
+    """All rows or none: a bad row → 422 listing every bad row (1-based) and why."""
+    windows = window_handlers.import_windows(c.ImportWindows(actor(p), csv_text), uow)
+    return s.WindowsImported(imported=len(windows), window_ids=[w.id for w in windows])
+
+
+@router.get("/windows/{window_id}", tags=["windows"])
+def get_window(window_id: str, p: SupplierOrOperator, uow: UowDep) -> s.WindowPublic:
+    return out(s.WindowPublic, views.get_window(actor(p), window_id, uow))
+
+
+@router.patch("/windows/{window_id}", tags=["windows"])
+def update_window(window_id: str, body: s.WindowUpdate, p: Supplier,
+                  uow: UowDep) -> s.WindowPublic:
+    cmd = c.UpdateWindow(actor(p), window_id, start=utc(body.start), end=utc(body.end),
+                         hours=body.hours)
+    return out(s.WindowPublic, window_handlers.update_window(cmd, uow))
+
+
+@router.delete("/windows/{window_id}", status_code=204, tags=["windows"])
+def close_window(window_id: str, p: Supplier, uow: UowDep) -> Response:
+    window_handlers.close_window(c.CloseWindow(actor(p), window_id), uow)
+    return Response(status_code=204)
+
+
+@router.get("/availability", tags=["availability"])
+def get_availability(
+    p: BuyerOrOperator, uow: UowDep,
+    cluster: Annotated[str, Query(min_length=1, max_length=63)],
+    process: Annotated[str | None, Query(), AfterValidator(s.known_process)] = None,
+    min_tier: s.Tier | None = None,
+) -> s.AvailabilityPublic:
+    """Free hours per process × tier × ISO week; buckets of fewer than 3 factories suppressed."""
+    found = views.availability(actor(p), uow, cluster_id=cluster, process=process,
+                               min_tier=min_tier)
+    return out(s.AvailabilityPublic, found)
 
 
 @router.get("/reservations", tags=["reservations"])
@@ -146,9 +207,19 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (errors.NotFound, 404, "Not found"),
     (errors.Forbidden, 403, "Forbidden"),
     (errors.InvalidInput, 422, "Validation failed"),
+    (errors.ImportRejected, 422, "Validation failed"),
     (errors.Conflict, 409, "Conflict"),
     (ConcurrentUpdate, 409, "Conflict"),
 ]
+
+
+def _field_errors(exc: Exception) -> list[dict] | None:
+    if isinstance(exc, errors.InvalidInput):
+        return [{"field": f"{exc.source}.{exc.field}", "message": exc.message, "type": "domain"}]
+    if isinstance(exc, errors.ImportRejected):  # rows are 1-based data rows of the file
+        return [({"row": e.row} if e.row is not None else {})
+                | {"field": e.field, "message": e.message} for e in exc.errors]
+    return None
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -156,11 +227,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def _domain(request: Request, exc: Exception) -> JSONResponse:
         status, title = next((st, t) for cls, st, t in _STATUS if isinstance(exc, cls))
-        found = [{"field": f"body.{exc.field}", "message": exc.message, "type": "domain"}] \
-            if isinstance(exc, errors.InvalidInput) else None
         detail = "concurrent update; please retry" if isinstance(exc, ConcurrentUpdate) \
             else str(exc)
-        return problem_response(request, status=status, title=title, detail=detail, errors=found)
+        return problem_response(request, status=status, title=title, detail=detail,
+                                errors=_field_errors(exc))
 
     app.add_exception_handler(errors.DomainError, _domain)
     app.add_exception_handler(ConcurrentUpdate, _domain)

@@ -6,56 +6,31 @@ Every writing handler is retried as a whole when the store reports a concurrent 
 
 from __future__ import annotations
 
-import functools
 import logging
-import random
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
 
 from services.capacity.domain import commands
 from services.capacity.domain.errors import DuplicateId, InvalidInput, NotFound
-from services.capacity.domain.holding import Ask, HoldTerms, place_holds
+from services.capacity.domain.holding import (
+    ORDER_CANCELLED,
+    Ask,
+    HoldTerms,
+    place_holds,
+    refuse_all,
+)
 from services.capacity.domain.ids import new_id
 from services.capacity.domain.model import OPERATOR, SUPPLIER, Actor, Cluster, Factory, Machine
 from services.capacity.domain.reservations import Reservation, Status
 from services.capacity.domain.windows import Window, open_window
 from services.capacity.service_layer import messages
-from services.capacity.service_layer.unit_of_work import CapacityUnitOfWork, ConcurrentUpdate
+from services.capacity.service_layer.base import CONSUMER, owned_factory, retry_on_conflict
+from services.capacity.service_layer.releases import release_cancelled_order
+from services.capacity.service_layer.unit_of_work import CapacityUnitOfWork
 from shared.events import Envelope
-from shared.events.payloads import AllocationProposed
+from shared.events.payloads import AllocationProposed, OrderCancelled
 
 logger = logging.getLogger(__name__)
-
-CONSUMER = "capacity"
-MAX_ATTEMPTS = 30
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def retry_on_conflict(handler: F) -> F:
-    @functools.wraps(handler)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                return handler(*args, **kwargs)
-            except ConcurrentUpdate as exc:
-                if attempt == MAX_ATTEMPTS:
-                    raise
-                logger.info("%s: concurrent update (%s); retry %d", handler.__name__, exc,
-                            attempt)
-                time.sleep(random.uniform(0, 0.005 * attempt))  # jitter
-        raise AssertionError("unreachable")
-
-    return wrapper  # type: ignore[return-value]
-
-
-def owned_factory(uow: CapacityUnitOfWork, actor: Actor, factory_id: str) -> Factory:
-    """The factory, if ``actor`` may see it (404 otherwise, never revealing that it exists)."""
-    factory = uow.factories.get(factory_id)
-    if factory is None or not factory.is_visible_to(actor):
-        raise NotFound("factory", factory_id)
-    return factory
 
 
 @retry_on_conflict
@@ -200,11 +175,14 @@ def hold_proposed_allocations(
         if not uow.claim(CONSUMER, envelope):
             logger.info("allocation.proposed %s was applied before; skipped", cause)
             return
-        outcome = place_holds(
-            asks, terms=terms, new_id=lambda: new_id("res"),
-            windows=uow.windows.get_many({a.window_id for a in asks}, lock=True),
-            reserved=uow.reservations.active_for_steps([a.step_id for a in asks]),
-        )
+        if uow.orders.lock(proposal.order_id, cluster_id=proposal.cluster_id):
+            outcome = refuse_all(asks, ORDER_CANCELLED)
+        else:
+            outcome = place_holds(
+                asks, terms=terms, new_id=lambda: new_id("res"),
+                windows=uow.windows.get_many({a.window_id for a in asks}, lock=True),
+                reserved=uow.reservations.active_for_steps([a.step_id for a in asks]),
+            )
         for window in outcome.windows:
             uow.windows.save_hours(window)
         for reservation in outcome.reservations:
@@ -223,4 +201,5 @@ def hold_proposed_allocations(
 # Event payload class → handler (called with the payload, a unit of work, envelope and ttl).
 EVENT_HANDLERS: dict[type, Callable[..., None]] = {
     AllocationProposed: hold_proposed_allocations,
+    OrderCancelled: release_cancelled_order,
 }

@@ -14,9 +14,13 @@ from shared.events.payloads import (
     MachineAdded,
     ReservationAccepted,
     ReservationDeclined,
+    ReservationExpired,
     ReservationHeld,
     ReservationRejected,
+    ReservationReleased,
+    WindowClosed,
     WindowOpened,
+    WindowUpdated,
 )
 
 PRODUCER = "capacity"
@@ -51,8 +55,22 @@ def machine_added(m: Machine, *, cluster_id: str) -> Envelope:
 
 
 def window_opened(w: Window) -> Envelope:
-    payload = WindowOpened(window_id=w.id, machine_id=w.machine_id, factory_id=w.factory_id,
-                           cluster_id=w.cluster_id, start=w.start, end=w.end, hours=w.hours)
+    return _window_state(WindowOpened, w)
+
+
+def window_updated(w: Window) -> Envelope:
+    return _window_state(WindowUpdated, w)
+
+
+def _window_state(cls: type[WindowOpened] | type[WindowUpdated], w: Window) -> Envelope:
+    payload = cls(window_id=w.id, machine_id=w.machine_id, factory_id=w.factory_id,
+                  cluster_id=w.cluster_id, start=w.start, end=w.end, hours=w.hours)
+    return _event(payload, key=w.cluster_id, correlation_id=w.factory_id)
+
+
+def window_closed(w: Window) -> Envelope:
+    payload = WindowClosed(window_id=w.id, machine_id=w.machine_id, factory_id=w.factory_id,
+                           cluster_id=w.cluster_id)
     return _event(payload, key=w.cluster_id, correlation_id=w.factory_id)
 
 
@@ -87,3 +105,14 @@ def reservation_declined(r: Reservation) -> Envelope:
     payload = ReservationDeclined(**_ref(r), reservation_id=r.id, factory_id=r.factory_id,
                                   reason=r.reason or "")
     return _event(payload, key=r.cluster_id, correlation_id=r.order_id)
+
+
+def reservation_expired(r: Reservation) -> Envelope:
+    payload = ReservationExpired(**_ref(r), reservation_id=r.id, factory_id=r.factory_id)
+    return _event(payload, key=r.cluster_id, correlation_id=r.order_id)
+
+
+def reservation_released(r: Reservation, *, causation_id: str) -> Envelope:
+    payload = ReservationReleased(**_ref(r), reservation_id=r.id, factory_id=r.factory_id,
+                                  reason=r.reason or "")
+    return _event(payload, key=r.cluster_id, correlation_id=r.order_id, causation_id=causation_id)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
-from services.capacity.domain.errors import NotFound
+from services.capacity.domain.availability import Availability, aggregate
+from services.capacity.domain.errors import InvalidInput, NotFound
 from services.capacity.domain.model import Actor, Cluster, Factory, Machine
 from services.capacity.domain.reservations import Reservation, Status
 from services.capacity.domain.windows import Window
-from services.capacity.service_layer.handlers import owned_factory
+from services.capacity.service_layer.base import owned_factory, visible_machine, visible_window
 from services.capacity.service_layer.unit_of_work import CapacityUnitOfWork
 
 T = TypeVar("T")
@@ -65,13 +67,22 @@ def list_machines(actor: Actor, factory_id: str, uow: CapacityUnitOfWork) -> Pag
         return Page(uow.machines.for_factory(factory.id))
 
 
-def list_windows(actor: Actor, machine_id: str, uow: CapacityUnitOfWork) -> Page[Window]:
+def get_machine(actor: Actor, machine_id: str, uow: CapacityUnitOfWork) -> Machine:
     with uow:
-        machine = uow.machines.get(machine_id)
-        factory = machine and uow.factories.get(machine.factory_id)
-        if machine is None or factory is None or not factory.is_visible_to(actor):
-            raise NotFound("machine", machine_id)
-        return Page(uow.windows.for_machine(machine.id))
+        return visible_machine(uow, actor, machine_id)
+
+
+def list_windows(actor: Actor, machine_id: str, uow: CapacityUnitOfWork, *,
+                 cursor: str | None = None, limit: int = 100) -> Page[Window]:
+    with uow:
+        machine = visible_machine(uow, actor, machine_id)
+        return _page(lambda n: uow.windows.page_for_machine(machine.id, after=cursor, limit=n),
+                     limit, lambda w: w.id)
+
+
+def get_window(actor: Actor, window_id: str, uow: CapacityUnitOfWork) -> Window:
+    with uow:
+        return visible_window(uow, actor, window_id)
 
 
 def list_reservations(actor: Actor, uow: CapacityUnitOfWork, *, status: Status | None,
@@ -89,3 +100,16 @@ def get_reservation(actor: Actor, reservation_id: str, uow: CapacityUnitOfWork) 
         if reservation is None or factory is None or not factory.is_visible_to(actor):
             raise NotFound("reservation", reservation_id)
         return reservation
+
+
+def availability(actor: Actor, uow: CapacityUnitOfWork, *, cluster_id: str,
+                 process: str | None, min_tier: str | None,
+                 now: datetime | None = None) -> Availability:
+    """Free hours per process × tier × ISO week of a cluster the caller may use; no identities."""
+    at = now or datetime.now(UTC)
+    with uow:
+        if not actor.may_use_cluster(cluster_id) or uow.clusters.get(cluster_id) is None:
+            raise InvalidInput("cluster", f"unknown cluster {cluster_id!r} for this caller",
+                               source="query")
+        slots = uow.windows.free_slots(cluster_id, process=process, after=at)
+    return aggregate(slots, now=at, min_tier=min_tier)

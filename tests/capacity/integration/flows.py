@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shared.events import Envelope, new_event
-from shared.events.payloads import AllocationProposed, ProposedAllocation
+from shared.events.payloads import AllocationProposed, OrderCancelled, ProposedAllocation
 from shared.messaging.tables import outbox
 from tests.helpers import bearer
 
@@ -43,15 +43,16 @@ def create_cluster(client: TestClient, cluster_id: str = CLUSTER) -> dict:
 
 
 def build_site(client: TestClient, *, windows: int = 1, hours: float = 20.0,
-               headers: dict[str, str] = SUP) -> Site:
+               headers: dict[str, str] = SUP, name: str = "Haigang Precision",
+               process: str = "cnc_milling") -> Site:
     """A factory with one machine and ``windows`` consecutive 48-hour windows."""
     factory = client.post("/v1/factories", headers=headers, json={
-        "cluster_id": CLUSTER, "name": "Haigang Precision", "lat": 39.95, "lon": 119.58,
+        "cluster_id": CLUSTER, "name": name, "lat": 39.95, "lon": 119.58,
         "declared_tier": "advanced", "sme": True, "certifications": ["ISO9001"]})
     assert factory.status_code == 201, factory.text
     fid = factory.json()["id"]
     machine = client.post(f"/v1/factories/{fid}/machines", headers=headers, json={
-        "name": "5-axis mill", "process": "cnc_milling", "materials": ["steel", "aluminium"],
+        "name": "5-axis mill", "process": process, "materials": ["steel", "aluminium"],
         "hourly_rate": 180.0})
     assert machine.status_code == 201, machine.text
     mid = machine.json()["id"]
@@ -63,6 +64,14 @@ def build_site(client: TestClient, *, windows: int = 1, hours: float = 20.0,
         assert window.status_code == 201, window.text
         wids.append(window.json()["id"])
     return Site(fid, mid, wids)
+
+
+def add_window(client: TestClient, machine_id: str, start: datetime, end: datetime,
+               hours: float, *, headers: dict[str, str] = SUP) -> dict:
+    response = client.post(f"/v1/machines/{machine_id}/windows", headers=headers, json={
+        "start": iso(start), "end": iso(end), "hours": hours})
+    assert response.status_code == 201, response.text
+    return response.json()
 
 
 def proposal(order_id: str, *allocs: tuple[str, str, float],
@@ -78,6 +87,15 @@ def proposal(order_id: str, *allocs: tuple[str, str, float],
 
 def feed(app: FastAPI, order_id: str, *allocs: tuple[str, str, float]) -> Envelope:
     envelope, payload = proposal(order_id, *allocs)
+    app.state.event_handler(envelope, payload)
+    return envelope
+
+
+def cancel(app: FastAPI, order_id: str, *step_ids: str) -> Envelope:
+    """Feed order.cancelled as the orders service emits it."""
+    payload = OrderCancelled(order_id=order_id, cluster_id=CLUSTER, buyer_firm_id="firm-b1",
+                             step_ids=list(step_ids), reason="no longer needed")
+    envelope = new_event(payload, key=CLUSTER, producer="orders", correlation_id=order_id)
     app.state.event_handler(envelope, payload)
     return envelope
 
@@ -100,6 +118,12 @@ def count(app: FastAPI, table: str) -> int:
 
 
 def window(client: TestClient, site: Site, index: int = 0) -> dict:
-    response = client.get(f"/v1/machines/{site.machine_id}/windows", headers=SUP)
+    response = client.get(f"/v1/windows/{site.window_ids[index]}", headers=SUP)
     assert response.status_code == 200, response.text
-    return next(w for w in response.json()["items"] if w["id"] == site.window_ids[index])
+    return response.json()
+
+
+def reservation_ids(client: TestClient, **params: str) -> list[str]:
+    response = client.get("/v1/reservations", headers=SUP, params=params)
+    assert response.status_code == 200, response.text
+    return [r["id"] for r in response.json()["items"]]

@@ -3,13 +3,16 @@ invariant held + accepted ≤ offered under concurrent proposals."""
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections import Counter
 
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 
 from services.capacity.adapters.unit_of_work import SqlAlchemyCapacityUnitOfWork
 from services.capacity.service_layer.unit_of_work import ConcurrentUpdate
@@ -149,3 +152,48 @@ def test_concurrent_two_step_orders_are_all_or_nothing(app: FastAPI, client: Tes
     windows = client.get(f"/v1/machines/{site.machine_id}/windows", headers=SUP).json()["items"]
     assert all(x["held_hours"] <= x["hours"] for x in windows)
     assert sum(x["held_hours"] for x in windows) == 8.0 * len(held)
+
+
+THREADS, PER_THREAD, OFFERED = 32, 10, 40.0
+
+
+def test_many_concurrent_holds_on_one_window(app: FastAPI, client: TestClient,
+                                             database_url: str) -> None:
+    """32 threads × 10 single-step orders of 1–3 h, all on ONE 40-h window."""
+    create_cluster(client)
+    wid = build_site(client, windows=1, hours=OFFERED).window_ids[0]
+    rng = random.Random(20261201)
+    asked = {f"ord-{t}-{n}": float(rng.randint(1, 3))
+             for t in range(THREADS) for n in range(PER_THREAD)}
+    jobs = [[(f"ord-{t}-{n}", [(f"stp-{t}-{n}", wid, asked[f"ord-{t}-{n}"])])
+             for n in range(PER_THREAD)] for t in range(THREADS)]
+    started = time.perf_counter()
+    assert _fire(app, jobs) == []
+    elapsed = time.perf_counter() - started
+
+    held = {e.correlation_id: e.payload["hours"] for e in events(app, "reservation.held")}
+    rejected = {e.correlation_id: e.payload for e in events(app, "reservation.rejected")}
+    # every attempt ended exactly once: held or rejected
+    assert len(held) + len(rejected) == len(asked) == THREADS * PER_THREAD
+    assert set(held) | set(rejected) == set(asked) and not set(held) & set(rejected)
+    assert all(r["reason"].startswith("capacity_exceeded") for r in rejected.values())
+    # never overbooked, and the books balance exactly
+    with app.state.runtime.engine.connect() as conn:
+        w = conn.execute(sa.text("SELECT hours, held_hours, accepted_hours FROM windows "
+                                 "WHERE id = :id"), {"id": wid}).one()
+        reserved = conn.execute(sa.text("SELECT COALESCE(SUM(hours), 0), COUNT(*) FROM "
+                                        "reservations WHERE window_id = :id AND status = 'held'"),
+                                {"id": wid}).one()
+    overbooked = max(0.0, w.held_hours + w.accepted_hours - w.hours)
+    assert overbooked == 0 and w.hours == OFFERED
+    assert reserved[0] == w.held_hours == sum(held.values())
+    assert reserved[1] == len(held)
+    assert all(held[o] == asked[o] for o in held)
+    # free hours only shrink, so every rejected ask was larger than what is free now
+    assert w.hours - w.held_hours < min(r["hours"] for r in rejected.values())
+    assert count(app, "inbox") == len(asked)
+    backend = make_url(database_url).get_backend_name()
+    print(f"HOLD-CONCURRENCY backend={backend} threads={THREADS} attempts={len(asked)} "
+          f"held={len(held)} rejected={len(rejected)} hours_offered={w.hours:g} "
+          f"hours_held={w.held_hours:g} overbooked={overbooked:g}")
+    assert elapsed < 60

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, Self
 
+from services.capacity.domain.availability import FreeSlot
 from services.capacity.domain.model import Cluster, Factory, Machine
 from services.capacity.domain.reservations import ACTIVE, Reservation, Status
-from services.capacity.domain.windows import Window
+from services.capacity.domain.window_import import MachineRef
+from services.capacity.domain.windows import EPSILON, Window
 from services.capacity.service_layer.unit_of_work import ConcurrentUpdate
 from shared.events import Envelope
 
@@ -20,6 +23,7 @@ class _Store:
         self.machines: dict[str, Machine] = {}
         self.windows: dict[str, Window] = {}
         self.reservations: dict[str, Reservation] = {}
+        self.cancelled_orders: dict[str, datetime | None] = {}  # order id → cancelled at
         self.outbox: list[Envelope] = []
         self.inbox: set[tuple[str, str]] = set()
 
@@ -51,28 +55,84 @@ class FakeFactories(_Repo):
 
 
 class FakeMachines(_Repo):
+    def __init__(self, rows: dict, factories: dict) -> None:
+        super().__init__(rows)
+        self.factories = factories
+
     def for_factory(self, factory_id: str) -> list[Machine]:
         return [copy.deepcopy(m) for m in self.rows.values() if m.factory_id == factory_id]
 
+    def refs(self, machine_ids: Iterable[str], *, firm_id: str,
+             lock: bool = False) -> dict[str, MachineRef]:
+        found = {}
+        for machine_id in set(machine_ids) & set(self.rows):
+            factory = self.factories[self.rows[machine_id].factory_id]
+            if factory.firm_id == firm_id:
+                found[machine_id] = MachineRef(machine_id, factory.id, factory.cluster_id)
+        return found
+
 
 class FakeWindows(_Repo):
-    def __init__(self, rows: dict) -> None:
+    """Closed windows stay in ``rows`` but no read returns them."""
+
+    def __init__(self, rows: dict, machines: dict, factories: dict) -> None:
         super().__init__(rows)
+        self.machines, self.factories = machines, factories
         self.conflicts_to_raise = 0  # simulate another writer winning the compare-and-set
 
+    def _open(self) -> list[Window]:
+        return [w for w in self.rows.values() if w.closed_at is None]
+
+    def get(self, window_id: str, **_: Any) -> Window | None:
+        return self.get_many([window_id]).get(window_id)
+
     def get_many(self, window_ids: Iterable[str], *, lock: bool = False) -> dict[str, Window]:
-        return {i: copy.deepcopy(self.rows[i]) for i in window_ids if i in self.rows}
+        wanted = set(window_ids)
+        return {w.id: copy.deepcopy(w) for w in self._open() if w.id in wanted}
+
+    def add_many(self, windows: list[Window]) -> None:
+        for window in windows:
+            self.add(window)
 
     def for_machine(self, machine_id: str) -> list[Window]:
-        return [copy.deepcopy(w) for w in self.rows.values() if w.machine_id == machine_id]
+        return self.for_machines([machine_id])
+
+    def page_for_machine(self, machine_id: str, *, after: str | None,
+                         limit: int) -> list[Window]:
+        ordered = sorted(self.for_machine(machine_id), key=lambda w: (w.start, w.id))
+        if after:
+            anchor = self.rows.get(after)
+            ordered = [w for w in ordered
+                       if anchor and (w.start, w.id) > (anchor.start, anchor.id)]
+        return ordered[:limit]
+
+    def for_machines(self, machine_ids: Iterable[str]) -> list[Window]:
+        wanted = set(machine_ids)
+        return sorted((copy.deepcopy(w) for w in self._open() if w.machine_id in wanted),
+                      key=lambda w: w.start)
 
     def save_hours(self, window: Window) -> None:
+        self.save(window)
+
+    def save(self, window: Window) -> None:
         stored = self.rows[window.id]
         if self.conflicts_to_raise or stored.version != window.version:
             self.conflicts_to_raise = max(0, self.conflicts_to_raise - 1)
             raise ConcurrentUpdate(window.id)
         window.version += 1
         self.rows[window.id] = copy.deepcopy(window)
+
+    def free_slots(self, cluster_id: str, *, process: str | None,
+                   after: datetime) -> list[FreeSlot]:
+        slots = []
+        for w in self._open():
+            machine = self.machines[w.machine_id]
+            factory = self.factories[machine.factory_id]
+            if (w.cluster_id == cluster_id and w.end > after and w.free_hours > EPSILON
+                    and process in (None, machine.process)):
+                slots.append(FreeSlot(factory.id, machine.process, factory.verified_tier,
+                                      w.start, w.end, w.free_hours))
+        return slots
 
 
 class FakeReservations(_Repo):
@@ -84,6 +144,16 @@ class FakeReservations(_Repo):
         wanted = set(step_ids)
         return {r.step_id: copy.deepcopy(r) for r in self.rows.values()
                 if r.step_id in wanted and r.status in ACTIVE}
+
+    def active_for_order(self, order_id: str) -> list[Reservation]:
+        return [copy.deepcopy(r) for _, r in sorted(self.rows.items())
+                if r.order_id == order_id and r.status in ACTIVE]
+
+    def due_holds(self, now: datetime, *, limit: int) -> list[Reservation]:
+        due = sorted((r for r in self.rows.values()
+                      if r.status is Status.HELD and r.expires_at <= now),
+                     key=lambda r: (r.expires_at, r.id))
+        return copy.deepcopy(due[:limit])
 
     def save_status(self, reservation: Reservation, *, expected: Status) -> None:
         if self.rows[reservation.id].status != expected:
@@ -98,6 +168,18 @@ class FakeReservations(_Repo):
         return copy.deepcopy(found[:limit])
 
 
+class FakeOrders:
+    def __init__(self, rows: dict[str, datetime | None]) -> None:
+        self.rows = rows
+
+    def lock(self, order_id: str, *, cluster_id: str) -> bool:
+        return self.rows.setdefault(order_id, None) is not None
+
+    def cancel(self, order_id: str, *, at: datetime, reason: str | None) -> None:
+        if self.rows.get(order_id) is None:
+            self.rows[order_id] = at
+
+
 class FakeUnitOfWork:
     def __init__(self) -> None:
         self.committed = _Store()
@@ -109,10 +191,11 @@ class FakeUnitOfWork:
         w = self._work
         self.clusters = FakeClusters(w.clusters)
         self.factories = FakeFactories(w.factories)
-        self.machines = FakeMachines(w.machines)
-        self.windows = FakeWindows(w.windows)
+        self.machines = FakeMachines(w.machines, w.factories)
+        self.windows = FakeWindows(w.windows, w.machines, w.factories)
         self.windows.conflicts_to_raise = self.conflicts_to_raise
         self.reservations = FakeReservations(w.reservations, w.factories)
+        self.orders = FakeOrders(w.cancelled_orders)
         return self
 
     def __exit__(self, *args: Any) -> None:
@@ -121,6 +204,9 @@ class FakeUnitOfWork:
 
     def publish(self, envelope: Envelope) -> None:
         self._work.outbox.append(envelope)
+
+    def publish_all(self, envelopes: list[Envelope]) -> None:
+        self._work.outbox.extend(envelopes)
 
     def claim(self, consumer: str, envelope: Envelope) -> bool:
         key = (consumer, str(envelope.event_id))

@@ -9,7 +9,7 @@ import pytest
 from services.capacity.domain import commands as c
 from services.capacity.domain.errors import HoldExpired, IllegalTransition, NotFound
 from services.capacity.entrypoints.consumer import make_event_handler
-from services.capacity.service_layer import handlers, views
+from services.capacity.service_layer import base, handlers, views
 from services.capacity.service_layer.unit_of_work import ConcurrentUpdate
 from shared.events import Envelope, new_event
 from shared.events.payloads import AllocationProposed, OrderSubmitted, ProposedAllocation
@@ -77,8 +77,8 @@ def test_a_lost_compare_and_set_retries_the_whole_unit_of_work(seeded: Seeded) -
 def test_endless_conflicts_give_up_with_nothing_written(
     seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(handlers.time, "sleep", lambda _s: None)
-    seeded.uow.conflicts_to_raise = handlers.MAX_ATTEMPTS
+    monkeypatch.setattr(base.time, "sleep", lambda _s: None)
+    seeded.uow.conflicts_to_raise = base.MAX_ATTEMPTS
     with pytest.raises(ConcurrentUpdate):
         hold(seeded, "o1", ("s1", seeded.window_id, 6.0))
     assert window_hours(seeded) == (0.0, 0.0, 20.0)

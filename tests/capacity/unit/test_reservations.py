@@ -1,4 +1,5 @@
-"""The reservation state machine: held → accepted | declined | expired | released | rejected."""
+"""The reservation state machine: held → accepted | declined | expired | released | rejected;
+accepted → released (order cancelled)."""
 
 from __future__ import annotations
 
@@ -39,17 +40,39 @@ def test_an_expired_hold_cannot_be_accepted() -> None:
 
 
 @pytest.mark.parametrize("status", [s for s in Status if s is not Status.HELD])
-def test_only_held_reservations_move(status: Status) -> None:
+def test_only_held_reservations_move_except_accepted_to_released(status: Status) -> None:
     r = _held()
     r.status = status
     with pytest.raises(IllegalTransition):
         r.accept(now=NOW)
     with pytest.raises(IllegalTransition):
         r.decline("no", now=NOW)
+    with pytest.raises(IllegalTransition):
+        r.expire(now=NOW + timedelta(days=2))
     for target in Status:
+        if (status, target) == (Status.ACCEPTED, Status.RELEASED):
+            continue
         with pytest.raises(IllegalTransition):
             r.transition(target, now=NOW)
     assert r.status is status
+
+
+def test_an_accepted_reservation_can_be_released() -> None:
+    r = _held()
+    r.accept(now=NOW)
+    r.release("order_cancelled", now=NOW + timedelta(hours=2))
+    assert (r.status, r.reason, r.updated_at) == (
+        Status.RELEASED, "order_cancelled", NOW + timedelta(hours=2))
+    assert not r.is_active
+
+
+def test_a_hold_expires_at_its_time_not_before() -> None:
+    r = _held()
+    with pytest.raises(IllegalTransition):
+        r.expire(now=r.expires_at - timedelta(seconds=1))
+    assert r.status is Status.HELD
+    r.expire(now=r.expires_at)
+    assert r.status is Status.EXPIRED
 
 
 @pytest.mark.parametrize("target", sorted(TRANSITIONS[Status.HELD]))
