@@ -48,7 +48,7 @@ def _expect(response: httpx.Response, status: int, what: str) -> dict[str, Any]:
     return response.json()
 
 
-def _poll(fetch: Callable[[], Any], *, timeout_s: float, what: str,
+def poll(fetch: Callable[[], Any], *, timeout_s: float, what: str,
           interval_s: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -123,7 +123,7 @@ class Walkthrough:
                 return None
             return response
 
-        return _expect(_poll(submit, timeout_s=self.timeout_s, what="orders to know the cluster"),
+        return _expect(poll(submit, timeout_s=self.timeout_s, what="orders to know the cluster"),
                        201, "post order")
 
     def held_reservation(self, order_id: str) -> dict[str, Any]:
@@ -133,7 +133,7 @@ class Walkthrough:
                                          headers=self.auth["SUP"]), 200, "list reservations")
             return next((r for r in page["items"] if r["order_id"] == order_id), None)
 
-        return _poll(find, timeout_s=self.timeout_s, what=f"a held reservation for {order_id}")
+        return poll(find, timeout_s=self.timeout_s, what=f"a held reservation for {order_id}")
 
     def wait_allocated(self, order_id: str) -> dict[str, Any]:
         def allocated() -> dict[str, Any] | None:
@@ -141,7 +141,7 @@ class Walkthrough:
                                             headers=self.auth["BUY"]), 200, "read order")
             return current if current["status"] == "allocated" else None
 
-        return _poll(allocated, timeout_s=self.timeout_s, what="the order to read allocated")
+        return poll(allocated, timeout_s=self.timeout_s, what="the order to read allocated")
 
     def run(self) -> WalkthroughResult:
         order = self.post_order()

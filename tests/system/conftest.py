@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from shared.settings import DEFAULT_JWT_SECRET
@@ -10,14 +12,14 @@ from sharefab_cli.stack import SERVICES, LocalStack, StackConfig, free_port
 from sharefab_cli.walkthrough import Endpoints
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):  # type: ignore[no-untyped-def]
+def running_stack(tmp_path_factory, **env: str) -> Iterator[LocalStack]:  # type: ignore[no-untyped-def]
+    """Broker and services on free ports with ``env`` settings; stopped afterwards."""
     logs: list[str] = []
     config = StackConfig(
         broker_port=free_port(),
         ports={s: free_port() for s in SERVICES},
         var_dir=tmp_path_factory.mktemp("var"),
-        env={"MATCHER_BATCH_INTERVAL_S": "0.5", "LOG_LEVEL": "INFO"},
+        env={"MATCHER_BATCH_INTERVAL_S": "0.5", "LOG_LEVEL": "INFO", **env},
     )
     stack = LocalStack(config, sink=lambda name, line: logs.append(f"{name:>8} | {line}"))
     stack.logs = logs  # type: ignore[attr-defined]
@@ -29,6 +31,11 @@ def stack(tmp_path_factory):  # type: ignore[no-untyped-def]
         raise
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):  # type: ignore[no-untyped-def]
+    yield from running_stack(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,45 @@
+"""The saga across the three services, over HTTP only: decline → re-plan, cancellation."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.system.saga import CLUSTER, Saga
+
+pytestmark = [pytest.mark.system, pytest.mark.slow]
+
+
+def test_decline_replans_elsewhere_and_cancel_releases_everything(endpoints):
+    saga = Saga(endpoints)
+    response = httpx.post(f"{endpoints.capacity}/v1/clusters", headers=saga.h["OP"], json={
+        "id": CLUSTER, "name": "Saga", "lat": 39.93, "lon": 119.60, "max_distance_km": 60})
+    assert response.status_code == 201, response.text
+    cheap_factory, cheap_window = saga.factory_with_window("Cheap Mill", 100.0)
+    dear_factory, dear_window = saga.factory_with_window("Dear Mill", 300.0)
+
+    order = saga.order()
+    first = saga.reservation(order["id"], "held")
+    assert first["window_id"] == cheap_window  # the cheaper factory first
+
+    saga.post("capacity", f"/v1/reservations/{first['id']}/decline", "SUP",
+              {"reason": "machine down"}, status=200)
+    second = saga.reservation(order["id"], "held", exclude={first["id"]})
+    assert second["window_id"] == dear_window  # re-planned without the declined window
+    assert saga.free_hours(cheap_window) == 20.0
+    assert saga.free_hours(dear_window) == 15.0
+
+    cancelled = saga.post("orders", f"/v1/orders/{order['id']}/cancel", "BUY",
+                          {"reason": "customer withdrew"}, status=200)
+    assert cancelled["status"] == "cancelled"
+    released = saga.reservation(order["id"], "released")
+    assert released["id"] == second["id"]
+    assert saga.free_hours(dear_window) == 20.0
+
+    timeline = saga.get("orders", f"/v1/orders/{order['id']}/timeline", "BUY")["items"]
+    types = [item["type"] for item in timeline]
+    assert types[0] == "order.submitted"
+    assert "reservation.declined" in types and types.index("order.cancelled") > types.index(
+        "reservation.declined")
+    assert "Cheap Mill" not in str(timeline) and cheap_factory not in str(timeline)
+    assert dear_factory not in str(timeline)  # never accepted: never named to the buyer
