@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +31,21 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that
         # SELECT ... then UPDATE inside one unit of work is one serialisable transaction.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        _WRITE_TURNS[engine] = threading.RLock()
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+# SQLite has one writer at a time, and a connection that finds the lock taken polls for it with
+# sleeps of up to 100 ms: under load a request can wait seconds behind back-to-back consumer
+# transactions. Threads of one process therefore queue on an in-process lock first, which hands
+# the database over as soon as the holder is done. PostgreSQL locks rows and needs none.
+_WRITE_TURNS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
+def write_turn(engine: Engine) -> AbstractContextManager[Any]:
+    """Hold this around a transaction on ``engine``: a fair in-process queue on SQLite."""
+    return _WRITE_TURNS.get(engine) or nullcontext()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,5 +1,6 @@
 """Unit of work over SQLAlchemy: one transaction holding the state change, its outbox events
-and, for consumers, the inbox record — committed together or not at all.
+and, for consumers, the inbox record — committed together or not at all. On SQLite it also
+takes the process's turn to write (``shared.db.write_turn``).
 
 Services subclass it to attach their repositories in ``_open``.
 """
@@ -11,6 +12,7 @@ from typing import Any, Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.db import write_turn
 from shared.events import Envelope
 from shared.messaging.outbox import add_all_to_outbox, add_to_outbox, claim_in_inbox
 
@@ -26,14 +28,23 @@ class SqlAlchemyUnitOfWork:
         self._wrote_events = False
 
     def __enter__(self) -> Self:
-        self.session = self._session_factory()
-        self._wrote_events = False
-        self._open(self.session)
+        self._turn = write_turn(self._session_factory.kw["bind"])
+        self._turn.__enter__()
+        try:
+            self.session = self._session_factory()
+            self._wrote_events = False
+            self._open(self.session)
+        except BaseException:
+            self._turn.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, *args: Any) -> None:
-        self.session.rollback()  # a no-op after commit
-        self.session.close()
+        try:
+            self.session.rollback()  # a no-op after commit
+            self.session.close()
+        finally:
+            self._turn.__exit__(None, None, None)
 
     def _open(self, session: Session) -> None:
         """Attach repositories to ``session`` (subclasses override)."""

@@ -5,7 +5,6 @@ Run it with ``uvicorn --factory services.orders.bootstrap:create_app``.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -36,13 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _wire(runtime: Runtime) -> tuple[Handler | None, list]:  # type: ignore[type-arg]
-    # SQLite has one writer at a time: requests and the consumer take turns in-process (see
-    # SqlAlchemyOrdersUnitOfWork); PostgreSQL locks rows and needs no such queue.
-    turns = threading.RLock() if runtime.engine.dialect.name == "sqlite" else None
-
     def uow_factory() -> SqlAlchemyOrdersUnitOfWork:
-        return SqlAlchemyOrdersUnitOfWork(runtime.session_factory, on_commit=runtime.relay.wake,
-                                          turns=turns)
+        return SqlAlchemyOrdersUnitOfWork(runtime.session_factory, on_commit=runtime.relay.wake)
 
     runtime.uow_factory = uow_factory
     return make_event_handler(uow_factory), []

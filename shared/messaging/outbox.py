@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from shared.background import BackgroundWorker
+from shared.db import write_turn
 from shared.events import Envelope, encode, topic_of
 from shared.messaging.tables import inbox, outbox
 
@@ -113,27 +114,46 @@ class OutboxRelay(BackgroundWorker):
             self._wake.clear()
 
     def relay_once(self) -> int:
-        """Publish one batch; returns how many rows were published."""
-        with self._engine.begin() as conn:
-            query = (
-                sa.select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.body)
-                .where(outbox.c.published_at.is_(None))
-                .order_by(outbox.c.id)
-                .limit(self._batch_size)
-            )
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = conn.execute(query).all()
-            if not rows:
-                return 0
+        """Publish one batch; returns how many rows were published.
+
+        On PostgreSQL the batch stays row-locked (SKIP LOCKED) while it is published, so several
+        relays never publish the same rows. On SQLite (one process per database) the rows are
+        read, published and marked in separate steps, so writers do not wait for the broker;
+        a crash between publishing and marking publishes those rows again, which the
+        consumers' inbox makes harmless.
+        """
+        query = (
+            sa.select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.body)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.id)
+            .limit(self._batch_size)
+        )
+        if self._engine.dialect.name == "postgresql":
+            with self._engine.begin() as conn:
+                rows = conn.execute(query.with_for_update(skip_locked=True)).all()
+                self._publish(rows)
+                self._mark_published(conn, rows)
+        else:
+            with write_turn(self._engine), self._engine.begin() as conn:
+                rows = conn.execute(query).all()
+            self._publish(rows)
+            with write_turn(self._engine), self._engine.begin() as conn:
+                self._mark_published(conn, rows)
+        self.published += len(rows)
+        return len(rows)
+
+    def _publish(self, rows: Sequence[sa.Row]) -> None:
+        if rows:
             self._publish_batch([(r.topic, r.key, r.body.encode("utf-8")) for r in rows])
+
+    @staticmethod
+    def _mark_published(conn: sa.Connection, rows: Sequence[sa.Row]) -> None:
+        if rows:
             conn.execute(
                 sa.update(outbox)
                 .where(outbox.c.id.in_([r.id for r in rows]))
                 .values(published_at=datetime.now(UTC))
             )
-        self.published += len(rows)
-        return len(rows)
 
     def unpublished_count(self) -> int:
         with self._engine.connect() as conn:
