@@ -43,6 +43,7 @@ lint: install
 # Benchmarks measure speed; tests never assert timings.
 bench: install
 	$(BIN)/python bench/walkthrough_latency.py --runs 5
+	$(BIN)/python bench/orders_batch.py
 
 migrate: install
 	$(BIN)/sharefab migrate

@@ -79,6 +79,8 @@ def run(
     stack = LocalStack(config, sink=sink)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # Ctrl-C stops everything, also when started from a script that ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         console.print(f"[bold]starting broker[/bold] (Tansu) on {config.bootstrap}")
         stack.start_broker()
