@@ -45,6 +45,10 @@ class MatchRunsPublic(BaseModel):
 
 
 class ProposalPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "step_id": "stp_1", "order_id": "ord_1", "window_id": "win_1", "machine_id": "mac_1",
+        "factory_id": "fac_1", "hours": 6.0, "price": 1085.58, "transport_km": 2.79}]})
+
     step_id: str
     order_id: str
     window_id: str
@@ -56,6 +60,10 @@ class ProposalPublic(BaseModel):
 
 
 class UnplacedPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "step_id": "stp_2", "order_id": "ord_2", "reason": "outside_distance",
+        "detail": "3 capable factories at 71–85 km, limit 60"}]})
+
     step_id: str
     order_id: str
     reason: str
@@ -78,6 +86,9 @@ class MatchRunDetailPublic(MatchRunPublic):
 
 
 class FunnelStagePublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"stage": "tier",
+                                                               "candidates": 0}]})
+
     stage: str
     candidates: int = Field(description="windows still eligible after this stage")
 
