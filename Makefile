@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast test-integration test-system lint bench migrate clean
+.PHONY: install run test test-fast test-integration test-system lint bench bench-matcher migrate clean
 
 install: $(STAMP)
 
@@ -44,6 +44,10 @@ lint: install
 bench: install
 	$(BIN)/python bench/walkthrough_latency.py --runs 5
 	$(BIN)/python bench/orders_batch.py
+
+# GAP: our solver vs plain CP-SAT vs HiGHS, 10 s and 2 threads each, every D and E instance (~15 min).
+bench-matcher: install
+	$(BIN)/python bench/matcher_gap.py --time-limit 10 --threads 2
 
 migrate: install
 	$(BIN)/sharefab migrate

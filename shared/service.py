@@ -7,25 +7,29 @@ nothing else starts threads or opens connections.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from shared.db import make_engine, make_session_factory, ping, run_migrations
-from shared.logs import configure_logging
-from shared.messaging.kafka import EventConsumer, Handler, Producer, broker_reachable
+from shared.logs import configure_logging, correlation_id
+from shared.messaging.kafka import EventConsumer, Handler
 from shared.messaging.outbox import OutboxRelay
+from shared.messaging.producer import Producer, broker_reachable
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
+
+CORRELATION_HEADER = "X-Correlation-ID"
 
 
 @dataclass
@@ -84,6 +88,9 @@ class ServiceSpec:
     # Builds the event handler and background tasks once the runtime exists.
     wire: Callable[[Runtime], tuple[Handler | None, list]] | None = None
     description: str = ""
+    # Extra keyword arguments of the EventConsumer (offset_store, replay_order, on_revoked),
+    # built once wire() has run.
+    consumer_options: Callable[[Runtime], dict[str, Any]] | None = None
 
 
 def create_app(spec: ServiceSpec) -> FastAPI:
@@ -112,16 +119,31 @@ def create_app(spec: ServiceSpec) -> FastAPI:
         app.state.event_handler = handler  # tests feed events through it directly
         runtime.background.extend(background)
         if handler is not None and spec.consumer_topics and settings.kafka_consumer_enabled:
+            extra = spec.consumer_options(runtime) if spec.consumer_options else {}
             runtime.consumer = EventConsumer(
                 settings, group_id=settings.service_name, topics=spec.consumer_topics,
-                handler=handler, producer=runtime.producer,
+                handler=handler, producer=runtime.producer, **extra,
             )
     app.state.runtime = runtime
     install_problem_handlers(app)
+    app.middleware("http")(_correlate)
     app.include_router(_health_router())
     for router in spec.routers:
         app.include_router(router)
     return app
+
+
+async def _correlate(request: Request, call_next: Callable[[Request], Awaitable[Response]]
+                     ) -> Response:
+    """Every log line of a request carries its correlation id (``X-Correlation-ID`` or new)."""
+    value = request.headers.get(CORRELATION_HEADER) or uuid.uuid4().hex
+    token = correlation_id.set(value)
+    try:
+        response = await call_next(request)
+    finally:
+        correlation_id.reset(token)
+    response.headers[CORRELATION_HEADER] = value
+    return response
 
 
 def _health_router() -> APIRouter:

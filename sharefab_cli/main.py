@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from shared.auth import Role, issue_token
 from shared.settings import ServiceSettings
+from sharefab_cli import gap_cli, scenario_cli
 from sharefab_cli.stack import SERVICES, LocalStack, StackConfig, StackError
 
 app = typer.Typer(help="sharefab: shared manufacturing for industrial clusters.",
@@ -128,7 +129,7 @@ def topics(
     partitions: Annotated[int, typer.Option(envvar="KAFKA_TOPIC_PARTITIONS")] = 6,
 ) -> None:
     """Create the event topics and their dead-letter topics (existing ones are left alone)."""
-    from shared.messaging.kafka import ensure_topics
+    from shared.messaging.producer import ensure_topics
 
     try:
         created = ensure_topics(bootstrap.split(","), partitions=partitions)
@@ -197,6 +198,10 @@ def walkthrough(
     median = statistics.median(r.order_to_held_s for r in results)
     console.print(f"median order POST → reservation held: {median:.3f} s over {len(results)}")
 
+
+app.command("solve-gap")(gap_cli.solve_gap)
+app.command("solve-scenario")(scenario_cli.solve_scenario)
+app.add_typer(scenario_cli.scenario_app, name="scenario")
 
 if __name__ == "__main__":
     app()

@@ -102,7 +102,7 @@ class LocalStack:
         self.create_topics()
 
     def create_topics(self) -> list[str]:
-        from shared.messaging.kafka import ensure_topics
+        from shared.messaging.producer import ensure_topics
 
         partitions = int(self.config.env.get("KAFKA_TOPIC_PARTITIONS", "6"))
         deadline = time.monotonic() + 30
@@ -115,9 +115,9 @@ class LocalStack:
                 time.sleep(0.5)
 
     # -- services -----------------------------------------------------------------------------
-    def service_env(self, service: str) -> dict[str, str]:
+    def service_env(self, service: str, *, instance: str | None = None) -> dict[str, str]:
         cfg = self.config
-        db = (cfg.var_dir / f"{service}.db").resolve()
+        db = (cfg.var_dir / f"{instance or service}.db").resolve()
         env = os.environ.copy()
         env.update(LOCAL_KAFKA_ENV)
         env.update({
@@ -128,15 +128,21 @@ class LocalStack:
         env.update(cfg.env)
         return env
 
-    def start_service(self, service: str) -> None:
-        port = self.config.ports[service]
+    def start_service(self, service: str, *, instance: str | None = None,
+                      port: int | None = None) -> None:
+        """Start ``service``; an ``instance`` name starts one more copy of it (scale-out) with
+        its own port and database (``<instance>.db``), known by that name afterwards."""
+        name = instance or service
+        if port is not None:
+            self.config.ports[name] = port
+        port = self.config.ports[name]
         if port_open(port):
-            raise StackError(f"port {port} for {service} is taken; choose another port")
+            raise StackError(f"port {port} for {name} is taken; choose another port")
         self.config.var_dir.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "uvicorn", "--factory",
                f"services.{service}.bootstrap:create_app", "--host", "127.0.0.1",
                "--port", str(port), "--no-access-log", "--timeout-graceful-shutdown", "5"]
-        self._spawn(service, cmd, env=self.service_env(service))
+        self._spawn(name, cmd, env=self.service_env(service, instance=name))
 
     def wait_ready(self, services: tuple[str, ...] = SERVICES, timeout_s: float = 60) -> None:
         for service in services:

@@ -6,16 +6,17 @@ Run it with ``uvicorn --factory services.matcher.bootstrap:create_app``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
-from services.matcher.adapters.unit_of_work import MatcherUnitOfWork
+from services.matcher.adapters.unit_of_work import MatcherUnitOfWork, UowOffsetStore
 from services.matcher.config import Settings
 from services.matcher.entrypoints import api
 from services.matcher.entrypoints.consumer import make_event_handler
-from services.matcher.entrypoints.planner import PlanningLoop
+from services.matcher.entrypoints.planner import PlanningLoop, flush_outbox, partition_owner
 from services.matcher.service_layer.planning import PlanningOptions
-from shared.events.topics import CAPACITY, ORDERS
+from shared.events.topics import CAPACITY, MATCHING, ORDERS
 from shared.service import Runtime, ServiceSpec
 from shared.service import create_app as create_service_app
 
@@ -25,19 +26,37 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
+    loops: list[PlanningLoop] = []
+
     def wire(runtime: Runtime):  # type: ignore[no-untyped-def]
         def uow_factory() -> MatcherUnitOfWork:
             return MatcherUnitOfWork(runtime.session_factory, on_commit=runtime.relay.wake)
 
         runtime.uow_factory = uow_factory
-        background = []
         if settings.planner_enabled:
             options = PlanningOptions(params=settings.parameters(),
                                       max_steps=settings.batch_max_steps,
-                                      producer=settings.service_name)
-            background.append(PlanningLoop(uow_factory=uow_factory, options=options,
-                                           interval_s=settings.batch_interval_s))
-        return make_event_handler(uow_factory), background
+                                      producer=settings.service_name,
+                                      solver=settings.solver,
+                                      solver_options=settings.solver_options())
+            loops.append(PlanningLoop(uow_factory=uow_factory, options=options,
+                                      interval_s=settings.batch_interval_s,
+                                      owns=partition_owner(lambda: runtime.consumer)))
+        on_applied = loops[0].nudge if loops else None
+        return make_event_handler(uow_factory, on_applied=on_applied), list(loops)
+
+    def consumer_options(runtime: Runtime) -> dict[str, Any]:
+        """Rebuild from the topics: stored offsets, causes replayed before effects, and a
+        hand-over that finishes the run in progress and publishes it before the rebalance."""
+
+        def on_revoked(_partitions: set[tuple[str, int]]) -> None:
+            for loop in loops:
+                loop.quiesce()
+            if settings.outbox_relay_enabled:
+                flush_outbox(runtime.relay.unpublished_count, runtime.relay.wake)
+
+        return {"offset_store": UowOffsetStore(runtime.uow_factory),
+                "replay_order": [ORDERS, MATCHING, CAPACITY], "on_revoked": on_revoked}
 
     return create_service_app(ServiceSpec(
         title="sharefab matcher",
@@ -46,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         migrations_dir=MIGRATIONS_DIR,
         routers=[api.router],
-        consumer_topics=[CAPACITY, ORDERS],
+        consumer_topics=[CAPACITY, ORDERS, MATCHING],
         wire=wire,
+        consumer_options=consumer_options,
     ))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.matcher.domain.model import Parameters
+from services.matcher.solver.solve import SolverOptions
 from shared.settings import ServiceSettings
 
 
@@ -22,9 +26,18 @@ class Settings(ServiceSettings):
     sme_bonus_per_hour: float = 0.0
     unplaced_penalty: float = 100000.0
     planner_enabled: bool = True  # the background loop; tests turn it off and plan on demand
+    solver: Literal["cpsat", "greedy"] = "cpsat"  # the optimiser, or the plain greedy
+    solver_time_limit_s: float = Field(2.0, gt=0)  # per match run
+    solver_threads: int = Field(2, ge=1)
+    solver_seed: int = 0
+    solver_deterministic: bool = False  # deterministic time budget: replays are identical
 
     def parameters(self) -> Parameters:
         return Parameters(speed_kmh=self.speed_kmh,
                           transport_cost_per_km=self.transport_cost_per_km,
                           sme_bonus_per_hour=self.sme_bonus_per_hour,
                           unplaced_penalty=self.unplaced_penalty)
+
+    def solver_options(self) -> SolverOptions:
+        return SolverOptions(time_limit_s=self.solver_time_limit_s, threads=self.solver_threads,
+                             seed=self.solver_seed, deterministic=self.solver_deterministic)

@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 _RUN_EXAMPLE = {
     "id": "run_5f2c9a0e1b7d4c33", "cluster_id": "qhd-auto", "trigger": "manual",
-    "status": "feasible", "placed_steps": 1, "unplaced_steps": 0, "objective": 1084.52,
+    "status": "optimal", "placed_steps": 1, "unplaced_steps": 0, "objective": 1084.52,
     "wall_s": 0.0012, "started_at": "2026-12-01T00:00:00Z", "finished_at": "2026-12-01T00:00:00Z",
+    "bound": 1084.52, "gap": 0.0, "seed": 0,
 }
 
 
@@ -26,7 +27,8 @@ class MatchRunPublic(BaseModel):
 
     id: str
     cluster_id: str
-    trigger: str = Field(description="interval (the planning loop) or manual")
+    trigger: str = Field(description="interval (the planning loop), batch_full (enough "
+                         "pending steps woke the loop early) or manual")
     status: str = Field(description="optimal | feasible | infeasible | unknown")
     placed_steps: int
     unplaced_steps: int
@@ -34,6 +36,9 @@ class MatchRunPublic(BaseModel):
     wall_s: float
     started_at: datetime
     finished_at: datetime
+    bound: float | None = Field(None, description="the optimiser's lower bound on the objective")
+    gap: float | None = Field(None, description="(objective − bound) / max(1, |objective|)")
+    seed: int | None = Field(None, description="the solver's random seed (for replay)")
 
 
 class MatchRunsPublic(BaseModel):
@@ -74,7 +79,8 @@ class MatchRunDetailPublic(MatchRunPublic):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         **_RUN_EXAMPLE, "parameters": {"speed_kmh": 50.0, "transport_cost_per_km": 2.0,
                                        "sme_bonus_per_hour": 0.0, "unplaced_penalty": 100000.0,
-                                       "max_steps": 500, "solver": "greedy"},
+                                       "max_steps": 500, "solver": "cpsat", "time_limit_s": 2.0,
+                                       "threads": 2, "seed": 0, "deterministic": False},
         "proposals": [{"step_id": "stp_1", "order_id": "ord_1", "window_id": "win_1",
                        "machine_id": "mch_1", "factory_id": "fac_1", "hours": 6.0,
                        "price": 1084.52, "transport_km": 2.26}],
@@ -111,3 +117,40 @@ class ExplanationPublic(BaseModel):
         description="candidate windows after each stage, computed now from the current state")
     nearest_miss: str | None = Field(
         None, description="what stopped the candidate that came closest (no identities)")
+
+
+class PartitionsPublic(BaseModel):
+    """This instance's share of the consumer group (scale-out: a cluster is planned by the
+    instance holding its partition, once that partition's history has been applied)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "assigned": ["capacity.v1:0", "matching.v1:0", "orders.v1:0"],
+        "ready": ["capacity.v1:0", "matching.v1:0", "orders.v1:0"],
+        "partition_counts": {"capacity.v1": 6, "matching.v1": 6, "orders.v1": 6}}]})
+
+    assigned: list[str] = Field(description="topic:partition held by this instance")
+    ready: list[str] = Field(description="held and caught up: its clusters are planned here")
+    partition_counts: dict[str, int]
+
+
+class ReplayDifferencePublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "step_id": "stp_1", "original_window_id": "win_1", "replayed_window_id": "win_2"}]})
+
+    step_id: str
+    original_window_id: str | None = Field(description="null: the run left the step unplaced")
+    replayed_window_id: str | None = Field(description="null: the replay left it unplaced")
+
+
+class ReplayPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "match_run_id": "run_5f2c9a0e1b7d4c33", "identical": True, "objective": 1084.52,
+        "original_objective": 1084.52, "original_deterministic": True, "differences": []}]})
+
+    match_run_id: str
+    identical: bool = Field(description="the replay placed every step on the same window")
+    objective: float
+    original_objective: float | None
+    original_deterministic: bool = Field(
+        description="false: the run was solved against the wall clock and may differ")
+    differences: list[ReplayDifferencePublic]

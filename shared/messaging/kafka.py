@@ -1,122 +1,43 @@
-"""Plain Kafka protocol through kafka-python: topics, an idempotent producer and a consumer loop.
+"""The consumer loop through kafka-python: apply with retries, dead-letter, and (optionally)
+resume from stored offsets and report partition ownership after rebalances.
 
 Nothing here knows which broker it talks to (Apache Kafka in deployments, Tansu locally).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka import ConsumerRebalanceListener, KafkaConsumer
+from kafka.structs import TopicPartition
 from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from shared.background import BackgroundWorker
 from shared.events import Envelope, EventPayload, PoisonEvent, decode, dlq_topic
-from shared.events.topics import ALL_TOPICS
+from shared.logs import correlation_id
+from shared.messaging.partitions import Assignment, OffsetStore, RecordPosition
+from shared.messaging.producer import Producer
 from shared.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
 
-def ensure_topics(
-    bootstrap_servers: list[str],
-    *,
-    partitions: int,
-    replication_factor: int = 1,
-    topics: Iterable[str] = ALL_TOPICS,
-) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="sharefab-admin")
-    try:
-        existing = set(admin.list_topics())
-        wanted = [t for t in topics if t not in existing]
-        if wanted:
-            # Another process may have created them in the meantime.
-            with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics(
-                    [NewTopic(t, partitions, replication_factor) for t in wanted]
-                )
-        return wanted
-    finally:
-        admin.close()
-
-
-def broker_reachable(bootstrap_servers: list[str], timeout_s: float = 1.0) -> bool:
-    """True if any bootstrap server accepts a TCP connection."""
-    for server in bootstrap_servers:
-        host, _, port = server.rpartition(":")
-        try:
-            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout_s):
-                return True
-        except OSError:
-            continue
-    return False
-
-
-class Producer:
-    """Idempotent producer (acks=all), connected on first use and rebuilt after a failure.
-
-    ``send_batch`` returns once every record is acknowledged, or raises.
-    """
-
-    def __init__(self, settings: ServiceSettings) -> None:
-        self._settings = settings
-        self._producer: KafkaProducer | None = None
-        self._lock = threading.Lock()
-
-    def _client(self) -> KafkaProducer:
-        with self._lock:
-            if self._producer is None:
-                self._producer = KafkaProducer(
-                    bootstrap_servers=self._settings.bootstrap_servers,
-                    client_id=f"{self._settings.service_name}-producer",
-                    enable_idempotence=True,
-                    acks="all",
-                    linger_ms=2,
-                )
-            return self._producer
-
-    def _discard(self) -> None:
-        with self._lock:
-            if self._producer is not None:
-                self._producer.close(timeout=1)
-                self._producer = None
-
-    def send_batch(self, records: list[tuple[str, str, bytes]], timeout_s: float = 30.0) -> None:
-        client = self._client()
-        try:
-            futures = [
-                client.send(topic, key=key.encode("utf-8"), value=value)
-                for topic, key, value in records
-            ]
-            client.flush(timeout_s)
-            for future in futures:
-                future.get(timeout=timeout_s)  # raises if the broker did not acknowledge
-        except Exception:
-            self._discard()
-            raise
-
-    def send(self, topic: str, key: bytes | None, value: bytes | None,
-             headers: list[tuple[str, bytes]] | None = None) -> None:
-        client = self._client()
-        try:
-            client.send(topic, key=key, value=value, headers=headers).get(timeout=30)
-        except Exception:
-            self._discard()
-            raise
-
-    def close(self) -> None:
-        self._discard()
-
-
 Handler = Callable[[Envelope, EventPayload], None]
+MAX_POLL_RECORDS = 200
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, owner: EventConsumer) -> None:
+        self._owner = owner
+
+    def on_partitions_revoked(self, revoked):  # type: ignore[no-untyped-def]
+        self._owner._revoked(revoked)
+
+    def on_partitions_assigned(self, assigned):  # type: ignore[no-untyped-def]
+        self._owner._assigned(assigned)
 
 
 class EventConsumer(BackgroundWorker):
@@ -124,6 +45,17 @@ class EventConsumer(BackgroundWorker):
 
     ``handler`` must be idempotent (the inbox makes it so); offsets are committed after each
     polled batch has been applied or dead-lettered, so a crash re-delivers at most one batch.
+
+    Optional, for a consumer that rebuilds state from the topics (the matcher):
+    - ``offset_store``: on every assignment each partition is sought to its stored offset + 1,
+      or to the beginning if it has none; the handler is then called with a third argument,
+      ``position=RecordPosition``, to store with its effect.
+    - ``replay_order``: while newly assigned partitions catch up (to the end offset seen at
+      assignment), a topic's partitions are fetched only once the lagging partitions of the
+      topics before it in this list have caught up (causes before effects).
+    - ``on_revoked``: called with the revoked partitions before the group rebalances, e.g. to
+      finish work that depends on them.
+    ``assignment`` shows the partitions held and those caught up (None before the first).
     """
 
     def __init__(
@@ -134,17 +66,29 @@ class EventConsumer(BackgroundWorker):
         topics: list[str],
         handler: Handler,
         producer: Producer,
+        offset_store: OffsetStore | None = None,
+        replay_order: list[str] | None = None,
+        on_revoked: Callable[[set[tuple[str, int]]], None] | None = None,
     ) -> None:
         super().__init__()
         self._settings = settings
         self._group_id = group_id
         self._topics = topics
-        self._handler = handler
+        self._handler: Any = handler
         self._producer = producer
+        self._offset_store = offset_store
+        self._replay_order = list(replay_order or [])
+        self._on_revoked = on_revoked
         self.thread_name = f"consumer-{group_id}"
         self.applied = 0
         self.dead_lettered = 0
         self.last_poll_at: float | None = None
+        self.assignment: Assignment | None = None
+        self._consumer: KafkaConsumer | None = None
+        self._paused: set[TopicPartition] = set()
+        self._ends: dict[TopicPartition, int] | None = None  # None: to be read after assignment
+        self._lagging: set[TopicPartition] = set()
+        self._assign_failed = False
 
     def _make_consumer(self) -> KafkaConsumer:
         s = self._settings
@@ -157,11 +101,106 @@ class EventConsumer(BackgroundWorker):
             session_timeout_ms=s.kafka_session_timeout_ms,
             heartbeat_interval_ms=s.kafka_heartbeat_interval_ms,
             max_poll_interval_ms=s.kafka_max_poll_interval_ms,
-            max_poll_records=200,
+            max_poll_records=MAX_POLL_RECORDS,
             fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
         )
-        consumer.subscribe(self._topics)
+        self._consumer = consumer
+        consumer.subscribe(self._topics, listener=_Listener(self))
         return consumer
+
+    # -- rebalances (called inside poll(), on this worker's thread) ----------------------------
+    def _revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        self.assignment = None
+        self._paused.clear()
+        self._lagging.clear()
+        parts = {(tp.topic, tp.partition) for tp in revoked}
+        logger.info("partitions revoked: %s", _fmt(parts))
+        if self._on_revoked is not None and parts:
+            try:
+                self._on_revoked(parts)
+            except Exception:
+                logger.exception("on_revoked hook failed")
+
+    def _assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        tps = sorted(assigned)
+        logger.info("partitions assigned: %s", _fmt({(tp.topic, tp.partition) for tp in tps}))
+        try:
+            self._seek_and_pause(tps)
+        except Exception:  # kafka-python swallows listener errors: reconnect after this poll
+            logger.exception("could not position the assigned partitions")
+            self._assign_failed = True
+
+    def _seek_and_pause(self, tps: list[TopicPartition]) -> None:
+        consumer = self._consumer
+        if consumer is None:
+            return
+        if self._offset_store is not None and tps:
+            stored = self._offset_store.load([(tp.topic, tp.partition) for tp in tps])
+            for tp in tps:
+                last = stored.get((tp.topic, tp.partition))
+                if last is None:
+                    consumer.seek_to_beginning(tp)
+                else:
+                    consumer.seek(tp, last + 1)
+        if self._offset_store is not None or self._replay_order:
+            consumer.pause(*tps)  # resumed topic by topic once end offsets are known
+            self._paused = set(tps)
+            self._ends = None
+        else:
+            self._ends = {}
+        self.assignment = Assignment(assigned=frozenset((tp.topic, tp.partition) for tp in tps),
+                                     ready=frozenset(), partition_counts={})
+        if not self._paused:
+            self._publish_assignment(consumer)
+
+    def _catch_up(self, consumer: KafkaConsumer, polled: int = 0) -> None:
+        """After a poll: learn end offsets of a fresh assignment, then resume what may fetch."""
+        if self._assign_failed:
+            self._assign_failed = False
+            raise RuntimeError("partitions assigned but not positioned")
+        if self.assignment is None:
+            return
+        if self._ends is None:
+            paused = sorted(self._paused)
+            self._ends = consumer.end_offsets(paused) if paused else {}
+            self._lagging = {tp for tp in paused
+                             if consumer.position(tp) < self._ends.get(tp, 0)}
+            logger.info("catching up %d partition(s) from stored offsets", len(self._lagging))
+        elif not self._lagging and not self._paused and self.assignment.partition_counts:
+            return
+        # A fetch returns whole record batches, so once the position passes the end offset the
+        # rest of that batch is buffered here, and a poll that was not cut short by
+        # max_poll_records has handed it over (Tansu reports the end as the last batch's base
+        # offset + 1, short of the true end by the rest of that batch).
+        cut_short = polled >= MAX_POLL_RECORDS
+        self._lagging = {tp for tp in self._lagging
+                         if cut_short or consumer.position(tp) < self._ends[tp]}
+        blocked = next((i for i, t in enumerate(self._replay_order)
+                        if any(tp.topic == t for tp in self._lagging)), None)
+        resume = [tp for tp in self._paused
+                  if blocked is None or tp.topic not in self._replay_order
+                  or self._replay_order.index(tp.topic) <= blocked]
+        if resume:
+            consumer.resume(*resume)
+            self._paused.difference_update(resume)
+        self._publish_assignment(consumer)
+
+    def _publish_assignment(self, consumer: KafkaConsumer) -> None:
+        assert self.assignment is not None
+        counts = {}
+        for topic in self._topics:
+            parts = consumer.partitions_for_topic(topic)
+            if not parts:  # unknown yet: own no key until every topic's count is known
+                counts = {}
+                break
+            counts[topic] = len(parts)
+        not_ready = {(tp.topic, tp.partition) for tp in self._lagging | self._paused}
+        ready = frozenset(self.assignment.assigned - not_ready)
+        if ready != self.assignment.ready or counts != self.assignment.partition_counts:
+            self.assignment = Assignment(assigned=self.assignment.assigned, ready=ready,
+                                         partition_counts=counts)
+            if self.assignment.caught_up:
+                logger.info("caught up on %d partition(s)", len(ready))
 
     def _run(self) -> None:
         consumer: KafkaConsumer | None = None
@@ -176,14 +215,20 @@ class EventConsumer(BackgroundWorker):
                         self._process(record)
                 if batch:
                     consumer.commit()
+                self._catch_up(consumer, sum(len(r) for r in batch.values()))
             except Exception:
                 logger.exception("consumer loop failed; reconnecting")
                 if consumer is not None:
-                    consumer.close(autocommit=False)
+                    self._close(consumer)
                     consumer = None
                 self._stop.wait(2.0)
         if consumer is not None:
-            consumer.close(autocommit=False)
+            self._close(consumer)
+
+    def _close(self, consumer: KafkaConsumer) -> None:
+        self.assignment = None
+        self._consumer = None
+        consumer.close(autocommit=False)
 
     def _process(self, record) -> None:  # type: ignore[no-untyped-def]
         try:
@@ -191,6 +236,7 @@ class EventConsumer(BackgroundWorker):
         except PoisonEvent as exc:
             self._dead_letter(record, str(exc))
             return
+        token = correlation_id.set(envelope.correlation_id or str(envelope.event_id))
         try:
             for attempt in Retrying(
                 stop=stop_after_attempt(self._settings.consumer_max_retries),
@@ -198,11 +244,16 @@ class EventConsumer(BackgroundWorker):
                 reraise=True,
             ):
                 with attempt:
-                    self._handler(envelope, payload)
+                    if self._offset_store is None:
+                        self._handler(envelope, payload)
+                    else:
+                        self._handler(envelope, payload, position=_position(record))
             self.applied += 1
         except Exception as exc:
             logger.exception("event %s (%s) could not be applied", envelope.event_id, envelope.type)
             self._dead_letter(record, f"{type(exc).__name__}: {exc}")
+        finally:
+            correlation_id.reset(token)
 
     def _dead_letter(self, record, error: str) -> None:  # type: ignore[no-untyped-def]
         headers = [
@@ -214,6 +265,19 @@ class EventConsumer(BackgroundWorker):
         ]
         self._producer.send(dlq_topic(record.topic), record.key, record.value, headers)
         self.dead_lettered += 1
+        if self._offset_store is not None:
+            self._offset_store.save(_position(record))
         logger.error(
             "dead-lettered %s[%s]@%s: %s", record.topic, record.partition, record.offset, error
         )
+
+
+def _position(record) -> RecordPosition:  # type: ignore[no-untyped-def]
+    return RecordPosition(topic=record.topic, partition=record.partition, offset=record.offset)
+
+
+def _fmt(parts: set[tuple[str, int]]) -> str:
+    by_topic: dict[str, list[int]] = {}
+    for topic, partition in sorted(parts):
+        by_topic.setdefault(topic, []).append(partition)
+    return "; ".join(f"{t} {ps}" for t, ps in by_topic.items()) or "none"

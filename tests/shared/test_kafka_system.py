@@ -9,7 +9,8 @@ from kafka import KafkaConsumer, TopicPartition
 
 from shared.events import encode, new_event
 from shared.events.payloads import ClusterCreated
-from shared.messaging.kafka import EventConsumer, Producer, ensure_topics
+from shared.messaging.kafka import EventConsumer
+from shared.messaging.producer import Producer, ensure_topics
 from shared.settings import ServiceSettings
 
 pytestmark = pytest.mark.system

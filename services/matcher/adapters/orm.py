@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 Id = String(64)
@@ -127,6 +127,9 @@ class MatchRunRow(Base):
     finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)  # the input, as a scenario
+    bound: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gap: Mapped[float | None] = mapped_column(Float, nullable=True)
+    seed: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ProposalRow(Base):
@@ -153,3 +156,14 @@ class RunUnplacedRow(Base):
     order_id: Mapped[str] = mapped_column(Id)
     reason: Mapped[str] = mapped_column(String(50))
     detail: Mapped[str] = mapped_column(Text)
+
+
+class ConsumerOffsetRow(Base):
+    """The last offset this instance applied per topic partition (read-model rebuild)."""
+
+    __tablename__ = "consumer_offsets"
+
+    topic: Mapped[str] = mapped_column(String(200), primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

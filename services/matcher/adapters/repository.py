@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from services.matcher.adapters.orm import (
     ClusterRow,
+    ConsumerOffsetRow,
     FactoryRow,
     MachineRow,
     MatchRunRow,
@@ -128,6 +129,10 @@ class SqlReadModel:
             excluded_windows=list(s.excluded_windows), match_run_id=s.match_run_id,
             updated_at=datetime.now(UTC)))
 
+    def pending_count(self, cluster_id: str) -> int:
+        return self.session.scalar(select(func.count()).select_from(StepRow).where(
+            StepRow.cluster_id == cluster_id, StepRow.status == PENDING)) or 0
+
     def clusters_with_pending(self) -> list[str]:
         query = (select(StepRow.cluster_id).distinct()
                  .join(ClusterRow, ClusterRow.id == StepRow.cluster_id)
@@ -199,16 +204,38 @@ def _step(row: StepRow) -> StepState:
         match_run_id=row.match_run_id)
 
 
+class SqlConsumerOffsets:
+    """The last offset applied per (topic, partition), written with the event's effect."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def record(self, *, topic: str, partition: int, offset: int) -> None:
+        self.session.merge(ConsumerOffsetRow(topic=topic, partition=partition, offset=offset,
+                                             updated_at=datetime.now(UTC)))
+
+    def load(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        wanted = set(partitions)
+        rows = self.session.scalars(select(ConsumerOffsetRow).where(
+            ConsumerOffsetRow.topic.in_({t for t, _ in wanted})))
+        return {(r.topic, r.partition): r.offset for r in rows
+                if (r.topic, r.partition) in wanted}
+
+
 class SqlMatchRuns:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def exists(self, run_id: str) -> bool:
+        return self.session.get(MatchRunRow, run_id) is not None
 
     def add(self, run: MatchRun, *, plan: Plan, snapshot: dict[str, Any]) -> None:
         self.session.add(MatchRunRow(
             id=run.id, cluster_id=run.cluster_id, trigger=run.trigger, status=run.status,
             placed_steps=run.placed_steps, unplaced_steps=run.unplaced_steps,
             objective=run.objective, wall_s=run.wall_s, started_at=utc(run.started_at),
-            finished_at=utc(run.finished_at), parameters=run.parameters, snapshot=snapshot))
+            finished_at=utc(run.finished_at), parameters=run.parameters, snapshot=snapshot,
+            bound=run.bound, gap=run.gap, seed=run.seed))
         self.session.flush()
         self.session.add_all([ProposalRow(
             match_run_id=run.id, step_id=a.step_id, order_id=a.order_id, window_id=a.window_id,
@@ -217,6 +244,10 @@ class SqlMatchRuns:
         self.session.add_all([RunUnplacedRow(
             match_run_id=run.id, step_id=u.step_id, order_id=u.order_id, reason=u.reason,
             detail=u.detail) for u in plan.unplaced])
+
+    def snapshot(self, run_id: str) -> dict[str, Any] | None:
+        row = self.session.get(MatchRunRow, run_id)
+        return dict(row.snapshot) if row is not None else None
 
     def get(self, run_id: str) -> tuple[MatchRun, list[Allocation], list[Unplaced]] | None:
         row = self.session.get(MatchRunRow, run_id)
@@ -251,4 +282,5 @@ def _run(row: MatchRunRow) -> MatchRun:
         id=row.id, cluster_id=row.cluster_id, trigger=row.trigger, status=row.status,
         placed_steps=row.placed_steps, unplaced_steps=row.unplaced_steps,
         objective=row.objective, wall_s=row.wall_s, started_at=utc(row.started_at),
-        finished_at=utc(row.finished_at), parameters=dict(row.parameters or {}))
+        finished_at=utc(row.finished_at), parameters=dict(row.parameters or {}),
+        bound=row.bound, gap=row.gap, seed=row.seed)

@@ -3,16 +3,38 @@ repositories."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session
 
-from services.matcher.adapters.repository import SqlMatchRuns, SqlReadModel
+from services.matcher.adapters.repository import SqlConsumerOffsets, SqlMatchRuns, SqlReadModel
+from shared.messaging.partitions import RecordPosition
 from shared.uow import SqlAlchemyUnitOfWork
 
 
 class MatcherUnitOfWork(SqlAlchemyUnitOfWork):
     read_model: SqlReadModel
     runs: SqlMatchRuns
+    offsets: SqlConsumerOffsets
 
     def _open(self, session: Session) -> None:
         self.read_model = SqlReadModel(session)
         self.runs = SqlMatchRuns(session)
+        self.offsets = SqlConsumerOffsets(session)
+
+
+class UowOffsetStore:
+    """The consumer's view of the stored offsets (``shared.messaging.partitions.OffsetStore``)."""
+
+    def __init__(self, uow_factory: Callable[[], MatcherUnitOfWork]) -> None:
+        self._uow_factory = uow_factory
+
+    def load(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        with self._uow_factory() as uow:
+            return uow.offsets.load(partitions)
+
+    def save(self, position: RecordPosition) -> None:
+        with self._uow_factory() as uow:
+            uow.offsets.record(topic=position.topic, partition=position.partition,
+                               offset=position.offset)
+            uow.commit()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from services.matcher.domain.runs import MANUAL, MatchRun
+from services.matcher.entrypoints.planner import partition_owner
 from services.matcher.schemas import (
     ExplanationPublic,
     FunnelStagePublic,
@@ -14,10 +16,12 @@ from services.matcher.schemas import (
     MatchRunDetailPublic,
     MatchRunPublic,
     MatchRunsPublic,
+    PartitionsPublic,
     ProposalPublic,
+    ReplayPublic,
     UnplacedPublic,
 )
-from services.matcher.service_layer import planning, views
+from services.matcher.service_layer import planning, replay, views
 from services.matcher.service_layer.unit_of_work import UnitOfWork
 from shared.auth import CurrentPrincipal, Operator
 from shared.problems import Problem
@@ -30,7 +34,8 @@ def get_uow(request: Request) -> UnitOfWork:
 def get_options(request: Request) -> planning.PlanningOptions:
     s = request.app.state.settings
     return planning.PlanningOptions(params=s.parameters(), max_steps=s.batch_max_steps,
-                                    producer=s.service_name)
+                                    producer=s.service_name, solver=s.solver,
+                                    solver_options=s.solver_options())
 
 
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
@@ -54,10 +59,22 @@ def list_match_runs(
     return MatchRunsPublic(items=[_run(r) for r in runs], next_cursor=next_cursor)
 
 
+def get_owns(request: Request) -> Callable[[str], bool]:
+    runtime = request.app.state.runtime
+    return partition_owner(lambda: runtime.consumer)
+
+
+OwnsDep = Annotated[Callable[[str], bool], Depends(get_owns)]
+
+
 @router.post("/match-runs", status_code=201, summary="Plan a cluster now",
-             responses={422: {"description": "unknown cluster"}})
+             responses={422: {"description": "unknown cluster"},
+                        409: {"description": "another matcher instance plans this cluster"}})
 def create_match_run(body: MatchRunCreate, _: Operator, uow: UowDep,
-                     options: OptionsDep) -> MatchRunPublic:
+                     options: OptionsDep, owns: OwnsDep) -> MatchRunPublic:
+    if not owns(body.cluster_id):
+        raise Problem(409, "Planned elsewhere", f"cluster {body.cluster_id} is planned by "
+                      "another matcher instance (or this one is still catching up)")
     try:
         run = planning.plan_cluster(body.cluster_id, uow=uow, options=options, trigger=MANUAL)
     except planning.UnknownCluster as exc:
@@ -80,6 +97,17 @@ def get_match_run(run_id: str, _: Operator, uow: UowDep) -> MatchRunDetailPublic
                   for u in detail.unplaced])
 
 
+@router.post("/match-runs/{run_id}/replay",
+             summary="Solve a run's stored input again, deterministically, and compare",
+             responses={404: {"description": "no such run"}})
+def replay_match_run(run_id: str, _: Operator, uow: UowDep,
+                     options: OptionsDep) -> ReplayPublic:
+    found = replay.replay_run(run_id, uow=uow, options=options)
+    if found is None:
+        raise Problem(404, "Not found", f"match run {run_id} does not exist")
+    return ReplayPublic.model_validate(found, from_attributes=True)
+
+
 @router.get("/steps/{step_id}/explanation", summary="Why a step is placed where it is, or not",
             responses={404: {"description": "no such step, or not the caller's"}})
 def explain_step(step_id: str, principal: CurrentPrincipal, uow: UowDep,
@@ -93,9 +121,20 @@ def explain_step(step_id: str, principal: CurrentPrincipal, uow: UowDep,
         funnel=[FunnelStagePublic(stage=s.stage, candidates=s.candidates) for s in found.funnel])
 
 
+@router.get("/partitions", summary="This instance's partitions (scale-out)")
+def get_partitions(_: Operator, request: Request) -> PartitionsPublic:
+    consumer = request.app.state.runtime.consumer
+    a = consumer.assignment if consumer is not None else None
+    if a is None:
+        return PartitionsPublic(assigned=[], ready=[], partition_counts={})
+    return PartitionsPublic(assigned=[f"{t}:{p}" for t, p in sorted(a.assigned)],
+                            ready=[f"{t}:{p}" for t, p in sorted(a.ready)],
+                            partition_counts=dict(a.partition_counts))
+
+
 def _run(run: MatchRun) -> MatchRunPublic:
     return MatchRunPublic(
         id=run.id, cluster_id=run.cluster_id, trigger=run.trigger, status=run.status,
         placed_steps=run.placed_steps, unplaced_steps=run.unplaced_steps,
         objective=run.objective, wall_s=run.wall_s, started_at=run.started_at,
-        finished_at=run.finished_at)
+        finished_at=run.finished_at, bound=run.bound, gap=run.gap, seed=run.seed)

@@ -1,7 +1,10 @@
-"""Event handlers that keep the matcher's read model in step with capacity and orders.
+"""Event handlers that keep the matcher's read model in step with capacity, orders and the
+matching topic (plans another instance made before this one took a cluster over).
 
 ``handle_event`` applies one event in one transaction together with its inbox claim, so a
-redelivered event changes nothing. Event types without a handler are ignored.
+redelivered event changes nothing. Event types without a handler are ignored. When the
+consumer passes the record's position, the offset is stored in that same transaction: it is
+where a rebuild of the read model from the topics resumes.
 """
 
 from __future__ import annotations
@@ -9,12 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from services.matcher.domain import reasons
 from services.matcher.domain.readmodel import (
     ACCEPTED,
     HELD,
+    OPEN,
     PLACED,
     PROPOSED,
     UNPLACED,
@@ -39,19 +43,37 @@ def utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def handle_event(envelope: Envelope, payload: EventPayload, *, uow: UnitOfWork) -> bool:
-    """Apply one event; returns False if ignored or applied before."""
+class Position(Protocol):
+    """Where the event's record sits in the topics
+    (``shared.messaging.partitions.RecordPosition``)."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+def handle_event(envelope: Envelope, payload: EventPayload, *, uow: UnitOfWork,
+                 position: Position | None = None) -> bool:
+    """Apply one event; returns False if ignored or applied before. ``position`` is stored
+    as the last applied offset of its partition in any case."""
     handler = EVENT_HANDLERS.get(type(payload))
-    if handler is None:
+    if handler is None and position is None:
         return False
+    applied = False
     with uow:
-        if not uow.claim(CONSUMER, envelope):
-            logger.info("event %s (%s) applied before", envelope.event_id, envelope.type)
-            return False
-        uow.read_model.lock_cluster(payload.cluster_id)  # serialised with planning runs
-        handler(payload, uow)
-        uow.commit()
-    return True
+        if handler is not None:
+            if uow.claim(CONSUMER, envelope):
+                uow.read_model.lock_cluster(payload.cluster_id)  # serialised with planning runs
+                handler(payload, uow)
+                applied = True
+            else:
+                logger.info("event %s (%s) applied before", envelope.event_id, envelope.type)
+        if position is not None:
+            uow.offsets.record(topic=position.topic, partition=position.partition,
+                               offset=position.offset)
+        if applied or position is not None:
+            uow.commit()
+    return applied
 
 
 def on_cluster_created(p: ev.ClusterCreated, uow: UnitOfWork) -> None:
@@ -220,6 +242,43 @@ def on_reservation_released(p: ev.ReservationReleased, uow: UnitOfWork) -> None:
         uow.read_model.save_step(step)
 
 
+def on_allocation_proposed(p: ev.AllocationProposed, uow: UnitOfWork) -> None:
+    """A plan made by another matcher instance (which held the cluster before this one): its
+    steps sit on those windows, and use their hours, until capacity answers. A step proposed
+    by an earlier run takes the later proposal (the earlier one was given back). Held,
+    accepted and cancelled steps stay as they are. This instance's own runs changed the read
+    model when they were made."""
+    if uow.runs.exists(p.match_run_id):
+        return
+    rm = uow.read_model
+    for a in p.allocations:
+        step = rm.get_step(a.step_id)
+        if step is None:
+            logger.warning("allocation.proposed for unknown step %s ignored", a.step_id)
+            continue
+        if step.status == PROPOSED and step.match_run_id != p.match_run_id:
+            step.withdraw()
+        if step.status in OPEN:
+            step.propose(window_id=a.window_id, price=a.price, transport_km=a.transport_km,
+                         run_id=p.match_run_id)
+            rm.save_step(step)
+
+
+def on_step_unplaced(p: ev.StepUnplaced, uow: UnitOfWork) -> None:
+    """Another instance could not place the step: it waits for new capacity, as here."""
+    if uow.runs.exists(p.match_run_id):
+        return
+    step = uow.read_model.get_step(p.step_id)
+    if step is None:
+        logger.warning("step.unplaced for unknown step %s ignored", p.step_id)
+        return
+    if step.status == PROPOSED and step.match_run_id != p.match_run_id:
+        step.withdraw()
+    if step.status in OPEN:
+        step.mark_unplaced(reason=p.reason, detail=p.detail, run_id=p.match_run_id)
+        uow.read_model.save_step(step)
+
+
 def _step(p: ev.ReservationRef, uow: UnitOfWork) -> StepState | None:
     step = uow.read_model.get_step(p.step_id)
     if step is None:
@@ -243,4 +302,6 @@ EVENT_HANDLERS: dict[type[EventPayload], Callable[[Any, UnitOfWork], None]] = {
     ev.ReservationDeclined: on_reservation_declined,
     ev.ReservationExpired: on_reservation_declined,  # the same: that window failed the step
     ev.ReservationReleased: on_reservation_released,
+    ev.AllocationProposed: on_allocation_proposed,
+    ev.StepUnplaced: on_step_unplaced,
 }

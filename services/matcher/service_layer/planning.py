@@ -1,6 +1,7 @@
 """One match run: plan a cluster's pending steps and record the outcome, in one transaction.
 
-The run loads the open steps and free windows of the cluster, runs the greedy, stores the run
+The run loads the open steps and free windows of the cluster, runs the optimiser
+(``solver/solve.py``; or the greedy if configured), stores the run
 (with its input as a scenario, for replay), marks steps proposed or unplaced and writes the
 events: one ``allocation.proposed`` per placed order, one ``step.unplaced`` per unplaced step,
 and ``match_run.completed``.
@@ -12,15 +13,17 @@ import dataclasses
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from services.matcher.domain.model import Parameters, Plan
+from services.matcher.domain.model import Instance, Parameters, Plan
 from services.matcher.domain.readmodel import StepState, build_instance, select_batch
 from services.matcher.domain.runs import INTERVAL, MatchRun
 from services.matcher.domain.scenario import to_scenario
 from services.matcher.service_layer.unit_of_work import UnitOfWork
 from services.matcher.solver import greedy
+from services.matcher.solver import solve as optimiser
+from services.matcher.solver.solve import SolverOptions
 from shared.events import new_event
 from shared.events import payloads as ev
 from shared.logs import correlation_id
@@ -39,6 +42,8 @@ class PlanningOptions:
     params: Parameters
     max_steps: int = 500  # open steps per run; the rest wait for the next run
     producer: str = "matcher"
+    solver: str = "cpsat"  # cpsat (solver/solve.py) | greedy (solver/greedy.py)
+    solver_options: SolverOptions = field(default_factory=SolverOptions)
 
 
 def plan_cluster(cluster_id: str, *, uow: UnitOfWork, options: PlanningOptions, trigger: str,
@@ -66,13 +71,15 @@ def _run(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOpti
         instance = build_instance(snap, params=options.params, now=now,
                                   name=f"{cluster_id}/{run_id}")
         clock = time.perf_counter()
-        plan = greedy.solve(instance)
+        plan, bound, gap = solve_instance(instance, options)
         wall_s = time.perf_counter() - clock
         run = MatchRun(
             id=run_id, cluster_id=cluster_id, trigger=trigger, status=plan.status,
             placed_steps=len(plan.allocations), unplaced_steps=len(plan.unplaced),
             objective=round(plan.objective, 2), wall_s=round(wall_s, 6), started_at=now,
-            finished_at=datetime.now(UTC), parameters=_parameters(options))
+            finished_at=datetime.now(UTC), parameters=_parameters(options),
+            bound=None if bound is None else round(bound, 2), gap=gap,
+            seed=options.solver_options.seed)
         uow.runs.add(run, plan=plan, snapshot=to_scenario(instance))
         _apply(plan, {s.id: s for s in snap.steps}, uow=uow, run_id=run_id)
         _publish(plan, run, uow=uow, producer=options.producer)
@@ -96,9 +103,20 @@ def plan_pending(*, uow: UnitOfWork, options: PlanningOptions) -> list[MatchRun]
     return runs
 
 
-def _parameters(options: PlanningOptions) -> dict[str, float | int | str]:
+def solve_instance(instance: Instance, options: PlanningOptions
+                   ) -> tuple[Plan, float | None, float | None]:
+    """The plan with its lower bound and gap (None for the greedy, which has no bound)."""
+    if options.solver == "greedy":
+        return greedy.solve(instance), None, None
+    result = optimiser.solve(instance, options.solver_options)
+    return result.plan, result.bound, result.gap
+
+
+def _parameters(options: PlanningOptions) -> dict[str, float | int | str | bool]:
+    s = options.solver_options
     return {**dataclasses.asdict(options.params), "max_steps": options.max_steps,
-            "solver": "greedy"}
+            "solver": options.solver, "time_limit_s": s.time_limit_s, "threads": s.threads,
+            "seed": s.seed, "deterministic": s.deterministic}
 
 
 def _apply(plan: Plan, steps: dict[str, StepState], *, uow: UnitOfWork, run_id: str) -> None:

@@ -41,6 +41,8 @@ class ReadModelRepository(Protocol):
     def window_steps(self, window_id: str) -> list[StepState]:
         """The steps that sit on ``window_id`` (proposed, held or accepted there)."""
     def save_step(self, step: StepState) -> None: ...
+    def pending_count(self, cluster_id: str) -> int:
+        """How many steps of the cluster wait to be planned (status pending)."""
     def clusters_with_pending(self) -> list[str]: ...
     def snapshot(self, cluster_id: str, *, now: datetime,
                  order_ids: list[str] | None = None) -> ClusterSnapshot:
@@ -50,16 +52,27 @@ class ReadModelRepository(Protocol):
 
 
 class MatchRunRepository(Protocol):
+    def exists(self, run_id: str) -> bool:
+        """True if this instance made (and stored) the run."""
     def add(self, run: MatchRun, *, plan: Plan, snapshot: dict[str, Any]) -> None: ...
     def get(self, run_id: str) -> tuple[MatchRun, list[Allocation], list[Unplaced]] | None: ...
+    def snapshot(self, run_id: str) -> dict[str, Any] | None:
+        """The run's stored input (a scenario), or None if there is no such run."""
     def list(self, *, cluster_id: str | None, after: tuple[datetime, str] | None,
              limit: int) -> list[MatchRun]:
         """Newest first; ``after`` = (started_at, id) of the last run of the previous page."""
 
 
+class OffsetRepository(Protocol):
+    def record(self, *, topic: str, partition: int, offset: int) -> None:
+        """The last offset applied from a topic partition (with the event's effect)."""
+    def load(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]: ...
+
+
 class UnitOfWork(Protocol):
     read_model: ReadModelRepository
     runs: MatchRunRepository
+    offsets: OffsetRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *args: Any) -> None: ...

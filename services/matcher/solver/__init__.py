@@ -1,2 +1,3 @@
-"""Planning algorithms over the domain's Instance: the eligibility funnel, the greedy plan and an
-independent plan checker (standard library + shared.vocabulary; the optimiser joins later)."""
+"""Planning algorithms over the domain's Instance: the eligibility funnel (per step and
+vectorised), the greedy plan, the CP-SAT optimiser (``solve.py``) and an independent plan
+checker (ortools, numpy, the standard library and shared.vocabulary only)."""

@@ -31,3 +31,10 @@ def test_readyz_is_503_while_the_database_is_unreachable(client):
         runtime.engine = healthy
     assert response.status_code == 503
     assert response.json()["checks"]["database"].startswith("unreachable")
+
+
+def test_every_response_carries_a_correlation_id(client):
+    given = client.get("/healthz", headers={"X-Correlation-ID": "trace-42"})
+    assert given.headers["X-Correlation-ID"] == "trace-42"
+    made = client.get("/healthz").headers["X-Correlation-ID"]
+    assert len(made) == 32 and made != client.get("/healthz").headers["X-Correlation-ID"]

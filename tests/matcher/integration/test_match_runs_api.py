@@ -22,7 +22,7 @@ PRICE = round(6 * 180.0 + 2.0 * haversine_km(39.95, 119.58, 39.94, 119.55), 2)
 def test_the_walk_through_proposes_the_window_at_its_price(client, t0):  # type: ignore[no-untyped-def]
     feed(client.app, *e.walkthrough(t0))
     run = plan_now(client)
-    assert (run["cluster_id"], run["trigger"], run["status"]) == (e.CLUSTER, "manual", "feasible")
+    assert (run["cluster_id"], run["trigger"], run["status"]) == (e.CLUSTER, "manual", "optimal")
     assert (run["placed_steps"], run["unplaced_steps"]) == (1, 0)
     assert run["objective"] == pytest.approx(PRICE)
 
@@ -46,7 +46,7 @@ def test_a_run_can_be_read_back_with_its_proposals(client, t0):  # type: ignore[
     got = client.get(f"/v1/match-runs/{run['id']}", headers=OPERATOR)
     assert got.status_code == 200
     body = got.json()
-    assert body["id"] == run["id"] and body["parameters"]["solver"] == "greedy"
+    assert body["id"] == run["id"] and body["parameters"]["solver"] == "cpsat"
     assert [(p["step_id"], p["window_id"], p["price"]) for p in body["proposals"]] == [
         ("stp-1", "win-1", PRICE)]
     assert body["unplaced"] == []

@@ -83,6 +83,10 @@ class FakeReadModel:
     def save_step(self, step: StepState) -> None:
         self.steps[step.id] = copy.deepcopy(step)
 
+    def pending_count(self, cluster_id: str) -> int:
+        return sum(1 for s in self.steps.values()
+                   if s.cluster_id == cluster_id and s.status == PENDING)
+
     def clusters_with_pending(self) -> list[str]:
         return sorted({s.cluster_id for s in self.steps.values()
                        if s.status == PENDING and s.cluster_id in self.clusters})
@@ -112,8 +116,14 @@ class FakeRuns:
     def __init__(self) -> None:
         self.runs: dict[str, tuple[MatchRun, Plan, dict[str, Any]]] = {}
 
+    def exists(self, run_id: str) -> bool:
+        return run_id in self.runs
+
     def add(self, run: MatchRun, *, plan: Plan, snapshot: dict[str, Any]) -> None:
         self.runs[run.id] = (run, plan, snapshot)
+
+    def snapshot(self, run_id: str) -> dict[str, Any] | None:
+        return self.runs[run_id][2] if run_id in self.runs else None
 
     def get(self, run_id: str) -> tuple[MatchRun, list[Allocation], list[Unplaced]] | None:
         if run_id not in self.runs:
@@ -131,12 +141,24 @@ class FakeRuns:
         return runs[:limit]
 
 
+class FakeOffsets:
+    def __init__(self) -> None:
+        self.offsets: dict[tuple[str, int], int] = {}
+
+    def record(self, *, topic: str, partition: int, offset: int) -> None:
+        self.offsets[(topic, partition)] = offset
+
+    def load(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        return {tp: o for tp, o in self.offsets.items() if tp in set(partitions)}
+
+
 class FakeUnitOfWork:
     """Commits are counted; nothing is rolled back (tests look at what a commit kept)."""
 
     def __init__(self) -> None:
         self.read_model = FakeReadModel()
         self.runs = FakeRuns()
+        self.offsets = FakeOffsets()
         self.inbox: set[tuple[str, str]] = set()
         self.published: list[Envelope] = []
         self.commits = 0

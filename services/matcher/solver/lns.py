@@ -1,0 +1,150 @@
+"""Large neighbourhood search around an incumbent, for components too big for one model.
+
+A neighbourhood is a few dozen orders that compete for the same windows: an anchor order
+(an unplaced one of high priority more often than not), the orders placed on its candidate
+windows, and further unplaced orders wanting those windows, up to ``MAX_PAIRS`` pairs. Its
+model (``model.py``) sees the windows' free hours minus the hours of every order outside the
+neighbourhood, and the incumbent as its hint; a better solution replaces the incumbent's part.
+The random choices come from ``random.Random(seed)``; in deterministic mode every sub-model
+gets a deterministic time budget and the loop stops on the sum of CP-SAT's deterministic time,
+so a run is repeatable.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from services.matcher.domain.model import Instance, Order
+from services.matcher.solver.index import EligibilityIndex, StepEligibility
+from services.matcher.solver.model import ModelData, ScenarioModel, add_hints, build_model
+
+logger = logging.getLogger(__name__)
+
+MAX_PAIRS = 6000  # pairs in one neighbourhood's model
+SUB_TIME_S = 0.5  # time limit of one neighbourhood's solve
+
+
+@dataclass
+class LnsStats:
+    rounds: int = 0
+    improved: int = 0
+    deterministic_time: float = 0.0
+
+
+def improve(instance: Instance, index: EligibilityIndex, orders: list[Order],
+            eligible: dict[str, StepEligibility], placement: dict[str, str], *,
+            budget_s: float, threads: int, seed: int, deterministic: bool
+            ) -> tuple[dict[str, str], LnsStats]:
+    """A better ``placement`` (step id → window id) of ``orders`` within ``budget_s``."""
+    rng = random.Random(seed)
+    placement = dict(placement)
+    used = np.zeros(len(index.window_ids), dtype=float)
+    steps = {s.id: s for o in orders for s in o.free_steps}
+    for sid, wid in placement.items():
+        if sid in steps:
+            used[index.position[wid]] += steps[sid].hours
+    wanted: dict[int, list[int]] = {}  # window → orders that may use it
+    for i, o in enumerate(orders):
+        for w in {w for s in o.free_steps for w in eligible[s.id].windows.tolist()}:
+            wanted.setdefault(w, []).append(i)
+    stats, clock = LnsStats(), time.perf_counter()
+    while True:
+        spent = stats.deterministic_time if deterministic else time.perf_counter() - clock
+        if spent >= budget_s:
+            break
+        stats.rounds += 1
+        hood = _neighbourhood(rng, orders, eligible, placement, wanted)
+        hood_steps = [s for o in hood for s in o.free_steps]
+        mine = np.zeros_like(used)
+        for s in hood_steps:
+            if s.id in placement:
+                mine[index.position[placement[s.id]]] += s.hours
+        free = index.free - (used - mine)
+        sm = build_model(ModelData.build(instance, index, hood, eligible, free=free))
+        current = {s.id: placement[s.id] for s in hood_steps if s.id in placement}
+        add_hints(sm, current)
+        solver = cp_model.CpSolver()
+        p = solver.parameters
+        p.num_workers, p.random_seed = max(1, threads), seed + stats.rounds
+        limit = min(SUB_TIME_S, max(0.01, budget_s - spent))
+        if deterministic:
+            p.interleave_search, p.max_deterministic_time = True, limit
+        else:
+            p.max_time_in_seconds = limit
+        status = solver.solve(sm.model)
+        stats.deterministic_time += solver.deterministic_time
+        whole = len(hood) == len(orders) and status == cp_model.OPTIMAL
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            continue
+        if solver.objective_value + 0.5 >= plan_value(sm, current):
+            if whole:
+                break  # the whole component was solved: nothing left to improve
+            continue
+        stats.improved += 1
+        ids = index.window_ids
+        for s in hood_steps:
+            placement.pop(s.id, None)
+        placement.update({sid: ids[w] for (sid, w), v in sm.x.items()
+                          if solver.boolean_value(v)})
+        used = used - mine
+        for s in hood_steps:
+            if s.id in placement:
+                used[index.position[placement[s.id]]] += s.hours
+        if whole:
+            break
+    logger.info("LNS: %d rounds, %d improvements", stats.rounds, stats.improved)
+    return placement, stats
+
+
+def plan_value(sm: ScenarioModel, placement: dict[str, str]) -> float:
+    """The model's objective (cents) of ``placement``; infinite if the model cannot take it."""
+    ix, total = sm.data.index, 0.0
+    for o in sm.data.orders:
+        if all(s.id in placement for s in o.free_steps):
+            for s in o.free_steps:
+                w = ix.position[placement[s.id]]
+                cost = next((p.cost for p in sm.data.pairs[s.id] if p.window == w), None)
+                if cost is None:
+                    return float("inf")
+                total += cost
+        else:
+            total += sm.data.penalty(o)
+    return total
+
+
+def _neighbourhood(rng: random.Random, orders: list[Order],
+                   eligible: dict[str, StepEligibility], placement: dict[str, str],
+                   wanted: dict[int, list[int]]) -> list[Order]:
+    unplaced = [i for i, o in enumerate(orders)
+                if not all(s.id in placement for s in o.free_steps)]
+    if unplaced and rng.random() < 0.7:
+        weights = [orders[i].priority for i in unplaced]
+        anchor = rng.choices(unplaced, weights)[0]
+    else:
+        anchor = rng.randrange(len(orders))
+    chosen, pairs = [anchor], 0
+    seen = {anchor}
+    frontier = [anchor]
+    while frontier and pairs < MAX_PAIRS:
+        i = frontier.pop(0)
+        windows = sorted({w for s in orders[i].free_steps
+                          for w in eligible[s.id].windows.tolist()})
+        rng.shuffle(windows)
+        for w in windows[:12]:
+            for j in wanted.get(w, ()):
+                if j in seen:
+                    continue
+                size = sum(len(eligible[s.id].windows) for s in orders[j].free_steps)
+                if pairs + size > MAX_PAIRS:
+                    continue
+                seen.add(j)
+                chosen.append(j)
+                frontier.append(j)
+                pairs += size
+    return [orders[i] for i in sorted(chosen)]

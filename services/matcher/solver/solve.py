@@ -1,0 +1,260 @@
+"""Solve an ``Instance`` with CP-SAT: eligibility → components → one model each → one ``Plan``.
+
+1. The eligibility index gives each free step its eligible windows. An order with a step that
+   has none (or with a precedence cycle) cannot be placed: it is reported with the funnel's
+   reason and detail, its other steps ``order_incomplete``, and stays out of the models.
+2. The other orders are split into independent components: two orders are in one component
+   when they share a candidate window (``max_factories`` and the budget couple an order's own
+   steps only). Each component is one model (``model.py``), solved smallest first; the time
+   limit is shared out in proportion to the models' sizes (in normal mode, time a component
+   leaves unused goes to the next ones).
+3. The greedy's plan (``greedy.py``) is every model's hint.
+4. Read back: the chosen windows; then a repair pass gives every order the optimiser left out
+   (or could not decide in time) a greedy try against the capacity that is left, in priority
+   order. What still fails gets the greedy's reason (``capacity_taken``, ``over_budget``,
+   ``no_window_before_due``, ``too_many_factories``; siblings ``order_incomplete``).
+
+Deterministic mode: a deterministic time budget (``max_deterministic_time``, split by size
+only), a fixed number of workers with ``interleave_search`` and a fixed seed, so two runs on
+the same input give the same allocations. The model always has a solution (place nothing),
+so the status is ``optimal`` (every component proven) or ``feasible``; ``infeasible`` or
+``unknown`` from CP-SAT only make the repair pass place that component greedily.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from services.matcher.domain import reasons
+from services.matcher.domain.costs import objective as plan_objective
+from services.matcher.domain.model import Allocation, Instance, Order, Plan, Unplaced
+from services.matcher.solver import greedy, lns
+from services.matcher.solver.bound import lp_bound
+from services.matcher.solver.chain import ChainGreedy
+from services.matcher.solver.eligibility import PlanState, funnel
+from services.matcher.solver.index import EligibilityIndex, StepEligibility
+from services.matcher.solver.indexed_greedy import IndexedGreedy
+from services.matcher.solver.model import CENTS, ModelData, add_hints, build_model
+
+logger = logging.getLogger(__name__)
+
+MIN_COMPONENT_S = 0.02  # every component gets at least this much (wall or deterministic)
+RESERVE = 0.85  # of the time left, the rest kept for model building, the bound and read-back
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    time_limit_s: float = 2.0
+    threads: int = 2
+    seed: int = 0
+    deterministic: bool = False
+    hints: bool = True  # the greedy's plan as a hint
+    lns_min_pairs: int = 20000  # components with more eligible pairs are improved by LNS
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    plan: Plan
+    status: str  # optimal | feasible
+    objective: float
+    bound: float
+    gap: float  # (objective − bound) / max(1, |objective|)
+    wall_s: float
+    greedy_objective: float
+    components: int
+    variables: int
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+def solve(instance: Instance, options: SolverOptions | None = None) -> SolveResult:
+    options = options or SolverOptions()
+    clock = time.perf_counter()
+    index = EligibilityIndex(instance)
+    eligible = index.eligible()
+    t_index = time.perf_counter() - clock
+    greedy_plan = IndexedGreedy(instance, index, eligible).solve()  # = greedy.solve(instance)
+    fast = ChainGreedy(instance, index, eligible)
+    chain_plan = fast.solve()
+    hint_plan = min((greedy_plan, chain_plan), key=lambda p: p.objective)
+    t_greedy = time.perf_counter() - clock - t_index
+    hint = {a.step_id: a.window_id for a in hint_plan.allocations}
+
+    unplaced: list[Unplaced] = []
+    modelled: list[Order] = []
+    for o in instance.orders:
+        if not o.free_steps:
+            continue
+        failed = _unplaceable(instance, o, eligible)
+        if failed:
+            unplaced += failed
+        else:
+            modelled.append(o)
+
+    comps = components(modelled, eligible)
+    sizes = [sum(len(eligible[s.id].windows) for o in c for s in o.free_steps) for c in comps]
+    placement: dict[str, str] = {}
+    bound_cny, proven, variables = 0.0, True, 0
+    remaining = sum(sizes)
+    for comp, size in sorted(zip(comps, sizes, strict=True), key=lambda cs: cs[1]):
+        if options.deterministic:
+            budget = max(MIN_COMPONENT_S, options.time_limit_s * size / max(1, sum(sizes)))
+        else:
+            left = options.time_limit_s - (time.perf_counter() - clock)
+            budget = max(MIN_COMPONENT_S, RESERVE * left * size / max(1, remaining))
+        remaining -= size
+        chosen, bound, optimal, n_vars = _solve_component(
+            instance, index, comp, eligible, hint=hint, options=options, budget=budget,
+            size=size)
+        placement.update(chosen)
+        bound_cny += bound
+        proven &= optimal
+        variables += n_vars
+
+    plan, repaired = _read_back(fast, modelled, placement, unplaced)
+    fixed = sum(instance.params.unplaced_penalty * instance.orders_by_id[u.order_id].priority
+                for u in unplaced)  # the orders no model could place
+    objective = plan.objective
+    bound = min(objective, bound_cny + fixed)
+    status = "optimal" if proven and not repaired else "feasible"
+    if not any(o.free_steps for o in instance.orders):
+        status = "optimal"
+    if status == "optimal":
+        bound = objective  # proven (to the cent: the model's terms are whole cents)
+    plan = Plan(status=status, objective=objective, allocations=plan.allocations,
+                unplaced=plan.unplaced)
+    wall = time.perf_counter() - clock
+    return SolveResult(
+        plan=plan, status=status, objective=objective, bound=bound,
+        gap=(objective - bound) / max(1.0, abs(objective)), wall_s=wall,
+        greedy_objective=greedy_plan.objective, components=len(comps), variables=variables,
+        stats={"index_s": t_index, "greedy_s": t_greedy, "raw_bound": bound_cny + fixed,
+               "chain_greedy_objective": chain_plan.objective})
+
+
+def components(orders: list[Order], eligible: dict[str, StepEligibility]) -> list[list[Order]]:
+    """Orders linked by a shared candidate window (union-find), in the instance's order."""
+    parent = list(range(len(orders)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[int, int] = {}
+    for i, o in enumerate(orders):
+        for s in o.free_steps:
+            for w in eligible[s.id].windows.tolist():
+                j = owner.setdefault(w, i)
+                if j != i:
+                    parent[root(i)] = root(j)
+    groups: dict[int, list[Order]] = {}
+    for i, o in enumerate(orders):
+        groups.setdefault(root(i), []).append(o)
+    return list(groups.values())
+
+
+def solver_parameters(solver: cp_model.CpSolver, options: SolverOptions, budget: float) -> None:
+    p = solver.parameters
+    p.num_workers = max(1, options.threads)
+    p.random_seed = options.seed
+    if options.deterministic:
+        p.interleave_search = True
+        p.max_deterministic_time = budget
+    else:
+        p.max_time_in_seconds = budget
+
+
+def _solve_component(instance: Instance, index: EligibilityIndex, orders: list[Order],
+                     eligible: dict[str, StepEligibility], *, hint: dict[str, str],
+                     options: SolverOptions, budget: float, size: int
+                     ) -> tuple[dict[str, str], float, bool, int]:
+    """(step id → window id, lower bound in CNY, proven optimal, variables of the model)."""
+    own = {s.id for o in orders for s in o.free_steps}
+    start = {sid: wid for sid, wid in hint.items() if sid in own}
+    if size > options.lns_min_pairs:
+        placement, stats = lns.improve(
+            instance, index, orders, eligible, start, budget_s=budget, threads=options.threads,
+            seed=options.seed, deterministic=options.deterministic)
+        bound = lp_bound(instance, index, orders, eligible)
+        if bound is None:
+            bound = sum(min(instance.params.unplaced_penalty * o.priority * len(o.free_steps),
+                            0.0) for o in orders)
+        return placement, bound, False, 0
+    sm = build_model(ModelData.build(instance, index, orders, eligible))
+    if options.hints:
+        add_hints(sm, start)
+    solver = cp_model.CpSolver()
+    solver_parameters(solver, options, budget)
+    status = solver.solve(sm.model)
+    n_vars = len(sm.x) + len(sm.placed) + len(sm.uses)
+    # objective terms are rounded to the cent: the bound holds for the exact objective less
+    # half a cent per step
+    bound = solver.best_objective_bound / CENTS - 0.005 * len(own)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        logger.warning("component of %d orders: CP-SAT says %s; placed greedily",
+                       len(orders), solver.status_name(status))
+        return {}, bound, False, n_vars
+    optimal = status == cp_model.OPTIMAL
+    if solver.objective_value + 0.5 >= lns.plan_value(sm, start):
+        return start, bound, optimal, n_vars  # no better than the hint: keep the hint
+    ids = index.window_ids
+    chosen = {s_id: ids[w] for (s_id, w), var in sm.x.items() if solver.boolean_value(var)}
+    return chosen, bound, optimal, n_vars
+
+
+def _unplaceable(instance: Instance, order: Order, eligible: dict[str, StepEligibility]
+                 ) -> list[Unplaced]:
+    """The order's unplaced steps if no plan can place it (else an empty list)."""
+    steps, cyclic = greedy.topological(order.steps)
+    if cyclic:
+        return _fail(order, cyclic[0].id, reasons.NO_WINDOW_BEFORE_DUE,
+                     "the step's precedence constraints form a cycle")
+    for s in steps:
+        if s.pinned_window is None and eligible[s.id].reason is not None:
+            f = funnel(instance, order, s)  # the detail (same reason as the index's)
+            return _fail(order, s.id, eligible[s.id].reason or "", f.detail)
+    return []
+
+
+def _fail(order: Order, failing: str, reason: str, detail: str) -> list[Unplaced]:
+    return [Unplaced(s.id, order.id, reason, detail) if s.id == failing else
+            Unplaced(s.id, order.id, reasons.ORDER_INCOMPLETE,
+                     f"step {failing} of this order could not be placed ({reason}); orders "
+                     "are placed whole or not at all")
+            for s in order.free_steps]
+
+
+def _read_back(fast: IndexedGreedy, modelled: list[Order], placement: dict[str, str],
+               unplaced: list[Unplaced]) -> tuple[Plan, int]:
+    """The plan, and how many orders the repair pass placed."""
+    instance = fast.instance
+    state = PlanState.initial(instance)
+    by_order: dict[str, list[Allocation]] = {}
+    for o in modelled:
+        if all(s.id in placement for s in o.free_steps):
+            for s in o.free_steps:
+                state.place(s, placement[s.id])
+            by_order[o.id] = [greedy.allocation(instance, o, s, placement[s.id])
+                              for s in o.free_steps]
+    left = [o for o in modelled if o.id not in by_order]
+    failed: dict[str, list[Unplaced]] = {}
+    repaired = 0
+    for o in sorted(left, key=lambda o: (-o.priority, o.due, o.id)):
+        allocated, why = fast.place_order(o, state)  # the repair pass
+        if allocated:
+            by_order[o.id] = allocated
+            repaired += 1
+        else:
+            failed[o.id] = why
+    allocations = [a for o in instance.orders for a in by_order.get(o.id, [])]
+    static = {u.step_id: u for u in unplaced}
+    for o in left:
+        static.update({u.step_id: u for u in failed.get(o.id, [])})
+    ordered = [static[s.id] for o in instance.orders for s in o.free_steps if s.id in static]
+    return Plan(status="feasible", objective=plan_objective(instance, allocations, ordered),
+                allocations=tuple(allocations), unplaced=tuple(ordered)), repaired

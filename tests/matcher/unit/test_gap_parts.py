@@ -1,0 +1,73 @@
+"""The GAP solver's parts: Lagrangian bound, reduced-cost fixing, greedy + local search, LNS."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+
+import numpy as np
+
+from services.matcher.solver.gap import kept_pairs
+from services.matcher.solver.gap_bound import lagrangian_bound
+from services.matcher.solver.gap_data import GapInstance, cost_of, violations
+from services.matcher.solver.gap_heuristic import improve, regret_greedy
+from services.matcher.solver.gap_lns import lns
+
+
+def random_instance(rng: np.random.Generator, m: int, n: int, tightness: float) -> GapInstance:
+    resource = rng.integers(1, 20, size=(m, n))
+    return GapInstance(name="r", cost=rng.integers(0, 40, size=(m, n)), resource=resource,
+                       capacity=np.maximum(1, (resource.mean(axis=0).sum() * tightness / m)
+                                           ).astype(int).repeat(m)[:m])
+
+
+def optimum(inst: GapInstance) -> int | None:
+    values = [cost_of(inst, a) for a in itertools.product(range(inst.m), repeat=inst.n)
+              if not violations(inst, a)]
+    return min(values) if values else None
+
+
+def test_lagrangian_bound_never_exceeds_the_optimum_and_fixing_keeps_it() -> None:
+    rng = np.random.default_rng(11)
+    checked = 0
+    for _ in range(150):
+        inst = random_instance(rng, int(rng.integers(2, 4)), int(rng.integers(2, 7)), 1.3)
+        best = optimum(inst)
+        if best is None:
+            continue
+        relaxation = lagrangian_bound(inst, time_limit=math.inf, max_iterations=200)
+        assert relaxation.bound <= best
+        assert (relaxation.reduced_cost >= -1e-9).all()
+        # Fixing with UB = optimum + 1 must keep every optimal assignment's pairs.
+        kept = set(kept_pairs(relaxation.reduced_cost, slack=best - relaxation.value,
+                              incumbent=np.zeros(inst.n, dtype=np.int64)))
+        for agents in itertools.product(range(inst.m), repeat=inst.n):
+            if not violations(inst, agents) and cost_of(inst, agents) == best:
+                assert all((i, j) in kept for j, i in enumerate(agents))
+        checked += 1
+    assert checked > 50
+
+
+def test_local_search_keeps_feasibility_and_never_costs_more() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        inst = random_instance(rng, 4, 40, 1.5)
+        start = regret_greedy(inst, inst.cost.astype(float))
+        better = improve(inst, start)
+        if not violations(inst, start):
+            assert not violations(inst, better)
+            assert cost_of(inst, better) <= cost_of(inst, start)
+
+
+def test_lns_never_worsens_and_stays_feasible() -> None:
+    rng = np.random.default_rng(8)
+    inst = random_instance(rng, 6, 60, 1.6)
+    relaxation = lagrangian_bound(inst)
+    start = regret_greedy(inst, inst.cost.astype(float))
+    assert not violations(inst, start)
+    result, stats = lns(inst, start, reduced_cost=relaxation.reduced_cost,
+                        deadline=time.monotonic() + 30, threads=2, max_steps=40)
+    assert stats.steps > 0
+    assert not violations(inst, result)
+    assert cost_of(inst, result) <= cost_of(inst, start)

@@ -1,0 +1,113 @@
+"""The GAP solver on instances small enough to check by hand or by brute force."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from services.matcher.solver import gap
+from services.matcher.solver.gap_data import GapInstance, cost_of, parse_instance, violations
+
+
+def instance(cost: list[list[int]], resource: list[list[int]], capacity: list[int]
+             ) -> GapInstance:
+    return GapInstance(name="t", cost=np.array(cost), resource=np.array(resource),
+                       capacity=np.array(capacity))
+
+
+def brute_force(inst: GapInstance) -> int | None:
+    best = None
+    for agents in itertools.product(range(inst.m), repeat=inst.n):
+        if not violations(inst, agents):
+            value = cost_of(inst, agents)
+            best = value if best is None else min(best, value)
+    return best
+
+
+def test_hand_checked_optimum() -> None:
+    # Job 0 is cheapest on agent 0, but only one of jobs 0 and 1 fits there (capacity 5, sizes
+    # 4 and 3). Putting job 1 on agent 0 costs 2 + 4 + 1 = 7 (job 0 on agent 1 for 4), job 0 on
+    # agent 0 costs 1 + 9 + 1 = 11 (job 1 on agent 1 for 9); job 2 (size 1) fits either way.
+    inst = instance(cost=[[1, 2, 5], [4, 9, 1]], resource=[[4, 3, 1], [2, 2, 1]],
+                    capacity=[5, 4])
+    result = gap.solve(inst, time_limit=5, threads=1)
+    assert result.status == "optimal"
+    assert result.objective == 7
+    assert result.bound == 7
+    assert result.assignment == [1, 0, 1]
+
+
+def test_infeasible_instance() -> None:
+    # Three jobs of size 2, two agents of capacity 3: one agent would need 4.
+    inst = instance(cost=[[1, 1, 1], [1, 1, 1]], resource=[[2, 2, 2], [2, 2, 2]],
+                    capacity=[3, 3])
+    result = gap.solve(inst, time_limit=5, threads=1)
+    assert result.status == "infeasible"
+    assert result.objective is None and result.assignment is None
+
+
+def test_a_job_fitting_nowhere_is_infeasible() -> None:
+    inst = instance(cost=[[1, 1]], resource=[[1, 9]], capacity=[5])
+    assert gap.solve(inst, time_limit=5, threads=1).status == "infeasible"
+
+
+def test_random_tiny_instances_match_brute_force() -> None:
+    rng = np.random.default_rng(20261123)
+    infeasible = 0
+    for _ in range(300):
+        m, n = int(rng.integers(1, 4)), int(rng.integers(1, 7))
+        resource = rng.integers(1, 10, size=(m, n))
+        inst = GapInstance(name="r", cost=rng.integers(0, 30, size=(m, n)), resource=resource,
+                           capacity=rng.integers(1, 20, size=m))
+        expected = brute_force(inst)
+        result = gap.solve(inst, time_limit=2, threads=1)
+        if expected is None:
+            infeasible += 1
+            assert result.status == "infeasible"
+            continue
+        assert result.status == "optimal"
+        assert result.objective == expected
+        assert result.bound == expected
+        assert not violations(inst, result.assignment)
+        assert cost_of(inst, result.assignment) == result.objective
+    assert 0 < infeasible < 300  # both kinds were exercised
+
+
+def test_bigger_random_instance_stays_feasible_and_bounded() -> None:
+    rng = np.random.default_rng(7)
+    m, n = 5, 60
+    resource = rng.integers(5, 25, size=(m, n))
+    inst = GapInstance(name="r", cost=rng.integers(10, 50, size=(m, n)), resource=resource,
+                       capacity=(resource.sum(axis=1) * 0.8 / m).astype(int))
+    result = gap.solve(inst, time_limit=1, threads=1)
+    assert result.status in ("optimal", "feasible")
+    assert not violations(inst, result.assignment)
+    assert result.bound is not None and result.bound <= result.objective
+
+
+def test_deterministic_mode_repeats_exactly() -> None:
+    rng = np.random.default_rng(3)
+    resource = rng.integers(5, 25, size=(4, 30))
+    inst = GapInstance(name="r", cost=rng.integers(10, 50, size=(4, 30)), resource=resource,
+                       capacity=(resource.sum(axis=1) * 0.9 / 4).astype(int))
+    runs = [gap.solve(inst, time_limit=0.5, threads=2, seed=5, deterministic=True)
+            for _ in range(2)]
+    assert runs[0].assignment == runs[1].assignment
+    assert runs[0].objective == runs[1].objective
+
+
+def test_result_json_shape() -> None:
+    inst = parse_instance("1 2 3 4 1 1 2", name="one")
+    data = gap.solve(inst, time_limit=1, threads=1).as_json()
+    assert set(data) == {"instance", "m", "n", "status", "objective", "bound", "wall_s",
+                         "assignment"}
+    assert data["assignment"] == [0, 0] and data["objective"] == 7
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_threads_do_not_change_feasibility(threads: int) -> None:
+    inst = instance(cost=[[3, 1], [1, 3]], resource=[[1, 1], [1, 1]], capacity=[1, 1])
+    result = gap.solve(inst, time_limit=1, threads=threads)
+    assert result.objective == 2 and result.assignment == [1, 0]

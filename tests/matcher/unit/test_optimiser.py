@@ -1,0 +1,198 @@
+"""The CP-SAT optimiser on instances small enough to check by hand. Every plan goes through the
+independent checker; ``hints=False`` makes the model find the answer on its own."""
+
+import math
+
+import pytest
+
+from services.matcher.domain import reasons
+from services.matcher.solver import greedy
+from services.matcher.solver.check import check_plan
+from services.matcher.solver.solve import SolverOptions, solve
+from tests.matcher.unit.builders import factory, h, instance, machine, order, step, window
+
+NORTH_50_KM = 39.93 + math.degrees(50 / 6371.0)  # 50 km north of f1: 1 h of transit
+PENALTY = 100000.0
+
+
+@pytest.fixture(params=[True, False], ids=["hinted", "unhinted"])
+def hints(request):  # type: ignore[no-untyped-def]
+    return request.param
+
+
+def optimise(inst, hints=True):  # type: ignore[no-untyped-def]
+    result = solve(inst, SolverOptions(time_limit_s=5.0, threads=1, hints=hints,
+                                       deterministic=True))
+    assert check_plan(inst, result.plan) == []
+    assert result.objective <= greedy.solve(inst).objective + 1e-6
+    return result
+
+
+def placed(result):  # type: ignore[no-untyped-def]
+    return {a.step_id: a.window_id for a in result.plan.allocations}
+
+
+def why(result):  # type: ignore[no-untyped-def]
+    return {u.step_id: u.reason for u in result.plan.unplaced}
+
+
+def two_factories(windows, orders, machines=()):  # type: ignore[no-untyped-def]
+    return instance(
+        factories=[factory("f1", lat=39.93, lon=119.60),
+                   factory("f2", lat=NORTH_50_KM, lon=119.60)],
+        machines=[machine("m1", "f1"), machine("m1b", "f1", hourly_rate=200),
+                  machine("m2", "f2", process="cnc_turning", hourly_rate=100), *machines],
+        windows=windows, orders=orders)
+
+
+def chain(**kw):  # type: ignore[no-untyped-def]
+    """s1 (milling, 6 h) then s2 (turning, 2 h); delivery at f1, 100 km allowed."""
+    return order(lat=39.93, lon=119.60, max_distance_km=100, steps=(
+        step("s1"), step("s2", process="cnc_turning", hours=2.0, after=("s1",))), **kw)
+
+
+def test_the_walk_through_is_solved_to_optimality(hints):  # type: ignore[no-untyped-def]
+    r = optimise(instance(), hints)
+    assert placed(r) == {"o1-s1": "w1"}
+    assert r.status == "optimal"
+    assert r.objective == pytest.approx(6 * 180 + 2 * 2.7887, abs=0.01)
+    assert r.bound == pytest.approx(r.objective, abs=0.01) and r.gap < 1e-6
+
+
+def test_the_optimiser_fixes_the_greedys_short_sighted_chain(hints):  # type: ignore[no-untyped-def]
+    # the greedy puts s1 on the cheaper wa (ends T0+10 h) and then finds no room for s2 at f2
+    # (10 + 1 h transit + 2 h > 12.5); the optimiser takes the dearer wa2 (ends 5 h) for s1
+    inst = two_factories([window("wa", "m1", end=10), window("wa2", "m1b", end=5),
+                          window("wb", "m2", end=12.5)], [chain()])
+    assert greedy.solve(inst).allocations == ()
+    r = optimise(inst, hints)
+    assert placed(r) == {"s1": "wa2", "s2": "wb"} and r.status == "optimal"
+    assert r.objective < greedy.solve(inst).objective - PENALTY
+
+
+def test_transit_between_factories_is_respected_by_the_model(hints):  # type: ignore[no-untyped-def]
+    # s2 at f2 after s1 on wa (ends 10 h) needs 10 + 1 + 2 = 13 h: wb1 (12.5) is cheaper but
+    # only the linear part of the precedence rule (without transit) would allow it
+    inst = two_factories([window("wa", "m1", end=10), window("wb1", "m2", end=12.5),
+                          window("wb2", "m3", end=13.5)], [chain()],
+                         machines=[machine("m3", "f2", process="cnc_turning", hourly_rate=120)])
+    assert placed(optimise(inst, hints)) == {"s1": "wa", "s2": "wb2"}
+
+
+def test_an_infeasible_capacity_instance_places_nothing_at_the_full_penalty(hints):  # type: ignore[no-untyped-def]
+    inst = instance(windows=[window("w1", hours=4.0)],
+                    orders=[order("a", priority=2), order("b", priority=3)])
+    r = optimise(inst, hints)
+    assert r.plan.allocations == () and r.status == "optimal"
+    assert r.objective == pytest.approx(PENALTY * 5)
+    assert r.bound == pytest.approx(r.objective)
+    assert set(why(r).values()) == {reasons.NO_WINDOW_BEFORE_DUE}  # 6 h never fit 4 h
+
+
+def test_scarce_capacity_goes_to_the_higher_priority_and_the_other_is_capacity_taken(hints):  # type: ignore[no-untyped-def]
+    inst = instance(orders=[order("a", priority=1, steps=(step("a1", hours=15.0),)),
+                            order("b", priority=4, steps=(step("b1", hours=15.0),))])
+    r = optimise(inst, hints)
+    assert placed(r) == {"b1": "w1"} and why(r) == {"a1": reasons.CAPACITY_TAKEN}
+    assert r.objective == pytest.approx(15 * 180 + 2 * 2.7887 + PENALTY, abs=0.01)
+
+
+def test_capacity_goes_where_it_places_most_priority_not_first_come(hints):  # type: ignore[no-untyped-def]
+    # one 20 h window: the greedy gives it to the 15 h order of priority 3 first; the two 10 h
+    # orders of priority 2 each are worth more together (penalty 4 > 3)
+    inst = instance(orders=[order("a", priority=3, steps=(step("a1", hours=15.0),)),
+                            order("b", priority=2, steps=(step("b1", hours=10.0),)),
+                            order("c", priority=2, steps=(step("c1", hours=10.0),))])
+    r = optimise(inst, hints)
+    assert placed(r) == {"b1": "w1", "c1": "w1"} and why(r) == {"a1": reasons.CAPACITY_TAKEN}
+    assert r.objective < greedy.solve(inst).objective
+
+
+def test_over_budget_when_even_the_cheapest_plan_costs_too_much(hints):  # type: ignore[no-untyped-def]
+    r = optimise(instance(orders=[order(budget=1085.0)]), hints)  # the plan costs 1085.58
+    assert why(r) == {"o1-s1": reasons.OVER_BUDGET} and "1085.58" in r.plan.unplaced[0].detail
+    assert placed(optimise(instance(orders=[order(budget=1085.6)]), hints)) == {"o1-s1": "w1"}
+
+
+def test_the_budget_picks_a_plan_within_it(hints):  # type: ignore[no-untyped-def]
+    # s1 and s2 (6 h each): w1 at 180 CNY/h, w2 at 150 CNY/h (10 h free: room for one step)
+    inst = instance(machines=[machine("m1"), machine("m2", hourly_rate=150.0)],
+                    windows=[window("w1"), window("w2", "m2", hours=10.0)],
+                    orders=[order(budget=2000.0, steps=(step("s1"), step("s2")))])
+    r = optimise(inst, hints)
+    assert sorted(placed(r).values()) == ["w1", "w2"]
+
+
+def test_order_incomplete_for_the_siblings_of_a_step_no_window_takes(hints):  # type: ignore[no-untyped-def]
+    o = order(steps=(step("s1"), step("s2", process="welding", after=("s1",))))
+    r = optimise(instance(orders=[o]), hints)
+    assert why(r) == {"s1": reasons.ORDER_INCOMPLETE, "s2": reasons.NO_CAPABLE_MACHINE}
+
+
+def test_no_window_before_due_when_precedence_cannot_be_met(hints):  # type: ignore[no-untyped-def]
+    inst = two_factories([window("wa", "m1", end=10), window("wb1", "m2", end=12.5)], [chain()])
+    r = optimise(inst, hints)
+    assert why(r) == {"s1": reasons.ORDER_INCOMPLETE, "s2": reasons.NO_WINDOW_BEFORE_DUE}
+
+
+def test_max_factories_keeps_the_order_in_one_factory(hints):  # type: ignore[no-untyped-def]
+    # s1 (milling) is cheapest at f1, s2 (turning) only exists at f2 → with max 1 factory the
+    # order needs f2's mill m4 for s1
+    o = chain(max_factories=1)
+    inst = two_factories([window("wa", "m1", end=5), window("wd", "m4", end=5),
+                          window("wb", "m2", end=20)], [o],
+                         machines=[machine("m4", "f2", hourly_rate=250)])
+    r = optimise(inst, hints)
+    assert placed(r) == {"s1": "wd", "s2": "wb"}
+    assert len({a.factory_id for a in r.plan.allocations}) == 1
+
+
+def test_too_many_factories_when_no_single_factory_can_do_it(hints):  # type: ignore[no-untyped-def]
+    inst = two_factories([window("wa", "m1", end=5), window("wb", "m2", end=20)],
+                         [chain(max_factories=1)])
+    r = optimise(inst, hints)
+    assert why(r) == {"s1": reasons.ORDER_INCOMPLETE, "s2": reasons.TOO_MANY_FACTORIES}
+
+
+def test_pinned_steps_stay_and_bound_their_siblings(hints):  # type: ignore[no-untyped-def]
+    # s1 is held on wa (ends T0+10 h); s2 (2 h, same factory) cannot use wb (ends 11 h)
+    o = order(steps=(step("s1", pinned_window="wa"),
+                     step("s2", process="cnc_turning", hours=2.0, after=("s1",))))
+    inst = instance(machines=[machine("m1"), machine("m2", process="cnc_turning", hourly_rate=90)],
+                    windows=[window("wa", "m1", end=10, hours=0, offered=6),
+                             window("wb", "m2", end=11), window("wc", "m2", end=12)],
+                    orders=[o])
+    r = optimise(inst, hints)
+    assert placed(r) == {"s2": "wc"} and r.plan.unplaced == ()
+
+
+def test_free_hours_count_and_of_two_equal_priorities_the_cheaper_step_wins(hints):  # type: ignore[no-untyped-def]
+    # w1 offers 10 h of which 4 are free (6 h pinned elsewhere): either step fits, not both;
+    # both orders pay the same penalty, so the optimiser places the cheaper 0.5 h step
+    inst = instance(windows=[window("w1", hours=4.0, offered=10.0)],
+                    orders=[order(steps=(step("s1", hours=4.0),)),
+                            order("o2", steps=(step("s2", hours=0.5),))])
+    r = optimise(inst, hints)
+    assert placed(r) == {"s2": "w1"} and why(r) == {"s1": reasons.CAPACITY_TAKEN}
+
+
+def test_an_instance_with_nothing_to_place_is_optimal_at_zero():
+    r = optimise(instance(orders=[order(steps=(step("s1", pinned_window="w1"),))]))
+    assert r.plan.allocations == () and r.objective == 0 and r.status == "optimal"
+
+
+def test_the_sme_bonus_is_part_of_the_objective(hints):  # type: ignore[no-untyped-def]
+    from services.matcher.domain.model import Parameters
+    inst = instance(factories=[factory("f1", sme=True), factory("f3", sme=False)],
+                    machines=[machine("m1", "f1", hourly_rate=180),
+                              machine("m3", "f3", hourly_rate=175)],
+                    windows=[window("w1", "m1"), window("w3", "m3")],
+                    params=Parameters(sme_bonus_per_hour=10.0))
+    r = optimise(inst, hints)
+    assert placed(r) == {"o1-s1": "w1"}
+    assert r.objective == pytest.approx(r.plan.allocations[0].price - 60.0, abs=0.01)
+
+
+def test_due_dates_are_respected(hints):  # type: ignore[no-untyped-def]
+    inst = instance(orders=[order(due=h(47))])
+    assert why(optimise(inst, hints)) == {"o1-s1": reasons.NO_WINDOW_BEFORE_DUE}
