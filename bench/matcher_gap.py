@@ -18,19 +18,18 @@ import json
 import logging
 import statistics
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import highspy
 import numpy as np
+from report import write_report
 
 from services.matcher.solver import gap
 from services.matcher.solver.gap_data import GapInstance, cost_of, load, violations
 from services.matcher.solver.gap_model import all_pairs, solve_pairs
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gap"
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def run_ours(instance: GapInstance, *, time_limit: float, threads: int) -> dict[str, Any]:
@@ -138,10 +137,8 @@ def main() -> None:
     if "plain_cpsat" in solvers:
         summary["ours"]["beats_both_on"] = sum(
             all(_better(r["ours"], r[s]) for s in ("plain_cpsat", "highs")) for r in rows)
-    out = args.out or RESULTS / f"matcher-gap-{datetime.now(UTC).date()}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"time_limit_s": args.time_limit, "threads": args.threads,
-                               "summary": summary, "instances": rows}, indent=2))
+    out = write_report("matcher-gap", {"time_limit_s": args.time_limit, "threads": args.threads,
+                                       "summary": summary, "instances": rows}, path=args.out)
     print(table(rows, solvers))
     print(json.dumps(summary))
     print(f"written {out}")

@@ -20,8 +20,9 @@ import platform
 import statistics
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
+
+from report import write_report
 
 from services.matcher.domain.scenario import from_scenario
 from services.matcher.solver import greedy
@@ -29,8 +30,6 @@ from services.matcher.solver.check import check_plan
 from services.matcher.solver.generate import generate
 from services.matcher.solver.index import EligibilityIndex
 from services.matcher.solver.solve import SolverOptions, solve
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def eligibility_timing(repeat: int, steps: int = 10_000, windows: int = 20_000
@@ -97,9 +96,7 @@ def main() -> None:
                                    time_limit=args.time_limit, threads=args.threads)
                       for s in args.seeds],
     }
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"matcher-scenarios-{report['date']}.json"
-    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_report("matcher-scenarios", report)
     print(json.dumps(report, indent=2))  # noqa: T201 (a script's output)
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from report import write_report
 
 from shared.settings import DEFAULT_JWT_SECRET
 from sharefab_cli.main import demo_tokens
@@ -106,10 +107,7 @@ def main() -> None:
         with LocalStack(config, sink=lambda name, line: None) as stack:
             stack.start()
             report = run(config, batches=args.batches, size=args.size)
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    path = out / f"orders-batch-{datetime.now(UTC):%Y-%m-%d}.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
+    path = write_report("orders-batch", report)
     print(json.dumps(report, indent=2))
     print(f"written to {path}")
 

@@ -14,6 +14,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from report import write_report
+
 from services.matcher.config import Settings as MatcherSettings
 from shared.settings import DEFAULT_JWT_SECRET
 from sharefab_cli.main import demo_tokens
@@ -47,10 +49,7 @@ def main() -> None:
         "accept_to_allocated_s": [round(x, 3) for x in allocated],
         "accept_to_allocated_median_s": round(statistics.median(allocated), 3),
     }
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    path = out / f"walkthrough-{datetime.now(UTC):%Y-%m-%d}.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
+    path = write_report("walkthrough", report)
     print(json.dumps(report, indent=2))
     print(f"written to {path}")
 
