@@ -7,6 +7,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.db import UtcDateTime
+
 ACTIVE_STATUSES = "status IN ('held', 'accepted')"
 
 
@@ -22,7 +24,7 @@ class ClusterRow(Base):
     lat: Mapped[float]
     lon: Mapped[float]
     max_distance_km: Mapped[float]
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class FactoryRow(Base):
@@ -38,7 +40,7 @@ class FactoryRow(Base):
     verified_tier: Mapped[str | None] = mapped_column(sa.String(20))
     sme: Mapped[bool]
     certifications: Mapped[list[str]] = mapped_column(sa.JSON)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class MachineRow(Base):
@@ -50,7 +52,7 @@ class MachineRow(Base):
     process: Mapped[str] = mapped_column(sa.String(50))
     materials: Mapped[list[str]] = mapped_column(sa.JSON)
     hourly_rate: Mapped[float]
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class WindowRow(Base):
@@ -67,14 +69,14 @@ class WindowRow(Base):
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     machine_id: Mapped[str] = mapped_column(sa.ForeignKey("machines.id"))
-    start: Mapped[datetime] = mapped_column("starts_at", sa.DateTime(timezone=True))
-    end: Mapped[datetime] = mapped_column("ends_at", sa.DateTime(timezone=True))
+    start: Mapped[datetime] = mapped_column("starts_at", UtcDateTime())
+    end: Mapped[datetime] = mapped_column("ends_at", UtcDateTime())
     hours: Mapped[float]
     held_hours: Mapped[float] = mapped_column(default=0.0)
     accepted_hours: Mapped[float] = mapped_column(default=0.0)
     version: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class ReservationRow(Base):
@@ -97,9 +99,9 @@ class ReservationRow(Base):
     hours: Mapped[float]
     price: Mapped[float]
     status: Mapped[str] = mapped_column(sa.String(20), index=True)
-    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     match_run_id: Mapped[str | None] = mapped_column(sa.String(100))
     reason: Mapped[str | None] = mapped_column(sa.Text)
 
@@ -111,6 +113,6 @@ class OrderRow(Base):
 
     id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     cluster_id: Mapped[str] = mapped_column(sa.String(63))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    cancelled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     cancel_reason: Mapped[str | None] = mapped_column(sa.Text)

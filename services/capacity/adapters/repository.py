@@ -25,11 +25,6 @@ from services.capacity.domain.windows import EPSILON, Window
 from services.capacity.service_layer.unit_of_work import ConcurrentUpdate
 
 
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -189,7 +184,7 @@ class WindowRepository(_Repository):
         if process is not None:
             query = query.where(MachineRow.process == process)
         return [FreeSlot(factory_id=r.id, process=r.process, verified_tier=r.verified_tier,
-                         start=_utc(r.start), end=_utc(r.end), free_hours=r.free)
+                         start=r.start, end=r.end, free_hours=r.free)
                 for r in self.session.execute(query)]
 
 
@@ -285,16 +280,16 @@ def _machine(r: MachineRow) -> Machine:
 def _window(row: sa.Row) -> Window:
     w, factory_id, cluster_id = row
     return Window(id=w.id, machine_id=w.machine_id, factory_id=factory_id, cluster_id=cluster_id,
-                  start=_utc(w.start), end=_utc(w.end), hours=w.hours, held_hours=w.held_hours,
+                  start=w.start, end=w.end, hours=w.hours, held_hours=w.held_hours,
                   accepted_hours=w.accepted_hours, version=w.version,
-                  closed_at=w.closed_at and _utc(w.closed_at))
+                  closed_at=w.closed_at)
 
 
 def _reservation(r: ReservationRow) -> Reservation:
     return Reservation(
         id=r.id, order_id=r.order_id, step_id=r.step_id, window_id=r.window_id,
         factory_id=r.factory_id, cluster_id=r.cluster_id, hours=r.hours, price=r.price,
-        expires_at=_utc(r.expires_at), created_at=_utc(r.created_at), status=Status(r.status),
+        expires_at=r.expires_at, created_at=r.created_at, status=Status(r.status),
         match_run_id=r.match_run_id, reason=r.reason,
-        updated_at=r.updated_at and _utc(r.updated_at),
+        updated_at=r.updated_at,
     )

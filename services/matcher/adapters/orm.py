@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import UtcDateTime
 
 Id = String(64)
 
@@ -60,8 +62,8 @@ class WindowRow(Base):
     machine_id: Mapped[str] = mapped_column(Id)
     factory_id: Mapped[str] = mapped_column(Id)
     cluster_id: Mapped[str] = mapped_column(Id)
-    start_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    end_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    start_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    end_at: Mapped[datetime] = mapped_column(UtcDateTime())
     hours: Mapped[float] = mapped_column(Float)  # offered
 
 
@@ -74,7 +76,7 @@ class OrderRow(Base):
     title: Mapped[str] = mapped_column(String(300))
     delivery_lat: Mapped[float] = mapped_column(Float)
     delivery_lon: Mapped[float] = mapped_column(Float)
-    due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due: Mapped[datetime] = mapped_column(UtcDateTime())
     min_tier: Mapped[str] = mapped_column(String(20))
     certifications: Mapped[list[str]] = mapped_column(JSON)
     max_distance_km: Mapped[float] = mapped_column(Float)
@@ -107,7 +109,7 @@ class StepRow(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     excluded_windows: Mapped[list[str]] = mapped_column(JSON)
     match_run_id: Mapped[str | None] = mapped_column(Id)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class MatchRunRow(Base):
@@ -123,8 +125,8 @@ class MatchRunRow(Base):
     unplaced_steps: Mapped[int] = mapped_column(Integer)
     objective: Mapped[float | None] = mapped_column(Float)
     wall_s: Mapped[float] = mapped_column(Float)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime] = mapped_column(UtcDateTime())
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)  # the input, as a scenario
     bound: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -166,4 +168,4 @@ class ConsumerOffsetRow(Base):
     topic: Mapped[str] = mapped_column(String(200), primary_key=True)
     partition: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     offset: Mapped[int] = mapped_column(BigInteger)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -34,11 +34,6 @@ from services.matcher.domain.readmodel import (
 from services.matcher.domain.runs import MatchRun
 
 
-def utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 class SqlReadModel:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -69,7 +64,7 @@ class SqlReadModel:
     def upsert_window(self, r: WindowRecord) -> None:
         self.session.merge(WindowRow(
             id=r.id, machine_id=r.machine_id, factory_id=r.factory_id, cluster_id=r.cluster_id,
-            start_at=utc(r.start), end_at=utc(r.end), hours=r.hours))
+            start_at=r.start, end_at=r.end, hours=r.hours))
 
     def get_window(self, window_id: str) -> WindowRecord | None:
         row = self.session.get(WindowRow, window_id)
@@ -88,7 +83,7 @@ class SqlReadModel:
         self.session.add(OrderRow(
             id=order.id, buyer_firm_id=order.buyer_firm_id, cluster_id=order.cluster_id,
             title=order.title, delivery_lat=order.delivery_lat, delivery_lon=order.delivery_lon,
-            due=utc(order.due), min_tier=order.min_tier, certifications=list(order.certifications),
+            due=order.due, min_tier=order.min_tier, certifications=list(order.certifications),
             max_distance_km=order.max_distance_km, priority=order.priority, budget=order.budget,
             allowed_factories=list(order.allowed_factories),
             blocked_factories=list(order.blocked_factories), max_factories=order.max_factories))
@@ -152,7 +147,7 @@ class SqlReadModel:
         held_on = {st.window_id for st in steps if st.window_id is not None}
         windows = list(s.scalars(select(WindowRow).where(
             WindowRow.cluster_id == cluster_id,
-            or_(WindowRow.end_at > utc(now), WindowRow.id.in_(held_on))).order_by(WindowRow.id)))
+            or_(WindowRow.end_at > now, WindowRow.id.in_(held_on))).order_by(WindowRow.id)))
         used = dict(s.execute(
             select(StepRow.window_id, func.sum(StepRow.hours))
             .where(StepRow.window_id.in_([w.id for w in windows]), StepRow.status.in_(PLACED))
@@ -180,14 +175,14 @@ class SqlReadModel:
 def _window(row: WindowRow, *, used_hours: float = 0.0) -> WindowRecord:
     return WindowRecord(
         id=row.id, machine_id=row.machine_id, factory_id=row.factory_id,
-        cluster_id=row.cluster_id, start=utc(row.start_at), end=utc(row.end_at),
+        cluster_id=row.cluster_id, start=row.start_at, end=row.end_at,
         hours=row.hours, used_hours=used_hours)
 
 
 def _order(row: OrderRow) -> OrderRecord:
     return OrderRecord(
         id=row.id, buyer_firm_id=row.buyer_firm_id, cluster_id=row.cluster_id, title=row.title,
-        delivery_lat=row.delivery_lat, delivery_lon=row.delivery_lon, due=utc(row.due),
+        delivery_lat=row.delivery_lat, delivery_lon=row.delivery_lon, due=row.due,
         min_tier=row.min_tier, certifications=tuple(row.certifications),
         max_distance_km=row.max_distance_km, priority=row.priority, budget=row.budget,
         allowed_factories=tuple(row.allowed_factories),
@@ -233,8 +228,8 @@ class SqlMatchRuns:
         self.session.add(MatchRunRow(
             id=run.id, cluster_id=run.cluster_id, trigger=run.trigger, status=run.status,
             placed_steps=run.placed_steps, unplaced_steps=run.unplaced_steps,
-            objective=run.objective, wall_s=run.wall_s, started_at=utc(run.started_at),
-            finished_at=utc(run.finished_at), parameters=run.parameters, snapshot=snapshot,
+            objective=run.objective, wall_s=run.wall_s, started_at=run.started_at,
+            finished_at=run.finished_at, parameters=run.parameters, snapshot=snapshot,
             bound=run.bound, gap=run.gap, seed=run.seed))
         self.session.flush()
         self.session.add_all([ProposalRow(
@@ -271,7 +266,7 @@ class SqlMatchRuns:
         if cluster_id is not None:
             query = query.where(MatchRunRow.cluster_id == cluster_id)
         if after is not None:
-            started, run_id = utc(after[0]), after[1]
+            started, run_id = after[0], after[1]
             query = query.where(or_(MatchRunRow.started_at < started, and_(
                 MatchRunRow.started_at == started, MatchRunRow.id < run_id)))
         return [_run(r) for r in self.session.scalars(query)]
@@ -281,6 +276,6 @@ def _run(row: MatchRunRow) -> MatchRun:
     return MatchRun(
         id=row.id, cluster_id=row.cluster_id, trigger=row.trigger, status=row.status,
         placed_steps=row.placed_steps, unplaced_steps=row.unplaced_steps,
-        objective=row.objective, wall_s=row.wall_s, started_at=utc(row.started_at),
-        finished_at=utc(row.finished_at), parameters=dict(row.parameters or {}),
+        objective=row.objective, wall_s=row.wall_s, started_at=row.started_at,
+        finished_at=row.finished_at, parameters=dict(row.parameters or {}),
         bound=row.bound, gap=row.gap, seed=row.seed)

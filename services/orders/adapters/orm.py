@@ -7,7 +7,6 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -17,6 +16,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shared.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -45,7 +46,7 @@ class OrderRow(Base):
     title: Mapped[str] = mapped_column(String(200))
     delivery_lat: Mapped[float] = mapped_column(Float)
     delivery_lon: Mapped[float] = mapped_column(Float)
-    due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due: Mapped[datetime] = mapped_column(UtcDateTime())
     min_tier: Mapped[str] = mapped_column(String(20))
     certifications: Mapped[list[str]] = mapped_column(JSON)
     max_distance_km: Mapped[float] = mapped_column(Float)
@@ -55,8 +56,8 @@ class OrderRow(Base):
     blocked_factories: Mapped[list[str]] = mapped_column(JSON)
     max_factories: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(30), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     steps: Mapped[list[StepRow]] = relationship(
         order_by="StepRow.position", cascade="all, delete-orphan", lazy="selectin"
@@ -99,7 +100,7 @@ class IdempotencyRow(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
     response: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class TimelineRow(Base):
@@ -116,6 +117,6 @@ class TimelineRow(Base):
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
     event_id: Mapped[str] = mapped_column(String(36))
     type: Mapped[str] = mapped_column(String(100))
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
     step_id: Mapped[str | None] = mapped_column(String(40))
     summary: Mapped[dict] = mapped_column(JSON)  # type: ignore[type-arg]

@@ -24,11 +24,6 @@ from services.orders.domain.timeline import TimelineEntry
 from services.orders.service_layer.unit_of_work import DuplicateRecord, IdempotencyRecord
 
 
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 class SqlOrderRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -140,7 +135,7 @@ def _write_state(row: OrderRow, order: Order) -> None:
 def _to_order(row: OrderRow) -> Order:
     terms = OrderTerms(
         cluster_id=row.cluster_id, title=row.title,
-        delivery=Location(row.delivery_lat, row.delivery_lon), due=_utc(row.due),
+        delivery=Location(row.delivery_lat, row.delivery_lon), due=row.due,
         steps=tuple(StepSpec(key=s.key, process=s.process, quantity=s.quantity, hours=s.hours,
                              material=s.material, after=tuple(s.after)) for s in row.steps),
         min_tier=row.min_tier, certifications=tuple(row.certifications),
@@ -150,7 +145,7 @@ def _to_order(row: OrderRow) -> Order:
     )
     return Order(id=row.id, buyer_firm_id=row.buyer_firm_id, terms=terms,
                  steps=[_to_step(s) for s in row.steps], status=OrderStatus(row.status),
-                 created_at=_utc(row.created_at), updated_at=_utc(row.updated_at))
+                 created_at=row.created_at, updated_at=row.updated_at)
 
 
 def _to_step(row: StepRow) -> Step:
@@ -224,5 +219,5 @@ class SqlTimelineRepository:
             query = query.where(TimelineRow.id > after)
         rows = self.session.scalars(query.order_by(TimelineRow.id).limit(limit))
         return [(r.id, TimelineEntry(order_id=r.order_id, event_id=r.event_id, type=r.type,
-                                     occurred_at=_utc(r.occurred_at), step_id=r.step_id,
+                                     occurred_at=r.occurred_at, step_id=r.step_id,
                                      summary=r.summary)) for r in rows]
