@@ -149,6 +149,7 @@ class EventConsumer(BackgroundWorker):
         if consumer is None:
             return
         if self._offset_store is not None and tps:
+            self._forget_recreated_topics(consumer, {tp.topic for tp in tps})
             stored = self._offset_store.load([(tp.topic, tp.partition) for tp in tps])
             for tp in tps:
                 last = stored.get((tp.topic, tp.partition))
@@ -166,6 +167,20 @@ class EventConsumer(BackgroundWorker):
                                      ready=frozenset(), partition_counts={})
         if not self._paused:
             self._publish_assignment(consumer)
+
+    def _forget_recreated_topics(self, consumer: KafkaConsumer, topics: set[str]) -> None:
+        """Stored offsets of a topic the broker has created anew (after a restart that lost
+        its logs) are dropped, so its partitions are read from the beginning: the new log
+        holds new or replayed events, and the inbox skips those applied before."""
+        check = getattr(self._offset_store, "check_topic_ids", None)
+        cluster = getattr(getattr(consumer, "_client", None), "cluster", None)
+        if check is None or cluster is None:
+            return
+        ids = {t: str(cluster.topic_id(t)) for t in topics if cluster.topic_id(t) is not None}
+        recreated = check(ids) if ids else set()
+        if recreated:
+            logger.warning("topic(s) %s were created anew on the broker: reading them from "
+                           "the beginning", ", ".join(sorted(recreated)))
 
     def _catch_up(self, consumer: KafkaConsumer, polled: int = 0) -> None:
         """After a poll: learn end offsets of a fresh assignment, then resume what may fetch."""

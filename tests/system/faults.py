@@ -204,3 +204,20 @@ class Workload:
         assert dead == [], [(d.id, d.error) for d in dead]
         return {"orders": len(ours), "hours_asked": asked, "hours_held": held,
                 "statuses": dict(Counter(o["status"] for o in orders.values()))}
+
+
+def events_on(bootstrap: str, topic: str, *, key: str) -> list[str]:
+    """The types of every event with ``key`` on ``topic``, read from the beginning."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from shared.events import decode
+
+    consumer = KafkaConsumer(bootstrap_servers=[bootstrap], group_id=None,
+                             enable_auto_commit=False, consumer_timeout_ms=1500)
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        return [decode(r.value)[0].type for r in consumer if r.key == key.encode()]
+    finally:
+        consumer.close()
