@@ -280,6 +280,7 @@ class EventConsumer(BackgroundWorker):
                             consumer.seek(later_tp, later[0].offset)
                     return True
         return False
+
     def _close(self, consumer: KafkaConsumer) -> None:
         self.assignment = None
         self._consumer = None
