@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from services.matcher.adapters.unit_of_work import MatcherUnitOfWork, UowOffsetStore
 from services.matcher.config import Settings
-from services.matcher.entrypoints import api, stats_api
+from services.matcher.entrypoints import api, dashboard, stats_api
 from services.matcher.entrypoints.consumer import make_event_handler
 from services.matcher.entrypoints.metrics import MatcherMetrics
 from services.matcher.entrypoints.planner import PlanningLoop, flush_outbox, partition_owner
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "explains every step it cannot place.",
         settings=settings,
         migrations_dir=MIGRATIONS_DIR,
-        routers=[api.router, stats_api.router],
+        routers=[api.router, stats_api.router, dashboard.router],
         consumer_topics=[CAPACITY, ORDERS, MATCHING],
         wire=wire,
         consumer_options=consumer_options,

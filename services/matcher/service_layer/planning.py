@@ -14,7 +14,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from services.matcher.domain.model import Instance, Parameters, Plan
@@ -77,6 +77,7 @@ def plan_cluster(cluster_id: str, *, uow: UnitOfWork, options: PlanningOptions, 
 
 def _run(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOptions,
          trigger: str, now: datetime) -> tuple[MatchRun, Plan, list[float]]:
+    started = time.perf_counter()
     with uow:
         rm = uow.read_model
         if not rm.cluster_exists(cluster_id):
@@ -95,7 +96,8 @@ def _run(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOpti
             id=run_id, cluster_id=cluster_id, trigger=trigger, status=plan.status,
             placed_steps=len(plan.allocations), unplaced_steps=len(plan.unplaced),
             objective=round(plan.objective, 2), wall_s=round(wall_s, 6), started_at=now,
-            finished_at=datetime.now(UTC), parameters=_parameters(options),
+            finished_at=now + timedelta(seconds=time.perf_counter() - started),
+            parameters=_parameters(options),
             bound=None if bound is None else round(bound, 2), gap=gap,
             seed=options.solver_options.seed)
         uow.runs.add(run, plan=plan, snapshot=to_scenario(instance))
