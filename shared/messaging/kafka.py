@@ -83,6 +83,7 @@ class EventConsumer(BackgroundWorker):
         self.applied = 0
         self.dead_lettered = 0
         self.last_poll_at: float | None = None
+        self.lag: dict[tuple[str, int], int] = {}  # records behind the end, as of the last poll
         self.assignment: Assignment | None = None
         self._consumer: KafkaConsumer | None = None
         self._paused: set[TopicPartition] = set()
@@ -216,6 +217,7 @@ class EventConsumer(BackgroundWorker):
                 if batch:
                     consumer.commit()
                 self._catch_up(consumer, sum(len(r) for r in batch.values()))
+                self.lag = _lag(consumer)
             except Exception:
                 logger.exception("consumer loop failed; reconnecting")
                 if consumer is not None:
@@ -270,6 +272,18 @@ class EventConsumer(BackgroundWorker):
         logger.error(
             "dead-lettered %s[%s]@%s: %s", record.topic, record.partition, record.offset, error
         )
+
+
+def _lag(consumer: KafkaConsumer) -> dict[tuple[str, int], int]:
+    """Per assigned partition: the end offset the last fetch reported minus our position
+    (partitions not fetched yet are left out)."""
+    lag = {}
+    for tp in consumer.assignment():
+        end = consumer.highwater(tp)
+        at = consumer.position(tp, timeout_ms=0) if end is not None else None
+        if end is not None and at is not None:
+            lag[(tp.topic, tp.partition)] = max(0, end - at)
+    return lag
 
 
 def _position(record) -> RecordPosition:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from services.orders.domain.commands import CancelOrder, SubmitOrder, SubmitOrders
 from services.orders.domain.errors import InvalidOrder, NotCancellable
 from services.orders.domain.status import OrderStatus
+from services.orders.entrypoints.metrics import MetricsDep
 from services.orders.schemas import (
     OrderCancel,
     OrderCreate,
@@ -70,7 +71,7 @@ def _as_problems() -> Iterator[None]:
 @router.post("/orders", status_code=201, summary="Submit an order", operation_id="submit_order",
              responses={k: PROBLEMS[k] for k in (401, 403, 409, 422)})
 def submit_order(
-    body: OrderCreate, buyer: Buyer, uow: UowDep, response: Response,
+    body: OrderCreate, buyer: Buyer, uow: UowDep, response: Response, metrics: MetricsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderPublic:
     cmd = SubmitOrder(buyer_firm_id=buyer.firm_id, buyer_clusters=buyer.clusters,
@@ -80,6 +81,8 @@ def submit_order(
     response.headers["Location"] = f"{router.prefix}/orders/{order.id}"
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
+    else:
+        metrics.submitted.inc()
     return OrderPublic.of(order)
 
 
@@ -88,7 +91,7 @@ def submit_order(
              responses={k: PROBLEMS[k] for k in (401, 403, 409, 422)})
 def submit_orders_batch(
     body: OrdersBatchCreate, buyer: Buyer, uow: UowDep, response: Response,
-    idempotency_key: IdempotencyKey = None,
+    metrics: MetricsDep, idempotency_key: IdempotencyKey = None,
 ) -> OrdersBatchPublic:
     """200 with one result per item (its order id, or a problem naming the bad fields as
     `orders.<index>.<field>`); the valid orders are stored together with their events."""
@@ -100,6 +103,8 @@ def submit_orders_batch(
         result = batch.submit_orders(cmd, uow)
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
+    else:
+        metrics.submitted.inc(result.accepted)
     return OrdersBatchPublic.of(result)
 
 
