@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from shared.db import make_engine, make_session_factory, ping, run_migrations
+from shared.limits import install_limits
 from shared.logs import configure_logging, correlation_id
 from shared.messaging.kafka import EventConsumer, Handler
 from shared.messaging.outbox import OutboxRelay
@@ -126,6 +127,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
             )
     app.state.runtime = runtime
     install_problem_handlers(app)
+    install_limits(app, settings)
     app.middleware("http")(_correlate)
     app.include_router(_health_router())
     for router in spec.routers:

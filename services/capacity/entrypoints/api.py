@@ -17,6 +17,7 @@ from services.capacity.domain.reservations import Status
 from services.capacity.entrypoints.uploads import OPENAPI_BODY, CsvUpload
 from services.capacity.service_layer import handlers, views, window_handlers
 from services.capacity.service_layer.unit_of_work import CapacityUnitOfWork, ConcurrentUpdate
+from shared.audit_api import audit_router
 from shared.auth import (
     BuyerOrOperator,
     CurrentPrincipal,
@@ -42,6 +43,7 @@ def actor(principal: Principal) -> Actor:
     return Actor(principal.firm_id, principal.role.value, principal.clusters)
 
 
+audit_routes = audit_router(get_uow, actions=handlers.AUDITED_ACTIONS)
 router = APIRouter(prefix="/v1", generate_unique_id_function=lambda r: r.name,
                    responses={401: {"description": "no or invalid bearer token"},
                               403: {"description": "the caller's role may not do this"}})

@@ -7,16 +7,19 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.datastructures import UploadFile
 
+from shared.limits import BODY_LIMIT_KEY
 from shared.problems import Problem
 
 MAX_BYTES = 8 * 1024 * 1024  # 10,000 rows take about 1 MiB
+MAX_UPLOAD_BYTES = MAX_BYTES + 64 * 1024  # the whole request: the file plus multipart framing
 CSV_TYPES = ("text/csv", "application/csv")
 EXAMPLE = ("machine_id,start,end,hours\n"
            "mac_0193a1b2c3d5a1b2c3d4e5f6,2026-12-01T08:00:00Z,2026-12-03T08:00:00Z,20\n"
            "mac_0193a1b2c3d5a1b2c3d4e5f6,2026-12-07T08:00:00+08:00,2026-12-08T20:00:00+08:00,30.5\n")
 
-# The request body as OpenAPI describes it (the route reads the raw body itself).
-OPENAPI_BODY = {"requestBody": {"required": True, "content": {
+# The request body as OpenAPI describes it (the route reads the raw body itself), and the limit
+# of the whole request (shared/limits.py): the file plus multipart framing.
+OPENAPI_BODY = {BODY_LIMIT_KEY: MAX_UPLOAD_BYTES, "requestBody": {"required": True, "content": {
     "text/csv": {"schema": {"type": "string"}, "example": EXAMPLE},
     "multipart/form-data": {
         "schema": {"type": "object", "required": ["file"],
