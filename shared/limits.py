@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
+from typing import Any
 
 from fastapi import FastAPI
 from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import InvalidToken, decode_token
@@ -97,6 +98,7 @@ class BodyLimitMiddleware:
         self.app = app
         self.default = default
         self.fastapi_app = fastapi_app
+        self._route_limits: list[tuple[str, re.Pattern[str], int]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -121,14 +123,26 @@ class BodyLimitMiddleware:
 
     def limit(self, scope: Scope) -> int:
         """The body limit of the route ``scope`` goes to (its own, or the default)."""
-        for route in self.fastapi_app.router.routes:
-            if route.matches(scope)[0] is Match.FULL:
-                return int((getattr(route, "openapi_extra", None) or {}).get(
-                    BODY_LIMIT_KEY, self.default))
+        if self._route_limits is None:
+            self._route_limits = _route_limits(self.fastapi_app.openapi())
+        for method, path, limit in self._route_limits:
+            if method == scope["method"] and path.fullmatch(scope["path"]):
+                return limit
         return self.default
 
     def _detail(self, scope: Scope) -> str:
         return f"the request body is larger than {self.limit(scope)} bytes"
+
+
+def _route_limits(openapi: dict[str, Any]) -> list[tuple[str, re.Pattern[str], int]]:
+    """(method, path pattern, limit) of each operation whose OpenAPI entry names a limit."""
+    found = []
+    for path, operations in openapi.get("paths", {}).items():
+        pattern = re.compile("[^/]+".join(re.escape(p) for p in re.split(r"{[^}]+}", path)))
+        for method, operation in operations.items():
+            if isinstance(operation, dict) and BODY_LIMIT_KEY in operation:
+                found.append((method.upper(), pattern, int(operation[BODY_LIMIT_KEY])))
+    return found
 
 
 def _content_length(scope: Scope) -> int | None:
