@@ -71,6 +71,10 @@ SUPPLIER_SECRETS = ("Haigang", "firm-s1")
 
 @pytest.fixture
 def world(clients: dict[str, TestClient]) -> World:
+    return build_world(clients)
+
+
+def build_world(clients: dict[str, TestClient]) -> World:
     capacity, orders, matcher = clients["capacity"], clients["orders"], clients["matcher"]
     flows.create_cluster(capacity)
     site = flows.build_site(capacity)
@@ -79,8 +83,12 @@ def world(clients: dict[str, TestClient]) -> World:
     order_id, step_id = support.submit_one_step(orders)
     flows.feed(capacity.app, order_id, (step_id, site.window_ids[0], 6.0))
     reservation = capacity.get("/v1/reservations", headers=flows.SUP).json()["items"][0]
-    support.feed(orders.app, support.proposal(order_id, step_id, site.window_ids[0]))
-    support.feed(orders.app, support.held(order_id, step_id, site.window_ids[0]))
+    proposed = support.proposal(order_id, step_id, site.window_ids[0])
+    support.feed(orders.app, proposed.model_copy(update={"allocations": [
+        proposed.allocations[0].model_copy(update={"factory_id": site.factory_id,
+                                                   "machine_id": site.machine_id})]}))
+    support.feed(orders.app, support.held(order_id, step_id, site.window_ids[0]).model_copy(
+        update={"factory_id": site.factory_id, "reservation_id": reservation["id"]}))
     t0 = me.default_t0()
     for payload in me.walkthrough(t0):
         matcher.app.state.event_handler(*me.envelope(payload))
