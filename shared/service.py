@@ -25,6 +25,7 @@ from shared.logs import configure_logging, correlation_id
 from shared.messaging.kafka import EventConsumer, Handler
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.producer import Producer, broker_reachable
+from shared.openapi_problems import document_problems
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
 
@@ -128,6 +129,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     app.state.runtime = runtime
     install_problem_handlers(app)
     install_limits(app, settings)
+    document_problems(app)
     app.middleware("http")(_correlate)
     app.include_router(_health_router())
     for router in spec.routers:

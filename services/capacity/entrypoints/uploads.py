@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from shared.limits import BODY_LIMIT_KEY
 from shared.problems import Problem
@@ -52,7 +53,10 @@ async def read_csv_upload(request: Request) -> str:
     if media_type in CSV_TYPES:
         data = await _body(request)
     elif media_type == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=10)
+        try:
+            form = await request.form(max_files=1, max_fields=10)
+        except HTTPException as exc:  # a malformed form, or too many fields or files
+            raise _invalid(f"not a usable form: {exc.detail}") from exc
         upload = form.get("file")
         if upload is None:
             raise _invalid("the form has no field 'file'")
