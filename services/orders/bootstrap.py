@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Buyers submit orders of process steps and follow them to allocation.",
         settings=settings or Settings(),
         migrations_dir=MIGRATIONS_DIR,
-        routers=[api.router],
+        routers=[api.router, api.audit_routes],
         consumer_topics=[CAPACITY, MATCHING],
         wire=_wire,
     )

@@ -25,6 +25,7 @@ from services.orders.schemas import (
 from services.orders.schemas_batch import OrdersBatchCreate, OrdersBatchPublic, draft_of
 from services.orders.service_layer import batch, handlers, views
 from services.orders.service_layer.unit_of_work import AbstractUnitOfWork
+from shared.audit_api import audit_router
 from shared.auth import Buyer, BuyerOrOperator
 from shared.problems import Problem
 
@@ -36,6 +37,7 @@ def get_uow(request: Request) -> AbstractUnitOfWork:
 
 
 UowDep = Annotated[AbstractUnitOfWork, Depends(get_uow)]
+audit_routes = audit_router(get_uow, actions=handlers.AUDITED_ACTIONS)
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", min_length=1, max_length=200,
     description="retrying with the same key and body answers the first order again")]
@@ -166,7 +168,8 @@ def cancel_order(
     """Every step is cancelled and order.cancelled is emitted: capacity releases the holds
     and acceptances, the matcher drops the steps."""
     cmd = CancelOrder(order_id=order_id, buyer_firm_id=_own_firm(caller),
-                      reason=body.reason if body else None)
+                      reason=body.reason if body else None, actor=caller.firm_id,
+                      actor_role=caller.role.value)
     with _as_problems():
         order = handlers.cancel_order(cmd, uow)
     return OrderPublic.of(order)
