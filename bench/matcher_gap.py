@@ -27,6 +27,7 @@ from report import write_report
 
 from services.matcher.solver import gap
 from services.matcher.solver.gap_data import GapInstance, cost_of, load, violations
+from services.matcher.solver.gap_mip import build_lp
 from services.matcher.solver.gap_model import all_pairs, solve_pairs
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gap"
@@ -48,27 +49,14 @@ def run_plain_cpsat(instance: GapInstance, *, time_limit: float, threads: int) -
 
 
 def run_highs(instance: GapInstance, *, time_limit: float, threads: int) -> dict[str, Any]:
-    """The same MIP through highspy: column (i, j) has 1 in job row j, r_ij in agent row n + i."""
+    """The same MIP through highspy, with HiGHS's default options (``gap_mip.build_lp``)."""
     start = time.monotonic()
     m, n = instance.m, instance.n
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = m * n, n + m
-    lp.col_cost_ = instance.cost.astype(float).ravel()
-    lp.col_lower_, lp.col_upper_ = np.zeros(m * n), np.ones(m * n)
-    lp.row_lower_ = np.concatenate([np.ones(n), np.full(m, -highspy.kHighsInf)])
-    lp.row_upper_ = np.concatenate([np.ones(n), instance.capacity.astype(float)])
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.arange(0, 2 * m * n + 1, 2, dtype=np.int32)
-    agents, jobs = np.divmod(np.arange(m * n), n)
-    lp.a_matrix_.index_ = np.column_stack([jobs, n + agents]).ravel().astype(np.int32)
-    lp.a_matrix_.value_ = np.column_stack(
-        [np.ones(m * n), instance.resource.astype(float).ravel()]).ravel()
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * (m * n)
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("time_limit", float(time_limit))
     highs.setOptionValue("threads", threads)
-    highs.passModel(lp)
+    highs.passModel(build_lp(instance, all_pairs(instance)))  # HiGHS's default options
     highs.run()
     info = highs.getInfo()
     assignment = None

@@ -106,6 +106,7 @@ def require_role(*roles: Role):  # type: ignore[no-untyped-def]
             raise Problem(403, "Forbidden", f"this needs the role {allowed}")
         return principal
 
+    dependency.roles = frozenset(roles)  # type: ignore[attr-defined]  # read by the access tests
     return Depends(dependency)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context, op
 from sqlalchemy import MetaData, engine_from_config, pool
 
+from shared.audit import audit_metadata
 from shared.messaging.tables import messaging_metadata
 
 
@@ -14,7 +15,8 @@ def run_env(target_metadata: MetaData) -> None:
     url = config.get_main_option("sqlalchemy.url")
 
     def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-        return not (type_ == "table" and name in messaging_metadata.tables)
+        return not (type_ == "table" and (name in messaging_metadata.tables
+                                          or name in audit_metadata.tables))
 
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
@@ -44,3 +46,12 @@ def create_messaging_tables() -> None:
 
 def drop_messaging_tables() -> None:
     messaging_metadata.drop_all(bind=op.get_bind(), checkfirst=False)
+
+
+def create_audit_table() -> None:
+    """The audit log (shared.audit), created by the services that keep one."""
+    audit_metadata.create_all(bind=op.get_bind(), checkfirst=False)
+
+
+def drop_audit_table() -> None:
+    audit_metadata.drop_all(bind=op.get_bind(), checkfirst=False)

@@ -90,7 +90,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+        title = {404: "Not found", 405: "Method not allowed",
+                 413: "Content too large"}.get(exc.status_code, "HTTP error")
         return problem_response(request, status=exc.status_code, title=title,
                                 detail=str(exc.detail), headers=getattr(exc, "headers", None))
 

@@ -20,10 +20,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from shared.db import make_engine, make_session_factory, ping, run_migrations
+from shared.limits import install_limits
 from shared.logs import configure_logging, correlation_id
 from shared.messaging.kafka import EventConsumer, Handler
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.producer import Producer, broker_reachable
+from shared.metrics import ServiceMetrics, install_metrics
+from shared.openapi_problems import document_problems
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
 
@@ -45,6 +48,7 @@ class Runtime:
     background: list = field(default_factory=list)  # objects with start()/stop()
     # Set by the service's wire(): makes the unit of work routes and handlers use.
     uow_factory: Callable[[], Any] | None = None
+    metrics: ServiceMetrics = field(default_factory=ServiceMetrics)  # wire() adds its own
 
     @classmethod
     def build(cls, settings: ServiceSettings) -> Runtime:
@@ -127,7 +131,10 @@ def create_app(spec: ServiceSpec) -> FastAPI:
             )
     app.state.runtime = runtime
     install_problem_handlers(app)
+    install_limits(app, settings)
+    document_problems(app)
     app.middleware("http")(_correlate)
+    install_metrics(app, runtime)
     app.include_router(_health_router())
     for router in spec.routers:
         app.include_router(router)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from limits import parse_many
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -51,6 +52,12 @@ class ServiceSettings(BaseSettings):
     kafka_consumer_enabled: bool = Field(True, validation_alias=_env("KAFKA_CONSUMER_ENABLED"))
     outbox_relay_enabled: bool = Field(True, validation_alias=_env("OUTBOX_RELAY_ENABLED"))
 
+    # Resource limits (shared/limits.py): body size in bytes, per-firm rate ("" = off).
+    max_body_bytes: int = Field(2 * 1024 * 1024, gt=0, validation_alias=_env("MAX_BODY_BYTES"))
+    rate_limit: str = Field("1000/second;50000/minute", validation_alias=_env("RATE_LIMIT"))
+    rate_limit_storage_uri: str = Field("memory://",
+                                        validation_alias=_env("RATE_LIMIT_STORAGE_URI"))
+
     database_url: str = "sqlite:///var/sharefab.db"
     # How long a SQLite writer waits for another process's lock before the API answers 503.
     sqlite_busy_timeout_s: float = Field(30.0, gt=0,
@@ -67,6 +74,8 @@ class ServiceSettings(BaseSettings):
             )
         if len(self.jwt_secret.encode()) < 32:
             raise ValueError("JWT_SECRET must be at least 32 bytes for HS256")
+        if self.rate_limit.strip():
+            parse_many(self.rate_limit)  # raises ValueError naming the bad limit
         return self
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.audit import AuditEntry, AuditFilter
 from shared.auth import Role, issue_token
 from shared.settings import DEFAULT_JWT_SECRET
 
@@ -12,3 +13,34 @@ def make_token(firm: str, role: Role | str, *clusters: str) -> str:
 
 def bearer(firm: str, role: Role | str, *clusters: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {make_token(firm, role, *clusters)}"}
+
+
+def scrape(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """A Prometheus exposition as {(sample name, sorted labels): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def sample(samples: dict, name: str, **labels: str) -> float | None:  # type: ignore[type-arg]
+    return samples.get((name, tuple(sorted(labels.items()))))
+
+
+class FakeAuditLog:
+    """The audit repository of the fake units of work: entries in a list."""
+
+    def __init__(self, entries: list[AuditEntry] | None = None) -> None:
+        self.entries = entries if entries is not None else []
+
+    def add(self, entry: AuditEntry) -> None:
+        self.entries.append(entry)
+
+    def page(self, where: AuditFilter, *, before_id: int | None,
+             limit: int) -> list[AuditEntry]:
+        found = [e for n, e in reversed(list(enumerate(self.entries, start=1)))
+                 if (before_id is None or n < before_id)
+                 and all(v is None or getattr(e, k) == v for k, v in
+                         (("actor", where.actor), ("action", where.action),
+                          ("object_id", where.object_id)))]
+        return found[:limit]

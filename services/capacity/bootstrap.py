@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         settings=settings,
         migrations_dir=MIGRATIONS_DIR,
-        routers=[api.router],
+        routers=[api.router, api.audit_routes],
         consumer_topics=[MATCHING, ORDERS],
         wire=wire,
     ))

@@ -12,8 +12,9 @@ from fastapi import FastAPI
 
 from services.matcher.adapters.unit_of_work import MatcherUnitOfWork, UowOffsetStore
 from services.matcher.config import Settings
-from services.matcher.entrypoints import api
+from services.matcher.entrypoints import api, dashboard, stats_api
 from services.matcher.entrypoints.consumer import make_event_handler
+from services.matcher.entrypoints.metrics import MatcherMetrics
 from services.matcher.entrypoints.planner import PlanningLoop, flush_outbox, partition_owner
 from services.matcher.service_layer.planning import PlanningOptions
 from shared.events.topics import CAPACITY, MATCHING, ORDERS
@@ -27,18 +28,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     loops: list[PlanningLoop] = []
+    observers: list[MatcherMetrics] = []
 
     def wire(runtime: Runtime):  # type: ignore[no-untyped-def]
         def uow_factory() -> MatcherUnitOfWork:
             return MatcherUnitOfWork(runtime.session_factory, on_commit=runtime.relay.wake)
 
         runtime.uow_factory = uow_factory
+        observers.append(MatcherMetrics(runtime.metrics.registry))
         if settings.planner_enabled:
             options = PlanningOptions(params=settings.parameters(),
                                       max_steps=settings.batch_max_steps,
                                       producer=settings.service_name,
                                       solver=settings.solver,
-                                      solver_options=settings.solver_options())
+                                      solver_options=settings.solver_options(),
+                                      observer=observers[0])
             loops.append(PlanningLoop(uow_factory=uow_factory, options=options,
                                       interval_s=settings.batch_interval_s,
                                       owns=partition_owner(lambda: runtime.consumer)))
@@ -58,14 +62,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"offset_store": UowOffsetStore(runtime.uow_factory),
                 "replay_order": [ORDERS, MATCHING, CAPACITY], "on_revoked": on_revoked}
 
-    return create_service_app(ServiceSpec(
+    app = create_service_app(ServiceSpec(
         title="sharefab matcher",
         description="Plans open steps onto idle capacity windows, cluster by cluster, and "
                     "explains every step it cannot place.",
         settings=settings,
         migrations_dir=MIGRATIONS_DIR,
-        routers=[api.router],
+        routers=[api.router, stats_api.router, dashboard.router],
         consumer_topics=[CAPACITY, ORDERS, MATCHING],
         wire=wire,
         consumer_options=consumer_options,
     ))
+    app.state.run_observer = observers[0]  # manual runs (POST /v1/match-runs) count as well
+    return app

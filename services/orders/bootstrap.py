@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from services.orders.adapters.unit_of_work import SqlAlchemyOrdersUnitOfWork
 from services.orders.config import Settings
-from services.orders.entrypoints import api
+from services.orders.entrypoints import api, metrics
 from services.orders.entrypoints.consumer import make_event_handler
 from shared.events.topics import CAPACITY, MATCHING
 from shared.messaging.kafka import Handler
@@ -27,11 +27,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Buyers submit orders of process steps and follow them to allocation.",
         settings=settings or Settings(),
         migrations_dir=MIGRATIONS_DIR,
-        routers=[api.router],
+        routers=[api.router, api.audit_routes],
         consumer_topics=[CAPACITY, MATCHING],
         wire=_wire,
     )
-    return create_service_app(spec)
+    app = create_service_app(spec)
+    metrics.install(app)
+    return app
 
 
 def _wire(runtime: Runtime) -> tuple[Handler | None, list]:  # type: ignore[type-arg]

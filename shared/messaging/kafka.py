@@ -97,6 +97,7 @@ class EventConsumer(BackgroundWorker):
         self.transient_failures = 0
         self.waiting_for_database = False
         self.last_poll_at: float | None = None
+        self.lag: dict[tuple[str, int], int] = {}  # records behind the end, as of the last poll
         self.assignment: Assignment | None = None
         self._consumer: KafkaConsumer | None = None
         self._paused: set[TopicPartition] = set()
@@ -245,6 +246,7 @@ class EventConsumer(BackgroundWorker):
                 if batch:
                     consumer.commit()  # positions: after the applied records, or sought back
                 self._catch_up(consumer, 0 if blocked else polled)
+                self.lag = _lag(consumer)
                 if blocked:
                     backoff = min(TRANSIENT_BACKOFF_MAX_S, max(0.2, backoff * 2))
                     self._stop.wait(backoff)
@@ -334,6 +336,18 @@ class EventConsumer(BackgroundWorker):
         logger.error(
             "dead-lettered %s[%s]@%s: %s", record.topic, record.partition, record.offset, error
         )
+
+
+def _lag(consumer: KafkaConsumer) -> dict[tuple[str, int], int]:
+    """Per assigned partition: the end offset the last fetch reported minus our position
+    (partitions not fetched yet are left out)."""
+    lag = {}
+    for tp in consumer.assignment():
+        end = consumer.highwater(tp)
+        at = consumer.position(tp, timeout_ms=0) if end is not None else None
+        if end is not None and at is not None:
+            lag[(tp.topic, tp.partition)] = max(0, end - at)
+    return lag
 
 
 def _position(record) -> RecordPosition:  # type: ignore[no-untyped-def]

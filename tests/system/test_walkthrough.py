@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
+from shared.events.topics import CAPACITY, ORDERS
 from shared.settings import DEFAULT_JWT_SECRET
 from sharefab_cli.main import demo_tokens
 from sharefab_cli.stack import SERVICES
 from sharefab_cli.walkthrough import Walkthrough
+from tests.helpers import sample, scrape
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
@@ -82,3 +86,32 @@ def test_walkthrough_run_in_a_second_cluster(endpoints):
     assert result.final_order["status"] == "allocated"
     assert result.final_order["steps"][0]["allocation"]["factory_id"] == walk.factory_id
     assert result.order_to_held_s > 0
+
+
+def test_metrics_and_stats_after_the_walkthrough(endpoints, tokens):
+    """Runs after the orders above: each service's /metrics (no token) shows its consumer's
+    partitions and an empty outbox; orders and the matcher count what happened; /v1/stats
+    agrees."""
+    deadline = time.monotonic() + 30
+    while True:
+        got = {s: scrape(httpx.get(f"{getattr(endpoints, s)}/metrics").text) for s in SERVICES}
+        lags = {s: {k: v for k, v in g.items() if k[0] == "sharefab_consumer_lag"}
+                for s, g in got.items()}
+        settled = all(lags.values()) and all(
+            sample(g, "sharefab_outbox_backlog") == 0 for g in got.values())
+        if settled or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert settled, lags
+    assert {dict(labels)["topic"] for _, labels in lags["matcher"]} >= {ORDERS, CAPACITY}
+    assert sample(got["orders"], "sharefab_orders_submitted_total") >= 2
+    assert sample(got["matcher"], "sharefab_steps_placed_total") >= 2
+    assert sample(got["matcher"], "sharefab_order_to_proposal_seconds_count") >= 2
+    assert sample(got["orders"], "sharefab_http_requests_total", method="POST",
+                  route="/v1/orders", status="201") >= 2
+
+    operator = {"Authorization": f"Bearer {tokens['OP']}"}
+    stats = httpx.get(f"{endpoints.matcher}/v1/stats", params={"window": "15m"},
+                      headers=operator).json()
+    assert stats["orders_submitted"] >= 2 and stats["steps_placed"] >= 2
+    assert stats["latency"]["count"] >= 2 and stats["latency"]["p50_s"] > 0

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from services.capacity.adapters import repository
 from services.capacity.service_layer.unit_of_work import ConcurrentUpdate
+from shared.audit import SqlAuditLog
 from shared.uow import SqlAlchemyUnitOfWork
 
 # PostgreSQL: unique violation, serialization failure, deadlock detected.
@@ -23,6 +24,7 @@ class SqlAlchemyCapacityUnitOfWork(SqlAlchemyUnitOfWork):
         self.windows = repository.WindowRepository(session)
         self.reservations = repository.ReservationRepository(session)
         self.orders = repository.OrderRepository(session)
+        self.audit = SqlAuditLog(session)
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         super().__exit__(exc_type, exc, tb)

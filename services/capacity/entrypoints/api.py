@@ -17,6 +17,7 @@ from services.capacity.domain.reservations import Status
 from services.capacity.entrypoints.uploads import OPENAPI_BODY, CsvUpload
 from services.capacity.service_layer import handlers, views, window_handlers
 from services.capacity.service_layer.unit_of_work import CapacityUnitOfWork, ConcurrentUpdate
+from shared.audit_api import audit_router
 from shared.auth import (
     BuyerOrOperator,
     CurrentPrincipal,
@@ -42,6 +43,10 @@ def actor(principal: Principal) -> Actor:
     return Actor(principal.firm_id, principal.role.value, principal.clusters)
 
 
+# Every change can clash with the current state (overlap, held hours, a duplicate id, …) or,
+# after retries, with a concurrent writer: 409.
+CONFLICT = {409: {"description": "clashes with the current state, or a concurrent update"}}
+audit_routes = audit_router(get_uow, actions=handlers.AUDITED_ACTIONS)
 router = APIRouter(prefix="/v1", generate_unique_id_function=lambda r: r.name,
                    responses={401: {"description": "no or invalid bearer token"},
                               403: {"description": "the caller's role may not do this"}})
@@ -56,7 +61,7 @@ def utc(value: datetime | None) -> datetime | None:
     return value and value.astimezone(UTC)
 
 
-@router.post("/clusters", status_code=201, tags=["clusters"])
+@router.post("/clusters", status_code=201, tags=["clusters"], responses=CONFLICT)
 def create_cluster(body: s.ClusterCreate, p: Operator, uow: UowDep) -> s.ClusterPublic:
     cmd = c.CreateCluster(actor(p), cluster_id=body.id, name=body.name, lat=body.lat,
                           lon=body.lon, max_distance_km=body.max_distance_km)
@@ -73,7 +78,7 @@ def get_cluster(cluster_id: str, _: CurrentPrincipal, uow: UowDep) -> s.ClusterP
     return out(s.ClusterPublic, views.get_cluster(cluster_id, uow))
 
 
-@router.post("/factories", status_code=201, tags=["factories"])
+@router.post("/factories", status_code=201, tags=["factories"], responses=CONFLICT)
 def register_factory(body: s.FactoryCreate, p: Supplier, uow: UowDep) -> s.FactoryPublic:
     cmd = c.RegisterFactory(
         actor(p), cluster_id=body.cluster_id, name=body.name, lat=body.lat, lon=body.lon,
@@ -93,14 +98,15 @@ def get_factory(factory_id: str, p: SupplierOrOperator, uow: UowDep) -> s.Factor
     return out(s.FactoryPublic, views.get_factory(actor(p), factory_id, uow))
 
 
-@router.post("/factories/{factory_id}/tier-verification", tags=["factories"])
+@router.post("/factories/{factory_id}/tier-verification", tags=["factories"], responses=CONFLICT)
 def verify_tier(factory_id: str, body: s.TierVerification, p: Operator,
                 uow: UowDep) -> s.FactoryPublic:
     cmd = c.VerifyTier(actor(p), factory_id, body.tier)
     return out(s.FactoryPublic, handlers.verify_tier(cmd, uow))
 
 
-@router.post("/factories/{factory_id}/machines", status_code=201, tags=["machines"])
+@router.post("/factories/{factory_id}/machines", status_code=201, tags=["machines"],
+             responses=CONFLICT)
 def add_machine(factory_id: str, body: s.MachineCreate, p: Supplier,
                 uow: UowDep) -> s.MachinePublic:
     cmd = c.AddMachine(actor(p), factory_id, name=body.name, process=body.process,
@@ -118,7 +124,8 @@ def get_machine(machine_id: str, p: SupplierOrOperator, uow: UowDep) -> s.Machin
     return out(s.MachinePublic, views.get_machine(actor(p), machine_id, uow))
 
 
-@router.post("/machines/{machine_id}/windows", status_code=201, tags=["windows"])
+@router.post("/machines/{machine_id}/windows", status_code=201, tags=["windows"],
+             responses=CONFLICT)
 def open_window(machine_id: str, body: s.WindowCreate, p: Supplier,
                 uow: UowDep) -> s.WindowPublic:
     cmd = c.OpenWindow(actor(p), machine_id, start=body.start.astimezone(UTC),
@@ -135,7 +142,7 @@ def list_windows(machine_id: str, p: SupplierOrOperator, uow: UowDep, cursor: Cu
 
 
 @router.post("/windows:import", status_code=201, tags=["windows"], openapi_extra=OPENAPI_BODY,
-             responses={413: {"description": "file too large"},
+             responses={**CONFLICT, 413: {"description": "file too large"},
                         415: {"description": "neither text/csv nor multipart/form-data"}})
 def import_windows(p: Supplier, uow: UowDep, csv_text: CsvUpload) -> s.WindowsImported:
     """All rows or none: a bad row → 422 listing every bad row (1-based) and why."""
@@ -148,7 +155,7 @@ def get_window(window_id: str, p: SupplierOrOperator, uow: UowDep) -> s.WindowPu
     return out(s.WindowPublic, views.get_window(actor(p), window_id, uow))
 
 
-@router.patch("/windows/{window_id}", tags=["windows"])
+@router.patch("/windows/{window_id}", tags=["windows"], responses=CONFLICT)
 def update_window(window_id: str, body: s.WindowUpdate, p: Supplier,
                   uow: UowDep) -> s.WindowPublic:
     cmd = c.UpdateWindow(actor(p), window_id, start=utc(body.start), end=utc(body.end),
@@ -156,7 +163,7 @@ def update_window(window_id: str, body: s.WindowUpdate, p: Supplier,
     return out(s.WindowPublic, window_handlers.update_window(cmd, uow))
 
 
-@router.delete("/windows/{window_id}", status_code=204, tags=["windows"])
+@router.delete("/windows/{window_id}", status_code=204, tags=["windows"], responses=CONFLICT)
 def close_window(window_id: str, p: Supplier, uow: UowDep) -> Response:
     window_handlers.close_window(c.CloseWindow(actor(p), window_id), uow)
     return Response(status_code=204)
@@ -190,13 +197,13 @@ def get_reservation(reservation_id: str, p: SupplierOrOperator,
     return out(s.ReservationPublic, views.get_reservation(actor(p), reservation_id, uow))
 
 
-@router.post("/reservations/{reservation_id}/accept", tags=["reservations"])
+@router.post("/reservations/{reservation_id}/accept", tags=["reservations"], responses=CONFLICT)
 def accept_reservation(reservation_id: str, p: Supplier, uow: UowDep) -> s.ReservationPublic:
     cmd = c.AcceptReservation(actor(p), reservation_id)
     return out(s.ReservationPublic, handlers.accept_reservation(cmd, uow))
 
 
-@router.post("/reservations/{reservation_id}/decline", tags=["reservations"])
+@router.post("/reservations/{reservation_id}/decline", tags=["reservations"], responses=CONFLICT)
 def decline_reservation(reservation_id: str, body: s.DeclineRequest, p: Supplier,
                         uow: UowDep) -> s.ReservationPublic:
     cmd = c.DeclineReservation(actor(p), reservation_id, reason=body.reason)

@@ -6,17 +6,21 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
+from shared.limits import BODY_LIMIT_KEY
 from shared.problems import Problem
 
 MAX_BYTES = 8 * 1024 * 1024  # 10,000 rows take about 1 MiB
+MAX_UPLOAD_BYTES = MAX_BYTES + 64 * 1024  # the whole request: the file plus multipart framing
 CSV_TYPES = ("text/csv", "application/csv")
 EXAMPLE = ("machine_id,start,end,hours\n"
            "mac_0193a1b2c3d5a1b2c3d4e5f6,2026-12-01T08:00:00Z,2026-12-03T08:00:00Z,20\n"
            "mac_0193a1b2c3d5a1b2c3d4e5f6,2026-12-07T08:00:00+08:00,2026-12-08T20:00:00+08:00,30.5\n")
 
-# The request body as OpenAPI describes it (the route reads the raw body itself).
-OPENAPI_BODY = {"requestBody": {"required": True, "content": {
+# The request body as OpenAPI describes it (the route reads the raw body itself), and the limit
+# of the whole request (shared/limits.py): the file plus multipart framing.
+OPENAPI_BODY = {BODY_LIMIT_KEY: MAX_UPLOAD_BYTES, "requestBody": {"required": True, "content": {
     "text/csv": {"schema": {"type": "string"}, "example": EXAMPLE},
     "multipart/form-data": {
         "schema": {"type": "object", "required": ["file"],
@@ -49,7 +53,10 @@ async def read_csv_upload(request: Request) -> str:
     if media_type in CSV_TYPES:
         data = await _body(request)
     elif media_type == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=10)
+        try:
+            form = await request.form(max_files=1, max_fields=10)
+        except HTTPException as exc:  # a malformed form, or too many fields or files
+            raise _invalid(f"not a usable form: {exc.detail}") from exc
         upload = form.get("file")
         if upload is None:
             raise _invalid("the form has no field 'file'")

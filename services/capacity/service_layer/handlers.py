@@ -27,6 +27,7 @@ from services.capacity.service_layer import messages
 from services.capacity.service_layer.base import CONSUMER, owned_factory, retry_on_conflict
 from services.capacity.service_layer.releases import release_cancelled_order
 from services.capacity.service_layer.unit_of_work import CapacityUnitOfWork
+from shared.audit import AuditEntry
 from shared.events import Envelope
 from shared.events.payloads import AllocationProposed, OrderCancelled
 
@@ -71,9 +72,12 @@ def verify_tier(cmd: commands.VerifyTier, uow: CapacityUnitOfWork) -> Factory:
     cmd.actor.require(OPERATOR)
     with uow:
         factory = owned_factory(uow, cmd.actor, cmd.factory_id)
+        previous = factory.verified_tier
         factory.verify_tier(cmd.tier)
         uow.factories.save(factory)
         uow.publish(messages.factory_state(factory, registered=False))
+        uow.audit.add(audited(cmd.actor, "factory.tier_verified", "factory", factory.id,
+                              tier=cmd.tier, previous_tier=previous, firm_id=factory.firm_id))
         uow.commit()
     return factory
 
@@ -130,6 +134,9 @@ def accept_reservation(cmd: commands.AcceptReservation, uow: CapacityUnitOfWork)
         uow.windows.save_hours(window)
         uow.reservations.save_status(reservation, expected=Status.HELD)
         uow.publish(messages.reservation_accepted(reservation, factory_name=factory.name))
+        uow.audit.add(audited(cmd.actor, "reservation.accepted", "reservation", reservation.id,
+                              at=cmd.at, order_id=reservation.order_id,
+                              step_id=reservation.step_id, hours=reservation.hours))
         uow.commit()
     return reservation
 
@@ -145,8 +152,22 @@ def decline_reservation(cmd: commands.DeclineReservation, uow: CapacityUnitOfWor
         uow.windows.save_hours(window)
         uow.reservations.save_status(reservation, expected=Status.HELD)
         uow.publish(messages.reservation_declined(reservation))
+        uow.audit.add(audited(cmd.actor, "reservation.declined", "reservation", reservation.id,
+                              at=cmd.at, order_id=reservation.order_id,
+                              step_id=reservation.step_id, reason=cmd.reason))
         uow.commit()
     return reservation
+
+
+AUDITED_ACTIONS = ["factory.tier_verified", "reservation.accepted", "reservation.declined"]
+
+
+def audited(actor: Actor, action: str, object_type: str, object_id: str, *,
+            at: datetime | None = None, **detail: object) -> AuditEntry:
+    """The audit row of a change, written by the handler in the change's transaction."""
+    return AuditEntry(actor=actor.firm_id, role=actor.role, action=action,
+                      object_type=object_type, object_id=object_id,
+                      at=at or datetime.now(UTC), detail=detail)
 
 
 def _window_of(uow: CapacityUnitOfWork, reservation: Reservation) -> Window:

@@ -14,6 +14,7 @@ from services.capacity.domain.model import Cluster, Factory, Machine
 from services.capacity.domain.reservations import Reservation, Status
 from services.capacity.domain.window_import import MachineRef
 from services.capacity.domain.windows import Window
+from shared.audit import AuditLog
 from shared.events import Envelope
 
 
@@ -114,6 +115,7 @@ class CapacityUnitOfWork(Protocol):
     windows: WindowRepository
     reservations: ReservationRepository
     orders: OrderRepository
+    audit: AuditLog
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *args: Any) -> None: ...

@@ -85,6 +85,9 @@ class OrderRow(Base):
     allowed_factories: Mapped[list[str]] = mapped_column(JSON)
     blocked_factories: Mapped[list[str]] = mapped_column(JSON)
     max_factories: Mapped[int | None] = mapped_column(Integer)
+    # the order.submitted event's time (the orders API accepted it), and the first proposal's
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    first_proposed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
 
 class StepRow(Base):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.matcher.adapters.orm import (
@@ -88,7 +88,8 @@ class SqlReadModel:
             due=order.due, min_tier=order.min_tier, certifications=list(order.certifications),
             max_distance_km=order.max_distance_km, priority=order.priority, budget=order.budget,
             allowed_factories=list(order.allowed_factories),
-            blocked_factories=list(order.blocked_factories), max_factories=order.max_factories))
+            blocked_factories=list(order.blocked_factories), max_factories=order.max_factories,
+            submitted_at=order.submitted_at))
         self.session.flush()
         for step in steps:
             self.save_step(step)
@@ -125,6 +126,16 @@ class SqlReadModel:
             price=s.price, transport_km=s.transport_km, reason=s.reason, detail=s.detail,
             excluded_windows=list(s.excluded_windows), match_run_id=s.match_run_id,
             updated_at=datetime.now(UTC)))
+
+    def first_proposals(self, order_ids: list[str], *, at: datetime) -> list[float]:
+        rows = self.session.execute(select(OrderRow.id, OrderRow.submitted_at).where(
+            OrderRow.id.in_(order_ids), OrderRow.first_proposed_at.is_(None))).all()
+        if not rows:
+            return []
+        self.session.execute(update(OrderRow).where(OrderRow.id.in_([r.id for r in rows]))
+                             .values(first_proposed_at=at))
+        return [(at - r.submitted_at).total_seconds() for r in rows
+                if r.submitted_at is not None]
 
     def pending_count(self, cluster_id: str) -> int:
         return self.session.scalar(select(func.count()).select_from(StepRow).where(
@@ -188,7 +199,8 @@ def _order(row: OrderRow) -> OrderRecord:
         min_tier=row.min_tier, certifications=tuple(row.certifications),
         max_distance_km=row.max_distance_km, priority=row.priority, budget=row.budget,
         allowed_factories=tuple(row.allowed_factories),
-        blocked_factories=tuple(row.blocked_factories), max_factories=row.max_factories)
+        blocked_factories=tuple(row.blocked_factories), max_factories=row.max_factories,
+        submitted_at=row.submitted_at)
 
 
 def _step(row: StepRow) -> StepState:

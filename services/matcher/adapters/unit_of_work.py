@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from sqlalchemy.orm import Session
 
 from services.matcher.adapters.repository import SqlConsumerOffsets, SqlMatchRuns, SqlReadModel
+from services.matcher.adapters.stats_queries import SqlStats
 from shared.messaging.partitions import RecordPosition
 from shared.uow import SqlAlchemyUnitOfWork
 
@@ -16,11 +17,13 @@ class MatcherUnitOfWork(SqlAlchemyUnitOfWork):
     read_model: SqlReadModel
     runs: SqlMatchRuns
     offsets: SqlConsumerOffsets
+    stats: SqlStats
 
     def _open(self, session: Session) -> None:
         self.read_model = SqlReadModel(session)
         self.runs = SqlMatchRuns(session)
         self.offsets = SqlConsumerOffsets(session)
+        self.stats = SqlStats(session)
 
 
 class UowOffsetStore:

@@ -198,6 +198,7 @@ class OrderRecord:
     allowed_factories: tuple[str, ...] = ()
     blocked_factories: tuple[str, ...] = ()
     max_factories: int | None = None
+    submitted_at: datetime | None = None  # when the orders API accepted it
 
 
 @dataclass

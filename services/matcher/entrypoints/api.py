@@ -35,7 +35,8 @@ def get_options(request: Request) -> planning.PlanningOptions:
     s = request.app.state.settings
     return planning.PlanningOptions(params=s.parameters(), max_steps=s.batch_max_steps,
                                     producer=s.service_name, solver=s.solver,
-                                    solver_options=s.solver_options())
+                                    solver_options=s.solver_options(),
+                                    observer=request.app.state.run_observer)
 
 
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]

@@ -64,7 +64,10 @@ def handle_event(envelope: Envelope, payload: EventPayload, *, uow: UnitOfWork,
         if handler is not None:
             if uow.claim(CONSUMER, envelope):
                 uow.read_model.lock_cluster(payload.cluster_id)  # serialised with planning runs
-                handler(payload, uow)
+                if type(payload) in TIMED:
+                    handler(payload, uow, occurred_at=utc(envelope.occurred_at))
+                else:
+                    handler(payload, uow)
                 applied = True
             else:
                 logger.info("event %s (%s) applied before", envelope.event_id, envelope.type)
@@ -141,14 +144,17 @@ def _reopen_unplaced(cluster_id: str, uow: UnitOfWork) -> None:
             rm.save_step(step)
 
 
-def on_order_submitted(p: ev.OrderSubmitted, uow: UnitOfWork) -> None:
+def on_order_submitted(p: ev.OrderSubmitted, uow: UnitOfWork, *,
+                       occurred_at: datetime | None = None) -> None:
+    """``occurred_at``: the event's time, i.e. when the orders API accepted the order."""
     order = OrderRecord(
         id=p.order_id, buyer_firm_id=p.buyer_firm_id, cluster_id=p.cluster_id, title=p.title,
         delivery_lat=p.delivery_lat, delivery_lon=p.delivery_lon, due=utc(p.due),
         min_tier=p.min_tier, certifications=tuple(p.certifications),
         max_distance_km=p.max_distance_km, priority=p.priority, budget=p.budget,
         allowed_factories=tuple(p.allowed_factories),
-        blocked_factories=tuple(p.blocked_factories), max_factories=p.max_factories)
+        blocked_factories=tuple(p.blocked_factories), max_factories=p.max_factories,
+        submitted_at=occurred_at)
     steps = [StepState(id=s.step_id, order_id=p.order_id, cluster_id=p.cluster_id,
                        key=s.key, process=s.process, material=s.material, quantity=s.quantity,
                        hours=s.hours, after=list(s.after), position=i)
@@ -305,3 +311,5 @@ EVENT_HANDLERS: dict[type[EventPayload], Callable[[Any, UnitOfWork], None]] = {
     ev.AllocationProposed: on_allocation_proposed,
     ev.StepUnplaced: on_step_unplaced,
 }
+# handlers that also take the event's time (``occurred_at``)
+TIMED: frozenset[type[EventPayload]] = frozenset({ev.OrderSubmitted})

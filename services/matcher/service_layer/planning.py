@@ -14,7 +14,8 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from services.matcher.domain.model import Instance, Parameters, Plan
 from services.matcher.domain.readmodel import StepState, build_instance, select_batch
@@ -31,6 +32,13 @@ from shared.logs import correlation_id
 logger = logging.getLogger(__name__)
 
 
+class RunObserver(Protocol):
+    """Told about every committed run (the service's metrics)."""
+
+    def run_finished(self, run: MatchRun, *, plan: Plan, elapsed_s: float,
+                     first_proposal_latencies_s: list[float]) -> None: ...
+
+
 class UnknownCluster(Exception):
     def __init__(self, cluster_id: str) -> None:
         super().__init__(f"cluster {cluster_id!r} is not known to the matcher")
@@ -44,6 +52,7 @@ class PlanningOptions:
     producer: str = "matcher"
     solver: str = "cpsat"  # cpsat (solver/solve.py) | greedy (solver/greedy.py)
     solver_options: SolverOptions = field(default_factory=SolverOptions)
+    observer: RunObserver | None = None
 
 
 def plan_cluster(cluster_id: str, *, uow: UnitOfWork, options: PlanningOptions, trigger: str,
@@ -51,14 +60,24 @@ def plan_cluster(cluster_id: str, *, uow: UnitOfWork, options: PlanningOptions, 
     now = now or datetime.now(UTC)
     run_id = f"run_{uuid.uuid4().hex[:16]}"
     token = correlation_id.set(run_id)
+    clock = time.perf_counter()
     try:
-        return _run(cluster_id, run_id, uow=uow, options=options, trigger=trigger, now=now)
+        run, plan, latencies = _run(cluster_id, run_id, uow=uow, options=options,
+                                    trigger=trigger, now=now)
     finally:
         correlation_id.reset(token)
+    if options.observer is not None:
+        try:
+            options.observer.run_finished(run, plan=plan, elapsed_s=time.perf_counter() - clock,
+                                          first_proposal_latencies_s=latencies)
+        except Exception:  # metrics never fail a committed run
+            logger.exception("run observer failed")
+    return run
 
 
 def _run(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOptions,
-         trigger: str, now: datetime) -> MatchRun:
+         trigger: str, now: datetime) -> tuple[MatchRun, Plan, list[float]]:
+    started = time.perf_counter()
     with uow:
         rm = uow.read_model
         if not rm.cluster_exists(cluster_id):
@@ -77,16 +96,19 @@ def _run(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOpti
             id=run_id, cluster_id=cluster_id, trigger=trigger, status=plan.status,
             placed_steps=len(plan.allocations), unplaced_steps=len(plan.unplaced),
             objective=round(plan.objective, 2), wall_s=round(wall_s, 6), started_at=now,
-            finished_at=datetime.now(UTC), parameters=_parameters(options),
+            finished_at=now + timedelta(seconds=time.perf_counter() - started),
+            parameters=_parameters(options),
             bound=None if bound is None else round(bound, 2), gap=gap,
             seed=options.solver_options.seed)
         uow.runs.add(run, plan=plan, snapshot=to_scenario(instance))
         _apply(plan, {s.id: s for s in snap.steps}, uow=uow, run_id=run_id)
+        latencies = rm.first_proposals(sorted(plan.allocations_by_order()),
+                                       at=run.finished_at)
         _publish(plan, run, uow=uow, producer=options.producer)
         uow.commit()
     logger.info("match run %s on %s: %d placed, %d unplaced, objective %.2f, %.3f s",
                 run.id, cluster_id, run.placed_steps, run.unplaced_steps, plan.objective, wall_s)
-    return run
+    return run, plan, latencies
 
 
 def plan_pending(*, uow: UnitOfWork, options: PlanningOptions) -> list[MatchRun]:

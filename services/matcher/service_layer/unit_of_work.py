@@ -16,6 +16,7 @@ from services.matcher.domain.readmodel import (
     WindowRecord,
 )
 from services.matcher.domain.runs import MatchRun
+from services.matcher.domain.stats import Outcome, RunSummary
 from shared.events import Envelope
 
 
@@ -41,6 +42,9 @@ class ReadModelRepository(Protocol):
     def window_steps(self, window_id: str) -> list[StepState]:
         """The steps that sit on ``window_id`` (proposed, held or accepted there)."""
     def save_step(self, step: StepState) -> None: ...
+    def first_proposals(self, order_ids: list[str], *, at: datetime) -> list[float]:
+        """Mark ``at`` as the first proposal of those orders not proposed before; the seconds
+        from each one's submission to ``at`` (orders without a submission time left out)."""
     def pending_count(self, cluster_id: str) -> int:
         """How many steps of the cluster wait to be planned (status pending)."""
     def clusters_with_pending(self) -> list[str]: ...
@@ -69,10 +73,26 @@ class OffsetRepository(Protocol):
     def load(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]: ...
 
 
+class StatsQueries(Protocol):
+    """The rows of the operator statistics (``cluster_id`` None = every cluster)."""
+
+    def submitted_times(self, *, cluster_id: str | None, since: datetime,
+                        until: datetime) -> list[datetime]: ...
+    def first_proposals(self, *, cluster_id: str | None, since: datetime,
+                        until: datetime) -> list[tuple[datetime, float]]: ...
+    def outcomes(self, *, cluster_id: str | None, since: datetime,
+                 until: datetime) -> list[Outcome]: ...
+    def hours(self, *, cluster_id: str | None, since: datetime) -> tuple[float, float]: ...
+    def runs(self, *, cluster_id: str | None, since: datetime, until: datetime,
+             limit: int | None = None) -> list[RunSummary]: ...
+    def run_count(self, *, cluster_id: str | None, since: datetime, until: datetime) -> int: ...
+
+
 class UnitOfWork(Protocol):
     read_model: ReadModelRepository
     runs: MatchRunRepository
     offsets: OffsetRepository
+    stats: StatsQueries
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *args: Any) -> None: ...

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -96,11 +97,13 @@ def lns(
     seed: int = 0,
     max_steps: int | None = None,
     lower_bound: int | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> tuple[np.ndarray, LnsStats]:
     """Improve a feasible ``agent`` assignment until ``deadline`` (monotonic seconds).
 
     With ``threads`` > 1, that many neighbourhoods on disjoint agents are solved at once (CP-SAT
-    releases the GIL), and every improvement is applied: they cannot interfere.
+    releases the GIL), and every improvement is applied: they cannot interfere. ``stop`` ends
+    the search early when it returns true.
     """
     rng = np.random.default_rng(seed)
     agent = agent.copy()
@@ -112,6 +115,8 @@ def lns(
             if max_steps is not None and stats.steps >= max_steps:
                 break
             if lower_bound is not None and current <= lower_bound:
+                break
+            if stop is not None and stop():  # another solver proved optimality
                 break
             hoods = _batch(rng, agent, reduced_cost, free=int(free), size=threads)
             # Deterministic mode (max_steps) bounds work, not seconds, for every sub-problem.

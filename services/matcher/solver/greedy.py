@@ -10,7 +10,7 @@ order's tentative placements are undone and its steps are reported unplaced with
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from services.matcher.domain import reasons
 from services.matcher.domain.costs import delivery_km, objective, objective_term, order_price
@@ -20,14 +20,21 @@ from services.matcher.solver.eligibility import PlanState, funnel
 
 logger = logging.getLogger(__name__)
 
+# Picks the window for one step given the plan so far (None: no window left for it).
+Chooser = Callable[[Instance, Order, Step, PlanState], str | None]
+# Places one order whole into the plan, or none of it.
+Placer = Callable[[Order, PlanState], tuple[list[Allocation], list[Unplaced]]]
 
-def solve(instance: Instance) -> Plan:
+
+def solve(instance: Instance, place: Placer | None = None) -> Plan:
+    """The greedy plan; ``place`` replaces ``place_order`` (the indexed and chain variants)."""
     state = PlanState.initial(instance)
     allocations: list[Allocation] = []
     unplaced: list[Unplaced] = []
     for order in sorted(instance.orders, key=lambda o: (-o.priority, o.due, o.id)):
         if order.free_steps:
-            placed, failed = place_order(instance, order, state)
+            placed, failed = (place(order, state) if place is not None
+                              else place_order(instance, order, state))
             allocations.extend(placed)
             unplaced.extend(failed)
     anything = any(o.free_steps for o in instance.orders)
@@ -36,24 +43,36 @@ def solve(instance: Instance) -> Plan:
                 allocations=tuple(allocations), unplaced=tuple(unplaced))
 
 
-def place_order(instance: Instance, order: Order, state: PlanState
-                ) -> tuple[list[Allocation], list[Unplaced]]:
-    """Place every free step of ``order`` into ``state``, or none (``state`` is then as before)."""
+def cheapest_window(instance: Instance, order: Order, step: Step, state: PlanState
+                    ) -> str | None:
+    """The eligible window with the lowest objective term; ties: earlier end, then id."""
+    f = funnel(instance, order, step, state)
+    if f.reason is not None:
+        return None
+    cands, params = instance.candidates, instance.params
+    return min(f.eligible, key=lambda w: (
+        objective_term(step, cands[w], order, params), cands[w].window.end, w))
+
+
+def place_order(instance: Instance, order: Order, state: PlanState,
+                choose: Chooser = cheapest_window) -> tuple[list[Allocation], list[Unplaced]]:
+    """Place every free step of ``order`` into ``state``, or none (``state`` is then as before).
+
+    A step without a window gets the funnel's reason; its siblings ``order_incomplete``.
+    """
     steps, cyclic = topological(order.steps)
     if cyclic:
         return [], _fail(order, cyclic[0], reasons.NO_WINDOW_BEFORE_DUE,
                          "the step's precedence constraints form a cycle")
-    cands, params = instance.candidates, instance.params
     done: list[Step] = []
     for step in steps:
         if step.pinned_window is not None:
             continue
-        f = funnel(instance, order, step, state)
-        if f.reason is not None:
+        best = choose(instance, order, step, state)
+        if best is None:
+            f = funnel(instance, order, step, state)
             _undo(state, done)
-            return [], _fail(order, step, f.reason, f.detail)
-        best = min(f.eligible, key=lambda w, s=step: (
-            objective_term(s, cands[w], order, params), cands[w].window.end, w))
+            return [], _fail(order, step, f.reason or reasons.CAPACITY_TAKEN, f.detail)
         state.place(step, best)
         done.append(step)
     if order.budget is not None:

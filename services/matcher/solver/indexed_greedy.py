@@ -4,7 +4,8 @@
 static stages come from the index once; per step only the stages that depend on the plan
 being built are tested (precedence with siblings placed in this pass, free hours left,
 ``max_factories``), over the step's eligible windows taken in the greedy's order of
-preference. Only a step that finds no window runs the full funnel, for its reason and detail.
+preference: a different ``choose`` for ``greedy.place_order``, which runs the full funnel only
+for a step that finds no window, for its reason and detail.
 The solver uses it for its hint and for the repair pass; a test checks that it returns what
 ``greedy.solve`` returns.
 """
@@ -13,11 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.matcher.domain import reasons
-from services.matcher.domain.costs import objective, order_price
-from services.matcher.domain.model import EPS, Allocation, Instance, Order, Plan, Unplaced
+from services.matcher.domain.model import EPS, Allocation, Instance, Order, Plan, Step, Unplaced
 from services.matcher.solver import greedy
-from services.matcher.solver.eligibility import PlanState, funnel
+from services.matcher.solver.eligibility import PlanState
 from services.matcher.solver.index import EligibilityIndex, StepEligibility
 
 
@@ -30,51 +29,16 @@ class IndexedGreedy:
         self._ranked: dict[str, np.ndarray] = {}
 
     def solve(self) -> Plan:
-        inst = self.instance
-        state = PlanState.initial(inst)
-        allocations: list[Allocation] = []
-        unplaced: list[Unplaced] = []
-        for order in sorted(inst.orders, key=lambda o: (-o.priority, o.due, o.id)):
-            if order.free_steps:
-                placed, failed = self.place_order(order, state)
-                allocations.extend(placed)
-                unplaced.extend(failed)
-        anything = any(o.free_steps for o in inst.orders)
-        return Plan(status="feasible" if anything else "optimal",
-                    objective=objective(inst, allocations, unplaced),
-                    allocations=tuple(allocations), unplaced=tuple(unplaced))
+        return greedy.solve(self.instance, place=self.place_order)
 
     def place_order(self, order: Order, state: PlanState
                     ) -> tuple[list[Allocation], list[Unplaced]]:
         """As ``greedy.place_order``: all free steps of ``order`` into ``state``, or none."""
-        inst = self.instance
-        steps, cyclic = greedy.topological(order.steps)
-        if cyclic:
-            return [], greedy._fail(order, cyclic[0], reasons.NO_WINDOW_BEFORE_DUE,
-                                    "the step's precedence constraints form a cycle")
-        done = []
-        for step in steps:
-            if step.pinned_window is not None:
-                continue
-            best = self._best(order, step, state)
-            if best is None:
-                f = funnel(inst, order, step, state)
-                greedy._undo(state, done)
-                return [], greedy._fail(order, step, f.reason or reasons.CAPACITY_TAKEN,
-                                        f.detail)
-            state.place(step, best)
-            done.append(step)
-        if order.budget is not None:
-            total = order_price(inst, order, state.placement)
-            if total > order.budget + EPS:
-                greedy._undo(state, done)
-                detail = (f"the cheapest plan found costs {total:.2f} CNY, over the order's "
-                          f"budget of {order.budget:.2f} CNY")
-                return [], [Unplaced(s.id, order.id, reasons.OVER_BUDGET, detail)
-                            for s in order.free_steps]
-        return [greedy.allocation(inst, order, s, state.placement[s.id]) for s in done], []
+        return greedy.place_order(self.instance, order, state, choose=self._best)
 
-    def _best(self, order: Order, step, state: PlanState) -> str | None:  # type: ignore[no-untyped-def]
+    def _best(self, instance: Instance, order: Order, step: Step, state: PlanState
+              ) -> str | None:
+        """``greedy.cheapest_window`` on the index: the first ranked window still possible."""
         ix = self.index
         if self.eligible[step.id].reason is not None:
             return None

@@ -10,6 +10,7 @@ from services.orders.adapters.repository import (
     SqlOrderRepository,
     SqlTimelineRepository,
 )
+from shared.audit import SqlAuditLog
 from shared.uow import SqlAlchemyUnitOfWork
 
 
@@ -18,9 +19,11 @@ class SqlAlchemyOrdersUnitOfWork(SqlAlchemyUnitOfWork):
     clusters: SqlClusterRepository
     idempotency: SqlIdempotencyRepository
     timeline: SqlTimelineRepository
+    audit: SqlAuditLog
 
     def _open(self, session: Session) -> None:
         self.orders = SqlOrderRepository(session)
         self.clusters = SqlClusterRepository(session)
         self.idempotency = SqlIdempotencyRepository(session)
         self.timeline = SqlTimelineRepository(session)
+        self.audit = SqlAuditLog(session)

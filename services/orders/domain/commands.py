@@ -32,3 +32,11 @@ class CancelOrder:
     order_id: str
     buyer_firm_id: str | None  # None: the operator, who may cancel any order
     reason: str | None = None
+    actor: str | None = None  # the caller's firm (token sub), for the audit log
+    actor_role: str | None = None
+
+    @property
+    def caller(self) -> tuple[str, str]:
+        """(firm, role) of the caller: as given, or the buyer (the operator when none)."""
+        role = self.actor_role or ("buyer" if self.buyer_firm_id else "operator")
+        return self.actor or self.buyer_firm_id or "operator", role

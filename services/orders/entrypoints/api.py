@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from services.orders.domain.commands import CancelOrder, SubmitOrder, SubmitOrders
 from services.orders.domain.errors import InvalidOrder, NotCancellable
 from services.orders.domain.status import OrderStatus
+from services.orders.entrypoints.metrics import MetricsDep
 from services.orders.schemas import (
     OrderCancel,
     OrderCreate,
@@ -24,6 +25,7 @@ from services.orders.schemas import (
 from services.orders.schemas_batch import OrdersBatchCreate, OrdersBatchPublic, draft_of
 from services.orders.service_layer import batch, handlers, views
 from services.orders.service_layer.unit_of_work import AbstractUnitOfWork
+from shared.audit_api import audit_router
 from shared.auth import Buyer, BuyerOrOperator
 from shared.problems import Problem
 
@@ -35,6 +37,7 @@ def get_uow(request: Request) -> AbstractUnitOfWork:
 
 
 UowDep = Annotated[AbstractUnitOfWork, Depends(get_uow)]
+audit_routes = audit_router(get_uow, actions=handlers.AUDITED_ACTIONS)
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", min_length=1, max_length=200,
     description="retrying with the same key and body answers the first order again")]
@@ -70,7 +73,7 @@ def _as_problems() -> Iterator[None]:
 @router.post("/orders", status_code=201, summary="Submit an order", operation_id="submit_order",
              responses={k: PROBLEMS[k] for k in (401, 403, 409, 422)})
 def submit_order(
-    body: OrderCreate, buyer: Buyer, uow: UowDep, response: Response,
+    body: OrderCreate, buyer: Buyer, uow: UowDep, response: Response, metrics: MetricsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderPublic:
     cmd = SubmitOrder(buyer_firm_id=buyer.firm_id, buyer_clusters=buyer.clusters,
@@ -80,6 +83,8 @@ def submit_order(
     response.headers["Location"] = f"{router.prefix}/orders/{order.id}"
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
+    else:
+        metrics.submitted.inc()
     return OrderPublic.of(order)
 
 
@@ -88,7 +93,7 @@ def submit_order(
              responses={k: PROBLEMS[k] for k in (401, 403, 409, 422)})
 def submit_orders_batch(
     body: OrdersBatchCreate, buyer: Buyer, uow: UowDep, response: Response,
-    idempotency_key: IdempotencyKey = None,
+    metrics: MetricsDep, idempotency_key: IdempotencyKey = None,
 ) -> OrdersBatchPublic:
     """200 with one result per item (its order id, or a problem naming the bad fields as
     `orders.<index>.<field>`); the valid orders are stored together with their events."""
@@ -100,6 +105,8 @@ def submit_orders_batch(
         result = batch.submit_orders(cmd, uow)
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
+    else:
+        metrics.submitted.inc(result.accepted)
     return OrdersBatchPublic.of(result)
 
 
@@ -161,7 +168,8 @@ def cancel_order(
     """Every step is cancelled and order.cancelled is emitted: capacity releases the holds
     and acceptances, the matcher drops the steps."""
     cmd = CancelOrder(order_id=order_id, buyer_firm_id=_own_firm(caller),
-                      reason=body.reason if body else None)
+                      reason=body.reason if body else None, actor=caller.firm_id,
+                      actor_role=caller.role.value)
     with _as_problems():
         order = handlers.cancel_order(cmd, uow)
     return OrderPublic.of(order)

@@ -19,6 +19,7 @@ from services.orders.service_layer.unit_of_work import (
     IdempotencyRecord,
 )
 from services.orders.service_layer.views import OrderNotFound
+from shared.audit import AuditEntry
 from shared.events import Envelope, EventPayload, new_event
 from shared.events.payloads import (
     AllocationProposed,
@@ -38,6 +39,7 @@ from shared.events.payloads import (
 logger = logging.getLogger(__name__)
 
 SERVICE = "orders"  # producer name and inbox consumer name
+AUDITED_ACTIONS = ["order.cancelled"]
 
 
 class IdempotencyConflict(Exception):
@@ -143,6 +145,11 @@ def cancel_order(
                              correlation_id=order.id)
         uow.publish(envelope)
         uow.timeline.add_all([timeline.cancelled(order, envelope, reason=cmd.reason)])
+        actor, role = cmd.caller
+        uow.audit.add(AuditEntry(actor=actor, role=role, action="order.cancelled",
+                                 object_type="order", object_id=order.id, at=envelope.occurred_at,
+                                 detail={"reason": cmd.reason,
+                                         "buyer_firm_id": order.buyer_firm_id}))
         uow.commit()
         return order
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol, Self
 
 from services.orders.domain.model import Order
 from services.orders.domain.timeline import TimelineEntry
+from shared.audit import AuditLog
 from shared.events import Envelope
 
 
@@ -89,6 +90,7 @@ class AbstractUnitOfWork(Protocol):
     clusters: ClusterRepository
     idempotency: IdempotencyRepository
     timeline: TimelineRepository
+    audit: AuditLog
 
     def __enter__(self) -> Self: ...
 

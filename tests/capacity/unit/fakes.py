@@ -13,7 +13,9 @@ from services.capacity.domain.reservations import ACTIVE, Reservation, Status
 from services.capacity.domain.window_import import MachineRef
 from services.capacity.domain.windows import EPSILON, Window
 from services.capacity.service_layer.unit_of_work import ConcurrentUpdate
+from shared.audit import AuditEntry
 from shared.events import Envelope
+from tests.helpers import FakeAuditLog
 
 
 class _Store:
@@ -25,6 +27,7 @@ class _Store:
         self.reservations: dict[str, Reservation] = {}
         self.cancelled_orders: dict[str, datetime | None] = {}  # order id → cancelled at
         self.outbox: list[Envelope] = []
+        self.audit: list[AuditEntry] = []
         self.inbox: set[tuple[str, str]] = set()
 
 
@@ -196,6 +199,7 @@ class FakeUnitOfWork:
         self.windows.conflicts_to_raise = self.conflicts_to_raise
         self.reservations = FakeReservations(w.reservations, w.factories)
         self.orders = FakeOrders(w.cancelled_orders)
+        self.audit = FakeAuditLog(w.audit)
         return self
 
     def __exit__(self, *args: Any) -> None:

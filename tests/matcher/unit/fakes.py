@@ -29,6 +29,7 @@ class FakeReadModel:
         self.windows: dict[str, WindowRecord] = {}
         self.orders: dict[str, OrderRecord] = {}
         self.steps: dict[str, StepState] = {}
+        self.first_proposed: dict[str, datetime] = {}
         self.locked: list[str] = []
 
     def upsert_cluster(self, *, cluster_id: str, **fields: Any) -> None:
@@ -65,6 +66,12 @@ class FakeReadModel:
 
     def get_order(self, order_id: str) -> OrderRecord | None:
         return self.orders.get(order_id)
+
+    def first_proposals(self, order_ids: list[str], *, at: datetime) -> list[float]:
+        fresh = [i for i in order_ids if i in self.orders and i not in self.first_proposed]
+        self.first_proposed.update(dict.fromkeys(fresh, at))
+        return [(at - self.orders[i].submitted_at).total_seconds() for i in fresh
+                if self.orders[i].submitted_at is not None]
 
     def get_step(self, step_id: str) -> StepState | None:
         s = self.steps.get(step_id)

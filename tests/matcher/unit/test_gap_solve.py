@@ -111,3 +111,64 @@ def test_threads_do_not_change_feasibility(threads: int) -> None:
     inst = instance(cost=[[3, 1], [1, 3]], resource=[[1, 1], [1, 1]], capacity=[1, 1])
     result = gap.solve(inst, time_limit=1, threads=threads)
     assert result.objective == 2 and result.assignment == [1, 0]
+
+
+def test_portfolio_matches_brute_force_with_two_threads() -> None:
+    # threads=2 on small instances runs HiGHS beside the pipeline: the combined result must
+    # still be the proven optimum, and infeasibility must still be reported as such.
+    rng = np.random.default_rng(11)
+    infeasible = 0
+    for _ in range(40):
+        m, n = int(rng.integers(2, 4)), int(rng.integers(2, 7))
+        resource = rng.integers(1, 10, size=(m, n))
+        inst = GapInstance(name="p", cost=rng.integers(0, 30, size=(m, n)), resource=resource,
+                           capacity=rng.integers(3, 20, size=m))
+        expected = brute_force(inst)
+        result = gap.solve(inst, time_limit=2, threads=2)
+        if expected is None:
+            infeasible += 1
+            assert result.status == "infeasible"
+            continue
+        assert (result.status, result.objective, result.bound) == ("optimal", expected, expected)
+        assert not violations(inst, result.assignment)
+    assert 0 < infeasible < 40
+
+
+def test_highs_result_replaces_a_worse_pipeline_result() -> None:
+    from concurrent.futures import Future
+
+    from services.matcher.solver.gap_model import CpResult
+
+    inst = instance(cost=[[1, 2, 5], [4, 9, 1]], resource=[[4, 3, 1], [2, 2, 1]],
+                    capacity=[5, 4])
+    worse = gap.GapResult(instance="t", m=2, n=3, status="feasible", objective=11, bound=5,
+                          wall_s=1.0, assignment=[0, 1, 1])
+    highs: Future[CpResult] = Future()
+    highs.set_result(CpResult(status="optimal", objective=7, bound=7.0,
+                              assignment=np.array([1, 0, 1])))
+    best = gap._best_of(inst, worse, highs, start=0.0)
+    assert (best.status, best.objective, best.bound) == ("optimal", 7, 7)
+    assert best.assignment == [1, 0, 1] and best.stats["winner"] == "highs"
+
+
+def test_portfolio_runs_highs_only_where_the_lp_is_tight() -> None:
+    # Type E (tight LP: the warm start's reduced-cost fixing drops pairs) gets HiGHS beside the
+    # pipeline; type D (it drops none) keeps both threads for the pipeline.
+    from pathlib import Path
+
+    from services.matcher.solver.gap_data import load
+
+    data = Path(__file__).resolve().parents[4] / "shared" / "data" / "gap"
+    if not data.is_dir():
+        pytest.fail(f"benchmark data missing: {data}")
+    (tight,) = load(data / "gap_e" / "e05100")
+    (loose,) = load(data / "gap_d" / "d05100")
+    with_highs = gap.solve(tight, time_limit=3, threads=2)
+    without = gap.solve(loose, time_limit=3, threads=2)
+    assert with_highs.stats["pairs_kept_by_warm_start"] <= gap.PORTFOLIO_MAX_KEPT
+    assert "highs_objective" in with_highs.stats
+    assert without.stats["pairs_kept_by_warm_start"] > gap.PORTFOLIO_MAX_KEPT
+    assert "highs_objective" not in without.stats
+    for result, inst in ((with_highs, tight), (without, loose)):
+        assert not violations(inst, result.assignment)
+        assert result.bound <= result.objective

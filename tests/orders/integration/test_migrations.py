@@ -13,6 +13,7 @@ from alembic.migration import MigrationContext
 
 from services.orders.adapters.orm import Base, IdempotencyRow, OrderRow, TimelineRow
 from services.orders.bootstrap import MIGRATIONS_DIR
+from shared.audit import audit_metadata
 from shared.db import make_engine, run_migrations
 from shared.events import encode, new_event
 from shared.events.payloads import OrderSubmitted
@@ -27,12 +28,14 @@ def test_migrations_match_the_models(database_url: str) -> None:
     try:
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            audit_diff = compare_metadata(MigrationContext.configure(conn), audit_metadata)
             tables = set(sa.inspect(conn).get_table_names())
     finally:
         engine.dispose()
-    assert [d for d in diff if not _messaging(d)] == []
+    assert [d for d in diff if not _messaging(d) and _table(d) != "audit_log"] == []
+    assert [d for d in audit_diff if _table(d) == "audit_log"] == []
     assert {"orders", "order_steps", "clusters", "idempotency_keys", "order_timeline", "outbox",
-            "inbox"} <= tables
+            "inbox", "audit_log"} <= tables
 
 
 def _config(database_url: str) -> Config:
@@ -100,6 +103,14 @@ def test_0002_keeps_existing_orders_and_backfills_their_timeline(database_url: s
 
 def _messaging(diff: tuple) -> bool:  # type: ignore[type-arg]
     """Outbox and inbox belong to shared.messaging, not to the orders models."""
+    return _table(diff) in messaging_metadata.tables
+
+
+def _table(diff: tuple) -> str | None:  # type: ignore[type-arg]
+    if isinstance(diff, list):  # column changes come as a list of tuples
+        diff = diff[0]
     kind, obj = diff[0], diff[1]
-    table = obj if kind == "remove_table" else getattr(obj, "table", None)
-    return table is not None and table.name in messaging_metadata.tables
+    if kind.endswith("_column") or kind.startswith("modify_"):  # (kind, schema, table, ...)
+        return diff[2]
+    table = obj if kind in ("remove_table", "add_table") else getattr(obj, "table", None)
+    return None if table is None else table.name

@@ -16,6 +16,7 @@ from services.orders.entrypoints.consumer import make_event_handler
 from services.orders.service_layer import handlers
 from services.orders.service_layer.unit_of_work import DuplicateRecord, IdempotencyRecord
 from shared.events import Envelope, EventPayload, new_event
+from tests.helpers import FakeAuditLog
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -114,6 +115,7 @@ class FakeUnitOfWork:
         self.clusters = FakeClusters(*clusters)
         self.idempotency = FakeIdempotency()
         self.timeline = FakeTimeline()
+        self.audit = FakeAuditLog()
         self.published: list[Envelope] = []
         self.inbox: set[tuple[str, str]] = set()
         self.commits = 0
@@ -151,12 +153,12 @@ class FakeUnitOfWork:
     def rollback(self) -> None:
         if self._snapshot is not None:
             (self.orders.rows, self.clusters.names, self.idempotency.records,
-             self.timeline.entries) = copy.deepcopy(self._snapshot)
+             self.timeline.entries, self.audit.entries) = copy.deepcopy(self._snapshot)
         self._staged, self._claims = [], set()
 
     def _state(self) -> tuple:  # type: ignore[type-arg]
         return copy.deepcopy((self.orders.rows, self.clusters.names, self.idempotency.records,
-                              self.timeline.entries))
+                              self.timeline.entries, self.audit.entries))
 
 
 # --- driving the handlers ---------------------------------------------------------------------

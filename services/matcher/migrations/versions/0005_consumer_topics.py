@@ -1,8 +1,8 @@
 """The broker's id of each topic the stored offsets came from: a topic created anew (a broker
 that kept nothing restarted) has a new id, and its stored offsets are then forgotten.
 
-Revision ID: 0004_consumer_topics
-Revises: 0003_run_solver_stats
+Revision ID: 0005_consumer_topics
+Revises: 0004_order_times
 Create Date: 2026-11-23
 
 """
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_consumer_topics"
-down_revision: str | None = "0003_run_solver_stats"
+revision: str = "0005_consumer_topics"
+down_revision: str | None = "0004_order_times"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,105 @@
+"""Operator statistics: ``GET /v1/stats`` and ``GET /v1/stats/series`` (the dashboard's charts)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from services.matcher.domain.stats import InvalidWindow, Latency, parse_window
+from services.matcher.schemas_stats import (
+    LatencyPublic,
+    SeriesPointPublic,
+    StatsPublic,
+    StatsRunPublic,
+    StatsSeriesPublic,
+)
+from services.matcher.service_layer import stats
+from services.matcher.service_layer.unit_of_work import UnitOfWork
+from shared.auth import Operator
+from shared.problems import Problem
+
+router = APIRouter(prefix="/v1", tags=["stats"],
+                   generate_unique_id_function=lambda route: route.name)
+
+WindowText = Annotated[str, Query(max_length=10, description="15m, 1h, 24h, 7d … (1m to 90d)")]
+ClusterQuery = Annotated[str | None, Query(max_length=64, description="one cluster; default all")]
+Buckets = Annotated[int, Query(ge=1, le=120, description="how many equal buckets")]
+ERRORS = {401: {"description": "no or bad token"}, 403: {"description": "not an operator"},
+          422: {"description": "bad window"}}
+
+
+def window_of(text: str) -> timedelta:
+    try:
+        return parse_window(text)
+    except InvalidWindow as exc:
+        raise Problem(422, "Validation failed", str(exc),
+                      errors=[{"field": "query.window", "message": str(exc)}]) from exc
+
+
+def get_uow(request: Request) -> UnitOfWork:
+    return request.app.state.runtime.uow_factory()
+
+
+UowDep = Annotated[UnitOfWork, Depends(get_uow)]
+
+
+@router.get("/stats", summary="Demand and matching over a window (operator)", responses=ERRORS)
+def get_stats(_: Operator, uow: UowDep, cluster: ClusterQuery = None,
+              window: WindowText = "1h") -> StatsPublic:
+    return stats_public(uow=uow, cluster=cluster, window=window)
+
+
+@router.get("/stats/series", summary="The same window in equal buckets, oldest first "
+            "(operator)", responses=ERRORS)
+def get_stats_series(_: Operator, uow: UowDep, cluster: ClusterQuery = None,
+                     window: WindowText = "1h", buckets: Buckets = 12) -> StatsSeriesPublic:
+    return series_public(uow=uow, cluster=cluster, window=window, buckets=buckets)
+
+
+def stats_public(*, uow: UnitOfWork, cluster: str | None, window: str) -> StatsPublic:
+    span = window_of(window)
+    r = stats.report(uow=uow, cluster_id=cluster, window=span)
+    s = r.steps
+    return StatsPublic(
+        cluster_id=cluster, window=window, window_s=int(span.total_seconds()), since=r.since,
+        until=r.until, orders_submitted=r.orders_submitted,
+        orders_per_min=round(r.orders_per_min, 3), steps_placed=s.placed,
+        steps_unplaced=s.unplaced, match_rate=_round(s.match_rate, 4),
+        latency=_latency(r.latency), offered_hours=round(r.offered_hours, 2),
+        placed_hours=round(r.placed_hours, 2), utilisation=_round(r.utilisation, 4),
+        sme_hours=round(s.sme_hours, 2), sme_share=_round(s.sme_share, 4),
+        mean_transport_km=_round(s.mean_transport_km, 2),
+        unplaced_reasons=dict(sorted(s.reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        match_runs_total=r.runs_total,
+        match_runs=[StatsRunPublic(id=x.id, cluster_id=x.cluster_id, trigger=x.trigger,
+                                   status=x.status, placed_steps=x.placed_steps,
+                                   unplaced_steps=x.unplaced_steps, wall_s=x.wall_s,
+                                   gap=x.gap, started_at=x.started_at)
+                    for x in r.recent_runs])
+
+
+def series_public(*, uow: UnitOfWork, cluster: str | None, window: str,
+                  buckets: int) -> StatsSeriesPublic:
+    span = window_of(window)
+    points = stats.series(uow=uow, cluster_id=cluster, window=span, buckets=buckets)
+    width_s = span.total_seconds() / buckets
+    return StatsSeriesPublic(
+        cluster_id=cluster, window=window, bucket_s=round(width_s),
+        since=points[0].start, until=points[0].start + span,
+        points=[SeriesPointPublic(
+            start=p.start, orders_submitted=p.orders_submitted,
+            orders_per_min=round(p.orders_submitted / (width_s / 60), 3),
+            steps_placed=p.steps_placed, steps_unplaced=p.steps_unplaced,
+            latency_p50_s=_round(p.latency.p50, 3), latency_p95_s=_round(p.latency.p95, 3),
+            latency_p99_s=_round(p.latency.p99, 3)) for p in points])
+
+
+def _latency(x: Latency) -> LatencyPublic:
+    return LatencyPublic(count=x.count, p50_s=_round(x.p50, 3), p95_s=_round(x.p95, 3),
+                         p99_s=_round(x.p99, 3))
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)

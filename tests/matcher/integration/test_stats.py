@@ -1,0 +1,132 @@
+"""GET /v1/stats and /v1/stats/series on a scenario small enough to check by hand."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.matcher import events as e
+from tests.matcher.integration import stats_scenario as sc
+from tests.matcher.integration.conftest import BUYER, OPERATOR, feed, plan_now
+
+pytestmark = pytest.mark.integration
+
+
+def stats(client, **params):  # type: ignore[no-untyped-def]
+    response = client.get("/v1/stats", params=params, headers=OPERATOR)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def parse(ts: str) -> datetime:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+
+def test_one_run_gives_the_hand_worked_numbers(client, t0):  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    sc.feed_scenario(client.app, t0, now)
+    run = plan_now(client)
+    assert (run["placed_steps"], run["unplaced_steps"]) == (2, 1)
+    finished = parse(run["finished_at"])
+
+    body = stats(client, window="1h")
+    assert (body["cluster_id"], body["window"], body["window_s"]) == (None, "1h", 3600)
+    assert body["orders_submitted"] == 3
+    assert body["orders_per_min"] == pytest.approx(3 / 60, abs=1e-3)
+    assert (body["steps_placed"], body["steps_unplaced"]) == (2, 1)
+    assert body["match_rate"] == pytest.approx(2 / 3, abs=1e-4)
+    assert body["unplaced_reasons"] == {"no_capable_machine": 1}
+    # windows offer 20 h + 10 h; 6 h + 4 h are proposed; 6 h of them at the SME
+    assert (body["offered_hours"], body["placed_hours"]) == (30.0, 10.0)
+    assert body["utilisation"] == pytest.approx(10 / 30, abs=1e-4)
+    assert (body["sme_hours"], body["sme_share"]) == (6.0, 0.6)
+    assert body["mean_transport_km"] == pytest.approx((sc.KM1 + sc.KM2) / 2, abs=0.01)
+    # first proposals of ord-1 and ord-2, submitted 10 s and 20 s before `now`
+    lat1 = (finished - (now - timedelta(seconds=10))).total_seconds()
+    lat2 = (finished - (now - timedelta(seconds=20))).total_seconds()
+    assert body["latency"] == {"count": 2, "p50_s": pytest.approx(lat1, abs=1e-3),
+                               "p95_s": pytest.approx(lat2, abs=1e-3),
+                               "p99_s": pytest.approx(lat2, abs=1e-3)}
+    assert body["match_runs_total"] == 1
+    (listed,) = body["match_runs"]
+    assert (listed["id"], listed["status"], listed["placed_steps"], listed["gap"]) == (
+        run["id"], run["status"], 2, run["gap"])
+
+
+def test_a_step_counts_once_with_its_latest_outcome(client, t0):  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    sc.feed_scenario(client.app, t0, now)
+    plan_now(client)
+    # an EDM machine arrives: the unplaced step is placed by the second run
+    feed(client.app, e.machine_added("mch-3", process="edm"),
+         e.window_opened(t0, "win-3", machine_id="mch-3", hours=5.0))
+    second = plan_now(client)
+    assert (second["placed_steps"], second["unplaced_steps"]) == (1, 0)
+
+    body = stats(client)
+    assert (body["steps_placed"], body["steps_unplaced"], body["match_rate"]) == (3, 0, 1.0)
+    assert body["unplaced_reasons"] == {}
+    assert (body["offered_hours"], body["placed_hours"]) == (35.0, 12.0)
+    assert (body["sme_hours"], body["sme_share"]) == (8.0, pytest.approx(8 / 12, abs=1e-4))
+    assert body["latency"]["count"] == 3
+    assert body["match_runs_total"] == 2
+    assert body["match_runs"][0]["id"] == second["id"]  # newest first
+
+
+def test_the_window_and_the_cluster_filter(client, t0):  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    for p in sc.capacity(t0):
+        sc.feed_at(client.app, p, now)
+    ord1, ord2, _ = sc.orders(t0)
+    sc.feed_at(client.app, ord1, now - timedelta(minutes=5))
+    sc.feed_at(client.app, ord2, now - timedelta(hours=2))
+    plan_now(client)
+
+    assert stats(client, window="15m")["orders_submitted"] == 1
+    assert stats(client, window="3h")["orders_submitted"] == 2
+    assert stats(client, window="15m")["latency"]["count"] == 2  # both first proposed now
+    other = stats(client, cluster="elsewhere", window="7d")
+    assert (other["cluster_id"], other["orders_submitted"], other["steps_placed"],
+            other["match_runs_total"], other["match_rate"], other["utilisation"]) == (
+        "elsewhere", 0, 0, 0, None, None)
+    assert stats(client, cluster=e.CLUSTER, window="24h")["steps_placed"] == 2
+
+
+def test_the_series_buckets_the_same_events(client, t0):  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    for p in sc.capacity(t0):
+        sc.feed_at(client.app, p, now)
+    ord1, ord2, ord3 = sc.orders(t0)
+    sc.feed_at(client.app, ord1, now - timedelta(minutes=50))
+    sc.feed_at(client.app, ord2, now - timedelta(minutes=3))
+    sc.feed_at(client.app, ord3, now - timedelta(minutes=2))
+    plan_now(client)
+
+    response = client.get("/v1/stats/series", params={"window": "1h", "buckets": 6},
+                          headers=OPERATOR)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["bucket_s"] == 600 and len(body["points"]) == 6
+    assert [p["orders_submitted"] for p in body["points"]] == [1, 0, 0, 0, 0, 2]
+    last = body["points"][-1]
+    assert (last["steps_placed"], last["steps_unplaced"]) == (2, 1)
+    assert last["orders_per_min"] == pytest.approx(0.2)
+    assert last["latency_p50_s"] == pytest.approx(180, abs=5)  # ord-2: about 3 minutes
+    assert last["latency_p99_s"] == pytest.approx(3000, abs=5)  # ord-1: about 50 minutes
+    assert body["points"][0]["latency_p50_s"] is None
+
+
+@pytest.mark.parametrize("window", ["1x", "0h", "91d", "h", "-1h", "30s", "1.5h"])
+def test_a_bad_window_is_a_problem(client, window):  # type: ignore[no-untyped-def]
+    for path in ("/v1/stats", "/v1/stats/series"):
+        response = client.get(path, params={"window": window}, headers=OPERATOR)
+        assert response.status_code == 422
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["errors"][0]["field"] == "query.window"
+
+
+def test_only_operators_see_stats(client):  # type: ignore[no-untyped-def]
+    assert client.get("/v1/stats").status_code == 401
+    forbidden = client.get("/v1/stats", headers=BUYER)
+    assert forbidden.status_code == 403
+    assert forbidden.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/v1/stats/series", headers=BUYER).status_code == 403
