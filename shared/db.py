@@ -40,16 +40,19 @@ def _as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``. SQLite files get their folder, WAL, a busy timeout and FKs."""
+def make_engine(url: str, *, sqlite_busy_timeout_s: float = 30.0, **kwargs: Any) -> Engine:
+    """An engine for ``url``. SQLite files get their folder, WAL, a busy timeout (how long a
+    writer waits for another process's lock before "database is locked") and FKs."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+            url, connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout_s},
+            **kwargs
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        busy_ms = int(sqlite_busy_timeout_s * 1000)
+        event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, busy_ms))
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that
         # SELECT ... then UPDATE inside one unit of work is one serialisable transaction.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
@@ -70,13 +73,13 @@ def write_turn(engine: Engine) -> AbstractContextManager[Any]:
     return _WRITE_TURNS.get(engine) or nullcontext()
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, busy_ms: int) -> None:
     dbapi_connection.isolation_level = None  # let the "begin" listener control transactions
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
 
 

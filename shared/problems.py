@@ -9,7 +9,10 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.transient import RETRY_AFTER_S, is_transient_db_error
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +94,16 @@ def install_problem_handlers(app: FastAPI) -> None:
                  413: "Content too large"}.get(exc.status_code, "HTTP error")
         return problem_response(request, status=exc.status_code, title=title,
                                 detail=str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        if not is_transient_db_error(exc):
+            return await _unexpected(request, exc)
+        logger.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                       str(exc).splitlines()[0])
+        return problem_response(request, status=503, title="Service unavailable",
+                                detail="the database is unavailable for the moment; please retry",
+                                headers={"Retry-After": str(RETRY_AFTER_S)})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

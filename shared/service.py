@@ -52,7 +52,8 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: ServiceSettings) -> Runtime:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url,
+                             sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s)
         producer = Producer(settings)
         relay = OutboxRelay(
             engine=engine,

@@ -59,6 +59,9 @@ class ServiceSettings(BaseSettings):
                                         validation_alias=_env("RATE_LIMIT_STORAGE_URI"))
 
     database_url: str = "sqlite:///var/sharefab.db"
+    # How long a SQLite writer waits for another process's lock before the API answers 503.
+    sqlite_busy_timeout_s: float = Field(30.0, gt=0,
+                                         validation_alias=_env("SQLITE_BUSY_TIMEOUT_S"))
     outbox_poll_interval_s: float = 0.5
     consumer_max_retries: int = 3
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer
 from kafka.structs import TopicPartition
-from tenacity import Retrying, stop_after_attempt, wait_exponential
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from shared.background import BackgroundWorker
 from shared.events import Envelope, EventPayload, PoisonEvent, decode, dlq_topic
@@ -21,12 +21,18 @@ from shared.logs import correlation_id
 from shared.messaging.partitions import Assignment, OffsetStore, RecordPosition
 from shared.messaging.producer import Producer
 from shared.settings import ServiceSettings
+from shared.transient import is_transient_db_error
 
 logger = logging.getLogger(__name__)
 
 
 Handler = Callable[[Envelope, EventPayload], None]
 MAX_POLL_RECORDS = 200
+TRANSIENT_BACKOFF_MAX_S = 5.0
+
+
+class _Transient(Exception):
+    """The database is out of reach: the record is tried again later, never dead-lettered."""
 
 
 class _Listener(ConsumerRebalanceListener):
@@ -45,6 +51,12 @@ class EventConsumer(BackgroundWorker):
 
     ``handler`` must be idempotent (the inbox makes it so); offsets are committed after each
     polled batch has been applied or dead-lettered, so a crash re-delivers at most one batch.
+
+    A transient database error (``shared.transient``) is not the event's fault: the consumer
+    seeks back to the failing record, commits what it applied, waits (backing off up to
+    ``TRANSIENT_BACKOFF_MAX_S``) and polls again — without limit, staying in its group — so
+    nothing is dead-lettered because the database was down. ``waiting_for_database`` is true
+    meanwhile. Any other error is retried ``consumer_max_retries`` times, then dead-lettered.
 
     Optional, for a consumer that rebuilds state from the topics (the matcher):
     - ``offset_store``: on every assignment each partition is sought to its stored offset + 1,
@@ -82,6 +94,8 @@ class EventConsumer(BackgroundWorker):
         self.thread_name = f"consumer-{group_id}"
         self.applied = 0
         self.dead_lettered = 0
+        self.transient_failures = 0
+        self.waiting_for_database = False
         self.last_poll_at: float | None = None
         self.lag: dict[tuple[str, int], int] = {}  # records behind the end, as of the last poll
         self.assignment: Assignment | None = None
@@ -136,6 +150,7 @@ class EventConsumer(BackgroundWorker):
         if consumer is None:
             return
         if self._offset_store is not None and tps:
+            self._forget_recreated_topics(consumer, {tp.topic for tp in tps})
             stored = self._offset_store.load([(tp.topic, tp.partition) for tp in tps])
             for tp in tps:
                 last = stored.get((tp.topic, tp.partition))
@@ -153,6 +168,20 @@ class EventConsumer(BackgroundWorker):
                                      ready=frozenset(), partition_counts={})
         if not self._paused:
             self._publish_assignment(consumer)
+
+    def _forget_recreated_topics(self, consumer: KafkaConsumer, topics: set[str]) -> None:
+        """Stored offsets of a topic the broker has created anew (after a restart that lost
+        its logs) are dropped, so its partitions are read from the beginning: the new log
+        holds new or replayed events, and the inbox skips those applied before."""
+        check = getattr(self._offset_store, "check_topic_ids", None)
+        cluster = getattr(getattr(consumer, "_client", None), "cluster", None)
+        if check is None or cluster is None:
+            return
+        ids = {t: str(cluster.topic_id(t)) for t in topics if cluster.topic_id(t) is not None}
+        recreated = check(ids) if ids else set()
+        if recreated:
+            logger.warning("topic(s) %s were created anew on the broker: reading them from "
+                           "the beginning", ", ".join(sorted(recreated)))
 
     def _catch_up(self, consumer: KafkaConsumer, polled: int = 0) -> None:
         """After a poll: learn end offsets of a fresh assignment, then resume what may fetch."""
@@ -205,19 +234,25 @@ class EventConsumer(BackgroundWorker):
 
     def _run(self) -> None:
         consumer: KafkaConsumer | None = None
+        backoff = 0.0
         while not self._stop.is_set():
             try:
                 if consumer is None:
                     consumer = self._make_consumer()
                 batch = consumer.poll(timeout_ms=500)
                 self.last_poll_at = time.monotonic()
-                for records in batch.values():
-                    for record in records:
-                        self._process(record)
+                polled = sum(len(r) for r in batch.values())
+                blocked = self._apply_batch(consumer, batch)
                 if batch:
-                    consumer.commit()
-                self._catch_up(consumer, sum(len(r) for r in batch.values()))
+                    consumer.commit()  # positions: after the applied records, or sought back
+                self._catch_up(consumer, 0 if blocked else polled)
                 self.lag = _lag(consumer)
+                if blocked:
+                    backoff = min(TRANSIENT_BACKOFF_MAX_S, max(0.2, backoff * 2))
+                    self._stop.wait(backoff)
+                elif polled:
+                    backoff = 0.0
+                    self.waiting_for_database = False
             except Exception:
                 logger.exception("consumer loop failed; reconnecting")
                 if consumer is not None:
@@ -226,6 +261,27 @@ class EventConsumer(BackgroundWorker):
                 self._stop.wait(2.0)
         if consumer is not None:
             self._close(consumer)
+
+    def _apply_batch(self, consumer: KafkaConsumer, batch) -> bool:  # type: ignore[no-untyped-def]
+        """Apply every record; on a transient database error seek each partition back to its
+        first record not applied and return True (the batch is fetched again later)."""
+        pending = list(batch.items())
+        for n, (tp, records) in enumerate(pending):
+            for record in records:
+                try:
+                    self._process(record)
+                except _Transient as exc:
+                    self.transient_failures += 1
+                    if not self.waiting_for_database:
+                        logger.warning("database unavailable (%s); pausing at %s[%s]@%s",
+                                       exc, record.topic, record.partition, record.offset)
+                    self.waiting_for_database = True
+                    consumer.seek(tp, record.offset)
+                    for later_tp, later in pending[n + 1:]:
+                        if later:
+                            consumer.seek(later_tp, later[0].offset)
+                    return True
+        return False
 
     def _close(self, consumer: KafkaConsumer) -> None:
         self.assignment = None
@@ -243,6 +299,7 @@ class EventConsumer(BackgroundWorker):
             for attempt in Retrying(
                 stop=stop_after_attempt(self._settings.consumer_max_retries),
                 wait=wait_exponential(multiplier=0.2, max=2.0),
+                retry=retry_if_exception(lambda e: not is_transient_db_error(e)),
                 reraise=True,
             ):
                 with attempt:
@@ -252,6 +309,8 @@ class EventConsumer(BackgroundWorker):
                         self._handler(envelope, payload, position=_position(record))
             self.applied += 1
         except Exception as exc:
+            if is_transient_db_error(exc):
+                raise _Transient(f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
             logger.exception("event %s (%s) could not be applied", envelope.event_id, envelope.type)
             self._dead_letter(record, f"{type(exc).__name__}: {exc}")
         finally:
@@ -268,7 +327,12 @@ class EventConsumer(BackgroundWorker):
         self._producer.send(dlq_topic(record.topic), record.key, record.value, headers)
         self.dead_lettered += 1
         if self._offset_store is not None:
-            self._offset_store.save(_position(record))
+            try:
+                self._offset_store.save(_position(record))
+            except Exception as exc:
+                if is_transient_db_error(exc):  # dead-lettered again later: a duplicate at most
+                    raise _Transient(str(exc).splitlines()[0]) from exc
+                raise
         logger.error(
             "dead-lettered %s[%s]@%s: %s", record.topic, record.partition, record.offset, error
         )

@@ -34,6 +34,18 @@ class OffsetStore(Protocol):
         """Record a position the handler did not store itself (a dead-lettered record)."""
 
 
+class TopicIdStore(Protocol):
+    """Optional part of an OffsetStore: the broker's id of each topic the offsets came from.
+
+    A topic id changes when the topic is created anew (a broker that keeps nothing restarted,
+    or an operator recreated it); offsets stored from the old topic mean nothing in the new one.
+    """
+
+    def check_topic_ids(self, current: Mapping[str, str]) -> set[str]:
+        """Store ``current`` (topic → id); for each topic whose stored id differs, forget its
+        stored offsets, and return those topics."""
+
+
 @dataclass(frozen=True)
 class Assignment:
     """A consumer's partitions after a rebalance; ``ready`` are those whose history up to the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 from collections.abc import Iterable
@@ -13,6 +14,8 @@ from kafka.errors import TopicAlreadyExistsError
 
 from shared.events.topics import ALL_TOPICS
 from shared.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
 
 
 def ensure_topics(
@@ -74,10 +77,19 @@ class Producer:
             return self._producer
 
     def _discard(self) -> None:
+        """Drop the client after a failure; the next send builds a new one. A client stuck on a
+        broker that forgot it (a restarted broker no longer knows its producer id) cannot even
+        flush on close: it is then closed by force, and dropped in any case."""
         with self._lock:
-            if self._producer is not None:
-                self._producer.close(timeout=1)
-                self._producer = None
+            producer, self._producer = self._producer, None
+        if producer is None:
+            return
+        try:
+            producer.close(timeout=1)
+        except Exception:
+            logger.warning("producer did not close cleanly; closing it by force", exc_info=True)
+            with contextlib.suppress(Exception):
+                producer.close(timeout=0)
 
     def send_batch(self, records: list[tuple[str, str, bytes]], timeout_s: float = 30.0) -> None:
         client = self._client()

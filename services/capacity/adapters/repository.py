@@ -192,8 +192,11 @@ class ReservationRepository(_Repository):
     def add(self, reservation: Reservation) -> None:
         self.session.add(ReservationRow(**vars(reservation)))
 
-    def get(self, reservation_id: str) -> Reservation | None:
-        row = self.session.get(ReservationRow, reservation_id, populate_existing=True)
+    def get(self, reservation_id: str, *, lock: bool = False) -> Reservation | None:
+        """``lock``: for a status change — PostgreSQL then makes a concurrent change of the same
+        reservation wait, and this read sees its outcome (SQLite has one writer anyway)."""
+        row = self.session.get(ReservationRow, reservation_id, populate_existing=True,
+                               with_for_update=lock or None)
         return row and _reservation(row)
 
     def active_for_steps(self, step_ids: Iterable[str]) -> dict[str, Reservation]:
@@ -203,11 +206,13 @@ class ReservationRepository(_Repository):
         )
         return {r.step_id: _reservation(r) for r in self.session.scalars(query)}
 
-    def active_for_order(self, order_id: str) -> list[Reservation]:
+    def active_for_order(self, order_id: str, *, lock: bool = False) -> list[Reservation]:
         query = sa.select(ReservationRow).where(
             ReservationRow.order_id == order_id,
             ReservationRow.status.in_([s.value for s in ACTIVE]),
         ).order_by(ReservationRow.id).execution_options(populate_existing=True)
+        if lock:
+            query = query.with_for_update()
         return [_reservation(r) for r in self.session.scalars(query)]
 
     def due_holds(self, now: datetime, *, limit: int) -> list[Reservation]:

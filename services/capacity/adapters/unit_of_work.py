@@ -37,6 +37,6 @@ def is_race(exc: DBAPIError) -> bool:
     sqlstate = getattr(exc.orig, "sqlstate", None)
     if sqlstate is not None:
         return sqlstate in _RETRYABLE_SQLSTATES
-    message = str(exc.orig)
-    unique = isinstance(exc, IntegrityError) and "UNIQUE constraint failed" in message
-    return unique or "database is locked" in message
+    # SQLite: writers of this process take turns (shared.db.write_turn), so "database is
+    # locked" means another process holds the file: an outage (503, consumer waits), not a race.
+    return isinstance(exc, IntegrityError) and "UNIQUE constraint failed" in str(exc.orig)

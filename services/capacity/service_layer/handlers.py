@@ -117,7 +117,7 @@ def open_machine_window(cmd: commands.OpenWindow, uow: CapacityUnitOfWork) -> Wi
 
 def _owned_reservation(uow: CapacityUnitOfWork, actor: Actor, reservation_id: str
                        ) -> tuple[Reservation, Factory]:
-    reservation = uow.reservations.get(reservation_id)
+    reservation = uow.reservations.get(reservation_id, lock=True)
     factory = reservation and uow.factories.get(reservation.factory_id)
     if reservation is None or factory is None or not factory.is_owned_by(actor):
         raise NotFound("reservation", reservation_id)

@@ -56,7 +56,7 @@ def release_cancelled_order(
             return
         uow.orders.lock(cancelled.order_id, cluster_id=cancelled.cluster_id)
         uow.orders.cancel(cancelled.order_id, at=at, reason=cancelled.reason)
-        active = uow.reservations.active_for_order(cancelled.order_id)
+        active = uow.reservations.active_for_order(cancelled.order_id, lock=True)
         windows = uow.windows.get_many({r.window_id for r in active}, lock=True)
         released = release_order(active, windows=windows, now=at)
         _store(uow, released, windows.values())

@@ -172,3 +172,13 @@ class ConsumerOffsetRow(Base):
     partition: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     offset: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ConsumerTopicRow(Base):
+    """The broker's id of each topic the stored offsets came from (a new id: a new log)."""
+
+    __tablename__ = "consumer_topics"
+
+    topic: Mapped[str] = mapped_column(String(200), primary_key=True)
+    topic_id: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

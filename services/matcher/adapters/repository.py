@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.matcher.adapters.orm import (
     ClusterRow,
     ConsumerOffsetRow,
+    ConsumerTopicRow,
     FactoryRow,
     MachineRow,
     MatchRunRow,
@@ -227,6 +229,19 @@ class SqlConsumerOffsets:
             ConsumerOffsetRow.topic.in_({t for t, _ in wanted})))
         return {(r.topic, r.partition): r.offset for r in rows
                 if (r.topic, r.partition) in wanted}
+
+    def check_topic_ids(self, current: Mapping[str, str]) -> set[str]:
+        """Store the topics' ids; forget the offsets of each topic whose id changed."""
+        stored = {r.topic: r for r in self.session.scalars(
+            select(ConsumerTopicRow).where(ConsumerTopicRow.topic.in_(set(current))))}
+        recreated = {t for t, tid in current.items() if t in stored and stored[t].topic_id != tid}
+        if recreated:
+            self.session.execute(delete(ConsumerOffsetRow).where(
+                ConsumerOffsetRow.topic.in_(recreated)))
+        now = datetime.now(UTC)
+        for topic, tid in current.items():
+            self.session.merge(ConsumerTopicRow(topic=topic, topic_id=tid, updated_at=now))
+        return recreated
 
 
 class SqlMatchRuns:

@@ -3,7 +3,7 @@ repositories."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,12 @@ class UowOffsetStore:
     def load(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
         with self._uow_factory() as uow:
             return uow.offsets.load(partitions)
+
+    def check_topic_ids(self, current: Mapping[str, str]) -> set[str]:
+        with self._uow_factory() as uow:
+            recreated = uow.offsets.check_topic_ids(current)
+            uow.commit()
+        return recreated
 
     def save(self, position: RecordPosition) -> None:
         with self._uow_factory() as uow:

@@ -148,7 +148,7 @@ class FakeReservations(_Repo):
         return {r.step_id: copy.deepcopy(r) for r in self.rows.values()
                 if r.step_id in wanted and r.status in ACTIVE}
 
-    def active_for_order(self, order_id: str) -> list[Reservation]:
+    def active_for_order(self, order_id: str, **_: Any) -> list[Reservation]:
         return [copy.deepcopy(r) for _, r in sorted(self.rows.items())
                 if r.order_id == order_id and r.status in ACTIVE]
 
