@@ -195,5 +195,4 @@ def test_many_concurrent_holds_on_one_window(app: FastAPI, client: TestClient,
     backend = make_url(database_url).get_backend_name()
     print(f"HOLD-CONCURRENCY backend={backend} threads={THREADS} attempts={len(asked)} "
           f"held={len(held)} rejected={len(rejected)} hours_offered={w.hours:g} "
-          f"hours_held={w.held_hours:g} overbooked={overbooked:g}")
-    assert elapsed < 60
+          f"hours_held={w.held_hours:g} overbooked={overbooked:g} elapsed_s={elapsed:.2f}")
