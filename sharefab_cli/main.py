@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from shared.auth import Role, issue_token
 from shared.settings import ServiceSettings
-from sharefab_cli import gap_cli, scenario_cli
+from sharefab_cli import demo, gap_cli, ops_cli, scenario_cli
 from sharefab_cli.stack import SERVICES, LocalStack, StackConfig, StackError
 
 app = typer.Typer(help="sharefab: shared manufacturing for industrial clusters.",
@@ -202,6 +202,8 @@ def walkthrough(
 app.command("solve-gap")(gap_cli.solve_gap)
 app.command("solve-scenario")(scenario_cli.solve_scenario)
 app.add_typer(scenario_cli.scenario_app, name="scenario")
+ops_cli.register(app)  # stats, match-runs, replay
+app.command()(demo.demo)
 
 if __name__ == "__main__":
     app()
