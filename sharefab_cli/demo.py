@@ -173,7 +173,7 @@ def demo(
                    cluster=cluster, seed=seed)
         now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         scenario = generate(factories=factories, orders=orders, seed=seed, now=now)
-        _seed(run, scenario)
+        seed_cluster(run, scenario)
         started = datetime.now(UTC) - timedelta(seconds=1)
         _stream(run, scenario, buyers=buyers, rate=rate, orders_url=orders_url)
         counts = _settle(run, started, settle_s=settle)
@@ -181,7 +181,7 @@ def demo(
         _summary(run, counts, stats)
 
 
-def _seed(run: Demo, scenario: dict[str, Any]) -> None:
+def seed_cluster(run: Demo, scenario: dict[str, Any]) -> None:
     rng = random.Random(run.seed)
     machines: dict[str, list[dict[str, Any]]] = {}
     for m in scenario["machines"]:
