@@ -26,6 +26,7 @@ from typing import Any
 
 import latency
 import throughput
+from load import ratio
 from plot import plot
 from report import RESULTS, write_report
 from rich.console import Console
@@ -79,7 +80,7 @@ def phase_throughput(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
         "generator": "bench/load.py (asyncio, HTTP/1.1 keep-alive), one process",
         "generator_pinned_to_cpu1": generator_pinned, "hello_world": hello,
         "orders_post": orders, "cluster_known_after_s": round(cluster_s, 2),
-        "ratio": throughput.ratio(orders["req_per_s"], hello["req_per_s"]),
+        "ratio": ratio(orders["req_per_s"], hello["req_per_s"]),
     }, batch
 
 
