@@ -35,7 +35,8 @@ from rich.table import Table
 from sharefab_cli.stack import SERVICES, LocalStack, StackConfig, free_port
 
 console = Console(highlight=False)
-TUNED = "MATCHER_BATCH_INTERVAL_S=0.5,MATCHER_SOLVER=greedy"
+TUNED = ("MATCHER_BATCH_INTERVAL_S=1,MATCHER_SOLVER_THREADS=1,MATCHER_SOLVER_TIME_LIMIT_S=0.5,"
+         "MATCHER_BATCH_MAX_STEPS=300")  # leave a core to orders and capacity
 
 
 def stack_config(var: str, env: dict[str, str]) -> StackConfig:
