@@ -49,10 +49,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
-# Benchmarks measure speed; tests never assert timings.
+# Benchmarks measure speed; tests never assert timings. The whole system under load (~15 min;
+# `$(BIN)/python bench/system_bench.py --quick` for a short try).
 bench: install
-	$(BIN)/python bench/walkthrough_latency.py --runs 5
-	$(BIN)/python bench/orders_batch.py
+	$(BIN)/python bench/system_bench.py
 
 # GAP: our solver vs plain CP-SAT vs HiGHS, 10 s and 2 threads each, every D and E instance (~15 min).
 bench-matcher: install

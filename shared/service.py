@@ -7,21 +7,21 @@ nothing else starts threads or opens connections.
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
+from shared.correlation import CorrelationMiddleware
 from shared.db import make_engine, make_session_factory, ping, run_migrations
 from shared.limits import install_limits
-from shared.logs import configure_logging, correlation_id
+from shared.logs import configure_logging
 from shared.messaging.kafka import EventConsumer, Handler
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.producer import Producer, broker_reachable
@@ -32,7 +32,6 @@ from shared.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
-CORRELATION_HEADER = "X-Correlation-ID"
 
 
 @dataclass
@@ -133,25 +132,12 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     install_problem_handlers(app)
     install_limits(app, settings)
     document_problems(app)
-    app.middleware("http")(_correlate)
+    app.add_middleware(CorrelationMiddleware)
     install_metrics(app, runtime)
     app.include_router(_health_router())
     for router in spec.routers:
         app.include_router(router)
     return app
-
-
-async def _correlate(request: Request, call_next: Callable[[Request], Awaitable[Response]]
-                     ) -> Response:
-    """Every log line of a request carries its correlation id (``X-Correlation-ID`` or new)."""
-    value = request.headers.get(CORRELATION_HEADER) or uuid.uuid4().hex
-    token = correlation_id.set(value)
-    try:
-        response = await call_next(request)
-    finally:
-        correlation_id.reset(token)
-    response.headers[CORRELATION_HEADER] = value
-    return response
 
 
 def _health_router() -> APIRouter:

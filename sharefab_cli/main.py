@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from shared.auth import Role, issue_token
 from shared.settings import ServiceSettings
-from sharefab_cli import dlq_cli, gap_cli, outbox_cli, scenario_cli
+from sharefab_cli import demo, dlq_cli, gap_cli, ops_cli, outbox_cli, scenario_cli
 from sharefab_cli.stack import SERVICES, LocalStack, StackConfig, StackError
 
 app = typer.Typer(help="sharefab: shared manufacturing for industrial clusters.",
@@ -204,6 +204,8 @@ app.command("solve-scenario")(scenario_cli.solve_scenario)
 app.add_typer(scenario_cli.scenario_app, name="scenario")
 app.add_typer(dlq_cli.dlq_app, name="dlq")
 app.command("replay-outbox")(outbox_cli.replay_outbox)
+ops_cli.register(app)  # stats, match-runs, replay
+app.command()(demo.demo)
 
 if __name__ == "__main__":
     app()

@@ -249,7 +249,10 @@ class SqlMatchRuns:
         self.session = session
 
     def exists(self, run_id: str) -> bool:
-        return self.session.get(MatchRunRow, run_id) is not None
+        # the id alone: loading the row would decode its stored snapshot (the whole cluster's
+        # input, often megabytes of JSON) for every proposal event the matcher reads back
+        query = select(MatchRunRow.id).where(MatchRunRow.id == run_id)
+        return self.session.scalar(query) is not None
 
     def add(self, run: MatchRun, *, plan: Plan, snapshot: dict[str, Any]) -> None:
         self.session.add(MatchRunRow(

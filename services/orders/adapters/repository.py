@@ -166,7 +166,8 @@ class SqlClusterRepository:
         self.session = session
 
     def exists(self, cluster_id: str) -> bool:
-        return self.session.get(ClusterRow, cluster_id) is not None
+        query = sa.select(ClusterRow.id).where(ClusterRow.id == cluster_id)  # no ORM load
+        return self.session.scalar(query) is not None
 
     def known_among(self, cluster_ids: Collection[str]) -> set[str]:
         if not cluster_ids:

@@ -1,0 +1,62 @@
+"""The PNG of ``make bench``: latency percentiles over time and throughput (matplotlib)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def plot(report: dict[str, Any], path: Path) -> Path:
+    fig, axes = plt.subplots(2, 2, figsize=(13, 8.5))
+    (lat_ax, flow_ax), (load_ax, bar_ax) = axes
+    colours = {"p50_s": "tab:green", "p95_s": "tab:orange", "p99_s": "tab:red"}
+    for n, (name, latency) in enumerate(report["latency"].items()):
+        style = ("-", "--", ":", "-.")[n % 4]
+        for key, colour in colours.items():
+            points = [(b["t_s"], b[key]) for b in latency["series"] if b[key] is not None]
+            if points:
+                xs, ys = zip(*points, strict=True)
+                lat_ax.plot(xs, ys, style, color=colour, label=f"{key[:3]} ({name})")
+    lat_ax.axhline(2.0, color="grey", linewidth=0.8, linestyle=":", label="target p99 2 s")
+    lat_ax.set(title="order → first proposal, by send time (5 s buckets)",
+               xlabel="seconds into the sustained load", ylabel="seconds")
+    lat_ax.legend(fontsize=7, ncol=2)
+
+    for name, latency in report["latency"].items():
+        xs = [b["t_s"] for b in latency["series"]]
+        flow_ax.plot(xs, [b["sent_per_s"] for b in latency["series"]],
+                     label=f"orders sent/s ({name})")
+        flow_ax.plot(xs, [b["proposed_per_s"] for b in latency["series"]], linestyle="--",
+                     label=f"orders first proposed/s ({name})")
+    flow_ax.set(title="sustained load: arrivals and proposals", xlabel="seconds",
+                ylabel="orders per second")
+    flow_ax.legend(fontsize=7)
+
+    tp = report["throughput"]
+    for name, colour in (("hello_world", "tab:blue"), ("orders_post", "tab:purple")):
+        series = tp[name]["per_second"]
+        load_ax.plot(range(len(series)), series, color=colour,
+                     label=f"{name.replace('_', ' ')}: {tp[name]['req_per_s']:,.0f} req/s")
+    load_ax.set(title=f"closed loop, {tp['connections']} connections (ratio "
+                      f"{tp['ratio']})", xlabel="seconds", ylabel="answers per second")
+    load_ax.set_yscale("log")
+    load_ax.legend(fontsize=8)
+
+    names = ["hello world\nreq/s", "POST /v1/orders\nreq/s", "orders:batch\norders/s"]
+    values = [tp["hello_world"]["req_per_s"], tp["orders_post"]["req_per_s"],
+              report["batch"]["orders_per_s"]]
+    bars = bar_ax.bar(names, values, color=["tab:blue", "tab:purple", "tab:cyan"])
+    bar_ax.bar_label(bars, labels=[f"{v:,.0f}" for v in values])
+    bar_ax.set(title="throughput", ylabel="per second")
+    fig.suptitle(f"sharefab bench {report['at'][:16]} UTC — {report['machine']['cpus']} CPUs, "
+                 f"load average before {report['machine']['loadavg_before']}")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

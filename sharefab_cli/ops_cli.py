@@ -1,0 +1,183 @@
+"""The operator's terminal view: ``sharefab stats``, ``sharefab match-runs``, ``sharefab replay``.
+
+Each command reads the matcher's operator API (``GET /v1/stats``, ``GET /v1/match-runs``,
+``POST /v1/match-runs/{id}/replay``) with ``--token`` or an operator token minted with
+JWT_SECRET, and renders rich tables. A service that is down or a refused token is one red
+sentence on stderr and exit code 1 (2 for bad configuration)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from sharefab_cli.ops_client import DEFAULT_URLS, OpsError, ServiceClient, operator_token
+
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+MatcherUrl = Annotated[str, typer.Option("--matcher-url", envvar="SHAREFAB_MATCHER_URL",
+                                         help="the matcher's base URL")]
+Token = Annotated[str | None, typer.Option(
+    "--token", envvar="SHAREFAB_TOKEN", show_default=False,
+    help="operator bearer token (default: one minted with JWT_SECRET)")]
+Cluster = Annotated[str | None, typer.Option("--cluster", help="one cluster (default: all)")]
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Turn an OpsError into a red sentence and its exit code."""
+    try:
+        yield
+    except OpsError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from exc
+
+
+def client(ctx: typer.Context, service: str, url: str, token: str) -> ServiceClient:
+    """Tests pass an httpx transport as the context object (``CliRunner.invoke(obj=...)``)."""
+    transport = ctx.obj if isinstance(ctx.obj, httpx.BaseTransport) else None
+    return ServiceClient(service, url, token, transport=transport)
+
+
+def stats(ctx: typer.Context, cluster: Cluster = None,
+          window: Annotated[str, typer.Option(help="15m, 1h, 24h, 7d … (<n>s|m|h|d)")] = "1h",
+          matcher_url: MatcherUrl = DEFAULT_URLS["matcher"], token: Token = None,
+          as_json: Annotated[bool, typer.Option("--json", help="print the raw JSON")] = False,
+          ) -> None:
+    """Demand and matching over a window: the matcher's GET /v1/stats as tables."""
+    with reported():
+        body = client(ctx, "matcher", matcher_url, operator_token(token)).get(
+            "/v1/stats", cluster=cluster, window=window)
+    if as_json:
+        typer.echo(json.dumps(body, indent=2))
+        return
+    for table in stats_tables(body):
+        console.print(table)
+
+
+def stats_tables(s: dict[str, Any]) -> list[Table]:
+    where = f"cluster {s['cluster_id']}" if s.get("cluster_id") else "all clusters"
+    summary = Table(title=f"sharefab stats — {where}, last {s['window']}",
+                    caption=f"{_when(s['since'])} → {_when(s['until'])} UTC",
+                    show_header=False, title_justify="left")
+    summary.add_column("metric", style="bold")
+    summary.add_column("value", justify="right")
+    lat = s["latency"]
+    rows: list[tuple[str, str]] = [
+        ("orders submitted", f"{s['orders_submitted']:,}"),
+        ("orders / min", f"{s['orders_per_min']:.2f}"),
+        ("steps placed", f"{s['steps_placed']:,}"),
+        ("steps unplaced", f"{s['steps_unplaced']:,}"),
+        ("match rate", _pct(s["match_rate"])),
+        ("order → proposal p50 / p95 / p99",
+         " / ".join(_secs(lat[k]) for k in ("p50_s", "p95_s", "p99_s")) + f"  (n={lat['count']})"),
+        ("idle hours offered", f"{s['offered_hours']:,.1f} h"),
+        ("hours placed", f"{s['placed_hours']:,.1f} h"),
+        ("utilisation", _pct(s["utilisation"])),
+        ("SME share of placed hours", f"{_pct(s['sme_share'])}  ({s['sme_hours']:,.1f} h)"),
+        ("mean transport", "—" if s["mean_transport_km"] is None
+         else f"{s['mean_transport_km']:.1f} km"),
+        ("match runs", f"{s['match_runs_total']:,}"),
+    ]
+    for name, value in rows:
+        summary.add_row(name, value)
+    tables = [summary]
+    if s["unplaced_reasons"]:
+        reasons = Table(title="unplaced steps by reason", title_justify="left")
+        reasons.add_column("reason")
+        reasons.add_column("steps", justify="right")
+        for reason, n in sorted(s["unplaced_reasons"].items(), key=lambda kv: (-kv[1], kv[0])):
+            reasons.add_row(reason, f"{n:,}")
+        tables.append(reasons)
+    if s["match_runs"]:
+        tables.append(runs_table(s["match_runs"], title="latest match runs"))
+    return tables
+
+
+def match_runs(ctx: typer.Context, cluster: Cluster = None,
+               limit: Annotated[int, typer.Option(min=1, max=200, help="runs to show")] = 20,
+               matcher_url: MatcherUrl = DEFAULT_URLS["matcher"], token: Token = None) -> None:
+    """Match runs, newest first (GET /v1/match-runs)."""
+    with reported():
+        page = client(ctx, "matcher", matcher_url, operator_token(token)).get(
+            "/v1/match-runs", cluster_id=cluster, limit=limit)
+    if not page["items"]:
+        console.print("no match runs yet" + (f" in cluster {cluster}" if cluster else ""))
+        return
+    console.print(runs_table(page["items"], title="match runs, newest first", objective=True))
+
+
+def runs_table(runs: list[dict[str, Any]], *, title: str, objective: bool = False) -> Table:
+    table = Table(title=title + " (times UTC)", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    columns: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+        ("id", lambda r: r["id"]), ("cluster", lambda r: r["cluster_id"]),
+        ("trigger", lambda r: r["trigger"]), ("status", lambda r: r["status"]),
+        ("placed", lambda r: str(r["placed_steps"])),
+        ("unpl.", lambda r: str(r["unplaced_steps"])),
+    ]
+    if objective:
+        columns.append(("objective", lambda r: "—" if r.get("objective") is None
+                        else f"{r['objective']:,.0f}"))
+    columns += [("gap", lambda r: _pct(r.get("gap"), digits=2)),
+                ("wall", lambda r: f"{r['wall_s']:.2f}s"),
+                ("started", lambda r: _when(r["started_at"])[5:])]
+    for name, _ in columns:
+        table.add_column(name, no_wrap=name == "id", justify="left" if name in (
+            "id", "cluster", "trigger", "status", "started") else "right")
+    for run in runs:
+        table.add_row(*(cell(run) for _, cell in columns))
+    return table
+
+
+def replay(ctx: typer.Context,
+           run_id: Annotated[str, typer.Argument(help="a match run id (see match-runs)")],
+           matcher_url: MatcherUrl = DEFAULT_URLS["matcher"], token: Token = None) -> None:
+    """Solve a match run's stored input again and say whether the result is identical."""
+    with reported():
+        body = client(ctx, "matcher", matcher_url, operator_token(token)).post(
+            f"/v1/match-runs/{run_id}/replay")
+    same = body["identical"]
+    console.print(f"replay of {body['match_run_id']}: identical: "
+                  + ("[green]yes[/green]" if same else "[red]no[/red]"))
+    original = body["original_objective"]
+    console.print(f"objective {body['objective']:,.2f} (original "
+                  f"{'—' if original is None else f'{original:,.2f}'})")
+    if not body["original_deterministic"]:
+        console.print("[yellow]the run was solved against the wall clock "
+                      "(not deterministic): a replay may legitimately differ[/yellow]")
+    if body["differences"]:
+        table = Table(title="steps placed differently", title_justify="left")
+        for name in ("step", "original window", "replayed window"):
+            table.add_column(name)
+        for d in body["differences"]:
+            table.add_row(d["step_id"], d["original_window_id"] or "unplaced",
+                          d["replayed_window_id"] or "unplaced")
+        console.print(table)
+
+
+def _pct(value: float | None, *, digits: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f} %"
+
+
+def _secs(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} s"
+
+
+def _when(text: str) -> str:
+    return text.replace("T", " ")[:19]
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(stats)
+    app.command("match-runs")(match_runs)
+    app.command()(replay)

@@ -1,0 +1,45 @@
+"""``sharefab demo`` seeds a cluster into the running system and streams orders; then
+``sharefab stats``, ``match-runs`` and ``replay`` read what happened."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from sharefab_cli.main import app
+from sharefab_cli.stack import SERVICES
+
+pytestmark = pytest.mark.system
+runner = CliRunner()
+
+
+def cell(output: str, label: str) -> str:
+    line = next(ln for ln in output.splitlines() if f"│ {label} " in ln)
+    return line.split("│")[2].strip()
+
+
+def test_demo_then_the_operator_commands(stack):  # type: ignore[no-untyped-def]
+    urls = [a for s in SERVICES for a in (f"--{s}-url", stack.config.url(s))]
+    env = {"COLUMNS": "200"}
+    demo = runner.invoke(app, ["demo", *urls, "--cluster", "demo-c", "--factories", "12",
+                               "--orders", "30", "--rate", "25", "--settle", "90"], env=env)
+    assert demo.exit_code == 0, demo.output
+    assert re.search(r"cluster demo-c: 12 factories, \d+ machines, \d+ idle windows", demo.stdout)
+    assert cell(demo.stdout, "orders sent / accepted") == "30 / 30"
+    assert "orders submitted" not in demo.stdout  # every order planned within --settle
+    assert re.search(r"order → proposal p50 / p95 / p99\s*│\s*\d+\.\d\d s /", demo.stdout)
+
+    matcher = ["--matcher-url", stack.config.url("matcher")]
+    stats = runner.invoke(app, ["stats", "--cluster", "demo-c", *matcher], env=env)
+    assert stats.exit_code == 0, stats.output
+    assert cell(stats.stdout, "orders submitted") == "30"
+    assert int(cell(stats.stdout, "steps placed")) > 0
+
+    runs = runner.invoke(app, ["match-runs", "--cluster", "demo-c", *matcher], env=env)
+    assert runs.exit_code == 0, runs.output
+    run_id = re.search(r"\b(run_[0-9a-f]+)\b", runs.stdout).group(1)  # type: ignore[union-attr]
+    replay = runner.invoke(app, ["replay", run_id, *matcher], env=env)
+    assert replay.exit_code == 0, replay.output
+    assert re.search(rf"replay of {run_id}: identical: (yes|no)", replay.stdout)

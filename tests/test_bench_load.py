@@ -1,0 +1,56 @@
+"""The load generator's arithmetic (bench/load.py): percentiles, ratio, per-second counts."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from load import LoadResult, Target, per_second, percentile, ratio, summarise  # noqa: E402
+
+
+def test_nearest_rank_percentiles():
+    values = [float(v) for v in range(1, 101)]  # 1 … 100
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 95) == 95.0
+    assert percentile(values, 99) == 99.0
+    assert percentile(values, 100) == 100.0
+    assert percentile(values, 0) == 1.0
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0  # unsorted input
+    assert percentile([7.0], 99) == 7.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0  # rank ceil(0.5 * 4) = 2
+    assert percentile([], 50) is None
+    with pytest.raises(ValueError):
+        percentile([1.0], 101)
+
+
+def test_summary_of_latencies():
+    s = summarise([0.1, 0.2, 0.3, 0.4, 10.0])
+    assert s == {"count": 5, "mean_s": 2.2, "p50_s": 0.3, "p95_s": 10.0, "p99_s": 10.0,
+                 "max_s": 10.0}
+    assert summarise([])["p99_s"] is None and summarise([])["count"] == 0
+
+
+def test_ratio():
+    assert ratio(500.0, 1000.0) == 0.5
+    assert ratio(1.0, 3.0) == 0.333
+    assert ratio(5.0, 0.0) is None
+
+
+def test_per_second_buckets():
+    assert per_second([10.1, 10.9, 11.0, 12.5, 9.9, 13.0], start=10.0, seconds=3) == [2, 1, 1]
+
+
+def test_requests_per_second_count_only_successes():
+    result = LoadResult(duration_s=2.0, connections=1, statuses={201: 10, 429: 4},
+                        latencies_s=[0.1] * 14, finished_at=[])
+    report = result.report()
+    assert (report["requests"], report["ok"], report["req_per_s"]) == (14, 10, 5.0)
+
+
+def test_request_bytes_are_a_complete_http_request():
+    raw = Target("127.0.0.1", 8001, "POST", "/v1/orders", {"X-A": "1"}, b'{"a": 1}'
+                 ).request_bytes()
+    head, body = raw.split(b"\r\n\r\n")
+    assert head.startswith(b"POST /v1/orders HTTP/1.1\r\nHost: 127.0.0.1:8001\r\n")
+    assert b"Content-Length: 8" in head and b"X-A: 1" in head and body == b'{"a": 1}'
