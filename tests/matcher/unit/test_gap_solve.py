@@ -53,26 +53,31 @@ def test_a_job_fitting_nowhere_is_infeasible() -> None:
     assert gap.solve(inst, time_limit=5, threads=1).status == "infeasible"
 
 
-def test_random_tiny_instances_match_brute_force() -> None:
-    rng = np.random.default_rng(20261123)
+def assert_matches_brute_force(*, seed: int, count: int, threads: int, agents: tuple[int, int],
+                               jobs: tuple[int, int], capacity_low: int) -> None:
+    """``count`` random tiny instances: proven optimum = brute force, or infeasible; both seen."""
+    rng = np.random.default_rng(seed)
     infeasible = 0
-    for _ in range(300):
-        m, n = int(rng.integers(1, 4)), int(rng.integers(1, 7))
+    for _ in range(count):
+        m, n = int(rng.integers(*agents)), int(rng.integers(*jobs))
         resource = rng.integers(1, 10, size=(m, n))
         inst = GapInstance(name="r", cost=rng.integers(0, 30, size=(m, n)), resource=resource,
-                           capacity=rng.integers(1, 20, size=m))
+                           capacity=rng.integers(capacity_low, 20, size=m))
         expected = brute_force(inst)
-        result = gap.solve(inst, time_limit=2, threads=1)
+        result = gap.solve(inst, time_limit=2, threads=threads)
         if expected is None:
             infeasible += 1
             assert result.status == "infeasible"
             continue
-        assert result.status == "optimal"
-        assert result.objective == expected
-        assert result.bound == expected
+        assert (result.status, result.objective, result.bound) == ("optimal", expected, expected)
         assert not violations(inst, result.assignment)
         assert cost_of(inst, result.assignment) == result.objective
-    assert 0 < infeasible < 300  # both kinds were exercised
+    assert 0 < infeasible < count  # both kinds were exercised
+
+
+def test_random_tiny_instances_match_brute_force() -> None:
+    assert_matches_brute_force(seed=20261123, count=300, threads=1, agents=(1, 4), jobs=(1, 7),
+                               capacity_low=1)
 
 
 def test_bigger_random_instance_stays_feasible_and_bounded() -> None:
@@ -116,22 +121,8 @@ def test_threads_do_not_change_feasibility(threads: int) -> None:
 def test_portfolio_matches_brute_force_with_two_threads() -> None:
     # threads=2 on small instances runs HiGHS beside the pipeline: the combined result must
     # still be the proven optimum, and infeasibility must still be reported as such.
-    rng = np.random.default_rng(11)
-    infeasible = 0
-    for _ in range(40):
-        m, n = int(rng.integers(2, 4)), int(rng.integers(2, 7))
-        resource = rng.integers(1, 10, size=(m, n))
-        inst = GapInstance(name="p", cost=rng.integers(0, 30, size=(m, n)), resource=resource,
-                           capacity=rng.integers(3, 20, size=m))
-        expected = brute_force(inst)
-        result = gap.solve(inst, time_limit=2, threads=2)
-        if expected is None:
-            infeasible += 1
-            assert result.status == "infeasible"
-            continue
-        assert (result.status, result.objective, result.bound) == ("optimal", expected, expected)
-        assert not violations(inst, result.assignment)
-    assert 0 < infeasible < 40
+    assert_matches_brute_force(seed=11, count=40, threads=2, agents=(2, 4), jobs=(2, 7),
+                               capacity_low=3)
 
 
 def test_highs_result_replaces_a_worse_pipeline_result() -> None:
