@@ -67,6 +67,10 @@ class EventConsumer(BackgroundWorker):
       topics before it in this list have caught up (causes before effects).
     - ``on_revoked``: called with the revoked partitions before the group rebalances, e.g. to
       finish work that depends on them.
+    - ``handler.many``: if the handler has it, each partition's polled records are passed to it
+      together, as a list of (envelope, payload) — (envelope, payload, position) with an
+      ``offset_store`` — to apply in one transaction (one commit for up to
+      ``MAX_POLL_RECORDS`` events); if that fails they are applied one by one as above.
     ``assignment`` shows the partitions held and those caught up (None before the first).
     """
 
@@ -267,21 +271,52 @@ class EventConsumer(BackgroundWorker):
         first record not applied and return True (the batch is fetched again later)."""
         pending = list(batch.items())
         for n, (tp, records) in enumerate(pending):
-            for record in records:
-                try:
+            failed_at = None
+            try:
+                for record in records[self._apply_together(records):]:
+                    failed_at = record
                     self._process(record)
-                except _Transient as exc:
-                    self.transient_failures += 1
-                    if not self.waiting_for_database:
-                        logger.warning("database unavailable (%s); pausing at %s[%s]@%s",
-                                       exc, record.topic, record.partition, record.offset)
-                    self.waiting_for_database = True
-                    consumer.seek(tp, record.offset)
-                    for later_tp, later in pending[n + 1:]:
-                        if later:
-                            consumer.seek(later_tp, later[0].offset)
-                    return True
+            except _Transient as exc:
+                # together: nothing of the partition's records was kept; alone: the failing one
+                record = records[0] if failed_at is None else failed_at
+                self.transient_failures += 1
+                if not self.waiting_for_database:
+                    logger.warning("database unavailable (%s); pausing at %s[%s]@%s",
+                                   exc, record.topic, record.partition, record.offset)
+                self.waiting_for_database = True
+                consumer.seek(tp, record.offset)
+                for later_tp, later in pending[n + 1:]:
+                    if later:
+                        consumer.seek(later_tp, later[0].offset)
+                return True
         return False
+
+    def _apply_together(self, records: list) -> int:  # type: ignore[type-arg]
+        """Apply a partition's records in one transaction when the handler can (``many``):
+        answers how many were applied — all, or none when they must go one by one (a record
+        that cannot be decoded, or any handler error: the group was rolled back, and one by one
+        each event gets its retries and, if it still fails, the DLQ)."""
+        many = getattr(self._handler, "many", None)
+        if many is None or len(records) < 2:
+            return 0
+        events = []
+        for record in records:
+            try:
+                envelope, payload = decode(record.value)
+            except PoisonEvent:
+                return 0
+            events.append((envelope, payload) if self._offset_store is None
+                          else (envelope, payload, _position(record)))
+        try:
+            many(events)
+        except Exception as exc:
+            if is_transient_db_error(exc):
+                raise _Transient(f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
+            logger.info("a group of %d events failed (%s); applying them one by one",
+                        len(events), exc)
+            return 0
+        self.applied += len(records)
+        return len(records)
 
     def _close(self, consumer: KafkaConsumer) -> None:
         self.assignment = None

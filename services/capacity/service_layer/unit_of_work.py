@@ -6,6 +6,7 @@ The SQLAlchemy adapter implements it; unit tests use an in-memory fake.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol, Self
 
@@ -118,6 +119,11 @@ class CapacityUnitOfWork(Protocol):
     audit: AuditLog
 
     def __enter__(self) -> Self: ...
+
+    def together(self) -> AbstractContextManager[Self]:
+        """One transaction for several event handlers: their ``with uow`` and ``commit()``
+        join it; it commits once at the end, or keeps nothing if one of them fails."""
+        ...
     def __exit__(self, *args: Any) -> None: ...
     def publish(self, envelope: Envelope) -> None: ...
     def publish_all(self, envelopes: Sequence[Envelope]) -> None: ...

@@ -4,27 +4,51 @@ loop's wake-up for a cluster whose pending steps may fill a batch)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from services.matcher.service_layer import handlers
 from services.matcher.service_layer.unit_of_work import UnitOfWork
 from shared.events import Envelope, EventPayload
 from shared.logs import correlation_id
 
-Handler = Callable[..., None]
+
+class EventHandler:
+    """(envelope, payload, position=…) → ``handlers.handle_event`` in a unit of work of its
+    own; ``many`` applies a group of events (with their positions) in one."""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], *,
+                 on_applied: Callable[[str], None] | None = None) -> None:
+        self._uow_factory = uow_factory
+        self._on_applied = on_applied
+
+    def __call__(self, envelope: Envelope, payload: EventPayload, *,
+                 position: handlers.Position | None = None) -> None:
+        if self._apply(envelope, payload, self._uow_factory(), position):
+            self._wake({payload.cluster_id})
+
+    def many(self, events: Sequence[tuple[Envelope, EventPayload, handlers.Position]]) -> None:
+        uow, changed = self._uow_factory(), set()
+        with uow.together():
+            for envelope, payload, position in events:
+                if self._apply(envelope, payload, uow, position):
+                    changed.add(payload.cluster_id)
+        self._wake(changed)  # after the commit: the planning loop reads what was applied
+
+    @staticmethod
+    def _apply(envelope: Envelope, payload: EventPayload, uow: UnitOfWork,
+               position: handlers.Position | None) -> bool:
+        token = correlation_id.set(envelope.correlation_id or str(envelope.event_id))
+        try:
+            return handlers.handle_event(envelope, payload, uow=uow, position=position)
+        finally:
+            correlation_id.reset(token)
+
+    def _wake(self, clusters: set[str]) -> None:
+        if self._on_applied is not None:
+            for cluster_id in sorted(clusters):
+                self._on_applied(cluster_id)
 
 
 def make_event_handler(uow_factory: Callable[[], UnitOfWork], *,
-                       on_applied: Callable[[str], None] | None = None) -> Handler:
-    def handle(envelope: Envelope, payload: EventPayload, *,
-               position: handlers.Position | None = None) -> None:
-        token = correlation_id.set(envelope.correlation_id or str(envelope.event_id))
-        try:
-            applied = handlers.handle_event(envelope, payload, uow=uow_factory(),
-                                            position=position)
-        finally:
-            correlation_id.reset(token)
-        if applied and on_applied is not None:
-            on_applied(payload.cluster_id)
-
-    return handle
+                       on_applied: Callable[[str], None] | None = None) -> EventHandler:
+    return EventHandler(uow_factory, on_applied=on_applied)

@@ -3,6 +3,7 @@ unit tests over dicts."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol, Self
 
@@ -95,6 +96,9 @@ class UnitOfWork(Protocol):
     stats: StatsQueries
 
     def __enter__(self) -> Self: ...
+    def together(self) -> AbstractContextManager[Self]:
+        """One transaction for several events: their ``with uow`` and ``commit()`` join it."""
+        ...
     def __exit__(self, *args: Any) -> None: ...
     def publish(self, envelope: Envelope) -> None: ...
     def claim(self, consumer: str, envelope: Envelope) -> bool: ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from services.orders.service_layer.handlers import EVENT_HANDLERS
 from services.orders.service_layer.unit_of_work import AbstractUnitOfWork
@@ -13,20 +13,35 @@ from shared.logs import correlation_id
 logger = logging.getLogger(__name__)
 
 
-def make_event_handler(
-    uow_factory: Callable[[], AbstractUnitOfWork],
-) -> Callable[[Envelope, EventPayload], None]:
-    """The consumer's handler; raises when an event cannot be applied (retried, then DLQ)."""
+class EventHandler:
+    """The consumer's handler: (envelope, payload) → the handler of its type, in a unit of work
+    of its own; ``many`` applies a group of events in one. Raises when an event cannot be applied
+    (retried, then DLQ)."""
 
-    def handle(envelope: Envelope, payload: EventPayload) -> None:
+    def __init__(self, uow_factory: Callable[[], AbstractUnitOfWork]) -> None:
+        self._uow_factory = uow_factory
+
+    def __call__(self, envelope: Envelope, payload: EventPayload) -> None:
+        self._dispatch(envelope, payload, self._uow_factory())
+
+    def many(self, events: Sequence[tuple[Envelope, EventPayload]]) -> None:
+        uow = self._uow_factory()
+        with uow.together():
+            for envelope, payload in events:
+                self._dispatch(envelope, payload, uow)
+
+    @staticmethod
+    def _dispatch(envelope: Envelope, payload: EventPayload, uow: AbstractUnitOfWork) -> None:
         handler = EVENT_HANDLERS.get(type(payload))
         if handler is None:
             logger.debug("%s %s is not for orders; ignored", envelope.type, envelope.event_id)
             return
         token = correlation_id.set(envelope.correlation_id or str(envelope.event_id))
         try:
-            handler(envelope, payload, uow_factory())
+            handler(envelope, payload, uow)
         finally:
             correlation_id.reset(token)
 
-    return handle
+
+def make_event_handler(uow_factory: Callable[[], AbstractUnitOfWork]) -> EventHandler:
+    return EventHandler(uow_factory)

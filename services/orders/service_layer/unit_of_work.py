@@ -6,6 +6,7 @@ The SQLAlchemy adapter implements it for the service; unit tests pass a fake.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, Self
@@ -93,6 +94,11 @@ class AbstractUnitOfWork(Protocol):
     audit: AuditLog
 
     def __enter__(self) -> Self: ...
+
+    def together(self) -> AbstractContextManager[Self]:
+        """One transaction for several event handlers: their ``with uow`` and ``commit()``
+        join it; it commits once at the end, or keeps nothing if one of them fails."""
+        ...
 
     def __exit__(self, *args: Any) -> None:
         """Rolls back whatever was not committed."""

@@ -1,0 +1,51 @@
+"""Events applied together (``event_handler.many``, one transaction, with their positions)
+leave the read model and the stored offsets exactly as one by one, and wake the planning loop
+only after the group is committed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from services.matcher.bootstrap import create_app
+from shared.messaging.partitions import RecordPosition
+from tests.matcher import events as e
+from tests.matcher.integration.conftest import free_hours, plan_now, settings_for, steps
+
+pytestmark = pytest.mark.integration
+
+
+def _group(t0) -> list[tuple[Any, Any, RecordPosition]]:  # type: ignore[no-untyped-def]
+    payloads = [*e.walkthrough(t0), e.window_updated(t0, hours=10.0),
+                e.window_updated(t0, hours=12.0, end_h=30)]
+    envelopes = [e.envelope(p) for p in payloads]
+    group = [(*env, RecordPosition("capacity.v1", 0, n)) for n, env in enumerate(envelopes)]
+    redelivered = (*envelopes[-2], RecordPosition("capacity.v1", 0, len(group)))
+    return [*group, redelivered]
+
+
+def _offsets(app: FastAPI) -> list[tuple[Any, ...]]:
+    with app.state.runtime.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT topic, partition, \"offset\" FROM consumer_offsets ORDER BY topic, partition"))]
+
+
+def test_a_group_leaves_what_one_by_one_leaves(client: TestClient, t0, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    woken: list[tuple[str, int]] = []
+    group = _group(t0)
+    handler = client.app.state.event_handler
+    handler._on_applied = lambda cluster: woken.append((cluster, len(steps(client.app))))
+    handler.many(group)
+    assert woken == [(e.CLUSTER, len(steps(client.app)))]  # once, after the commit
+
+    with TestClient(create_app(settings_for(f"sqlite:///{tmp_path / 'alone.db'}"))) as alone:
+        for envelope, payload, position in group:
+            alone.app.state.event_handler(envelope, payload, position=position)
+        assert steps(client.app) == steps(alone.app)
+        assert free_hours(client.app) == free_hours(alone.app) == {"win-1": 12.0}
+        assert _offsets(client.app) == _offsets(alone.app) == [("capacity.v1", 0, len(group) - 1)]
+        assert plan_now(client)["placed_steps"] == plan_now(alone)["placed_steps"] > 0
