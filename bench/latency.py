@@ -13,9 +13,11 @@ was sent (one machine, one clock). An order with neither is lost.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -90,6 +92,30 @@ def wait_planned(run: Demo, *, timeout_s: float) -> float:
     return time.monotonic() - started
 
 
+async def _unanswered(config: StackConfig, sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Orders the server stored whose POST got no answer in time: every bench buyer's orders
+    listed, less those whose id came back (and the seeding probe)."""
+    known = {s["id"] for s in sent if s["id"]}
+    found: list[dict[str, Any]] = []
+    async with httpx.AsyncClient(base_url=config.url("orders"), timeout=60) as http:
+        for token in sorted({s["token"] for s in sent}):
+            cursor = None
+            while True:
+                params = {"cluster_id": CLUSTER, "limit": 200, **({"cursor": cursor} if cursor
+                                                                   else {})}
+                r = await http.get("/v1/orders", params=params,
+                                   headers={"Authorization": f"Bearer {token}"})
+                r.raise_for_status()
+                page = r.json()
+                found += [{"id": o["id"], "token": token, "title": o["title"]}
+                          for o in page["items"] if o["id"] not in known
+                          and o["title"] != "probe"]
+                cursor = page["next_cursor"]
+                if not cursor:
+                    break
+    return found
+
+
 async def _outcomes(config: StackConfig, sent: list[dict[str, Any]]) -> None:
     """Each accepted order's first proposal and first unplaced time, from its timeline."""
     gate = asyncio.Semaphore(16)
@@ -124,16 +150,31 @@ def buckets(sent: list[dict[str, Any]], *, start: datetime, width_s: float,
     return out
 
 
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User + system CPU seconds used so far by each process (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for name, pid in pids.items():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        out[name] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def run(config: StackConfig, *, rate: float, duration_s: float, factories: int,
-        settle_s: float) -> dict[str, Any]:
+        settle_s: float, pids: dict[str, int] | None = None) -> dict[str, Any]:
     orders = int(rate * duration_s)
     demo, scenario = seed(config, factories=factories, orders=orders)
     bodies = [order_body(o, cluster=CLUSTER, factory_ids=demo.factory_ids, title=f"Lot {j}")
               for j, o in enumerate(scenario["orders"])]
     first = datetime.now(UTC)
+    cpu_before = cpu_seconds(pids or {})
     sent, _ = asyncio.run(_post_all(config, bodies, rate=rate, duration_s=duration_s))
     waited = wait_planned(demo, timeout_s=settle_s)
-    asyncio.run(_outcomes(config, sent))
+    cpu_used = {k: v - cpu_before[k] for k, v in cpu_seconds(pids or {}).items()}
+    unanswered = asyncio.run(_unanswered(config, sent))
+    asyncio.run(_outcomes(config, sent + unanswered))
+    for u in unanswered:
+        u["stored_without_answer"] = True
     for s in sent:
         s["latency_s"] = ((s["proposed_at"] - s["sent_at"]).total_seconds()
                           if s.get("proposed_at") else None)
@@ -146,7 +187,11 @@ def run(config: StackConfig, *, rate: float, duration_s: float, factories: int,
         "orders_sent": len(sent), "orders_accepted": len(accepted),
         "post_errors": {str(k): v for k, v in _count(s["status"] for s in sent
                                                     if not s["id"]).items()},
-        "lost": sum(1 for s in accepted if s["outcome_s"] is None),
+        # stored though the client saw no answer (its POST timed out): found by listing
+        "stored_without_answer": len(unanswered),
+        "lost": sum(1 for s in accepted if s["outcome_s"] is None)
+        + sum(1 for u in unanswered if u.get("proposed_at") is None
+              and u.get("unplaced_at") is None),
         "proposed": sum(1 for s in accepted if s["latency_s"] is not None),
         "unplaced_only": sum(1 for s in accepted if s["latency_s"] is None
                              and s["outcome_s"] is not None),
@@ -159,6 +204,9 @@ def run(config: StackConfig, *, rate: float, duration_s: float, factories: int,
         "matcher_stats_latency": stats["latency"], "match_rate": stats["match_rate"],
         "match_runs": stats["match_runs_total"],
         "series": buckets(sent, start=first, width_s=5.0, count=int(duration_s // 5) or 1),
+        # from the first POST until every order had its first plan: where the cores went
+        "cpu_ms_per_accepted_order": {
+            name: round(1000 * used / max(1, len(accepted)), 1) for name, used in cpu_used.items()},
     }
 
 
