@@ -79,7 +79,7 @@ def decode_token(secret: str, token: str) -> Principal:
 _bearer = HTTPBearer(auto_error=False, description="JWT from `sharefab token`")
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -100,7 +100,7 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 def require_role(*roles: Role):  # type: ignore[no-untyped-def]
     """FastAPI dependency factory: the caller, who must hold one of ``roles`` (403 otherwise)."""
 
-    def dependency(principal: CurrentPrincipal) -> Principal:
+    async def dependency(principal: CurrentPrincipal) -> Principal:
         if principal.role not in roles:
             allowed = " or ".join(r.value for r in roles)
             raise Problem(403, "Forbidden", f"this needs the role {allowed}")

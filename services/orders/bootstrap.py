@@ -13,6 +13,7 @@ from services.orders.adapters.unit_of_work import SqlAlchemyOrdersUnitOfWork
 from services.orders.config import Settings
 from services.orders.entrypoints import api, metrics
 from services.orders.entrypoints.consumer import make_event_handler
+from services.orders.entrypoints.submit_queue import SubmitQueue
 from shared.events.topics import CAPACITY, MATCHING
 from shared.messaging.kafka import Handler
 from shared.service import Runtime, ServiceSpec
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app = create_service_app(spec)
     metrics.install(app)
+    app.state.submit_queue = SubmitQueue(lambda: app.state.runtime.uow_factory())
     return app
 
 

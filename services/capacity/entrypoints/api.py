@@ -29,7 +29,7 @@ from shared.auth import (
 from shared.problems import problem_response
 
 
-def get_uow(request: Request) -> CapacityUnitOfWork:
+async def get_uow(request: Request) -> CapacityUnitOfWork:
     return request.app.state.runtime.uow_factory()
 
 

@@ -91,8 +91,7 @@ class SqlReadModel:
             blocked_factories=list(order.blocked_factories), max_factories=order.max_factories,
             submitted_at=order.submitted_at))
         self.session.flush()
-        for step in steps:
-            self.save_step(step)
+        self.session.add_all(_step_row(step) for step in steps)  # new: no lookup as in merge
         return True
 
     def get_order(self, order_id: str) -> OrderRecord | None:
@@ -119,13 +118,7 @@ class SqlReadModel:
         return [_step(r) for r in rows]
 
     def save_step(self, s: StepState) -> None:
-        self.session.merge(StepRow(
-            id=s.id, order_id=s.order_id, cluster_id=s.cluster_id, step_key=s.key,
-            position=s.position, process=s.process, material=s.material, quantity=s.quantity,
-            hours=s.hours, after_ids=list(s.after), status=s.status, window_id=s.window_id,
-            price=s.price, transport_km=s.transport_km, reason=s.reason, detail=s.detail,
-            excluded_windows=list(s.excluded_windows), match_run_id=s.match_run_id,
-            updated_at=datetime.now(UTC)))
+        self.session.merge(_step_row(s))
 
     def first_proposals(self, order_ids: list[str], *, at: datetime) -> list[float]:
         rows = self.session.execute(select(OrderRow.id, OrderRow.submitted_at).where(
@@ -309,3 +302,13 @@ def _run(row: MatchRunRow) -> MatchRun:
         objective=row.objective, wall_s=row.wall_s, started_at=row.started_at,
         finished_at=row.finished_at, parameters=dict(row.parameters or {}),
         bound=row.bound, gap=row.gap, seed=row.seed)
+
+
+def _step_row(s: StepState) -> StepRow:
+    return StepRow(
+        id=s.id, order_id=s.order_id, cluster_id=s.cluster_id, step_key=s.key,
+        position=s.position, process=s.process, material=s.material, quantity=s.quantity,
+        hours=s.hours, after_ids=list(s.after), status=s.status, window_id=s.window_id,
+        price=s.price, transport_km=s.transport_km, reason=s.reason, detail=s.detail,
+        excluded_windows=list(s.excluded_windows), match_run_id=s.match_run_id,
+        updated_at=datetime.now(UTC))

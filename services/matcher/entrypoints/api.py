@@ -27,11 +27,11 @@ from shared.auth import CurrentPrincipal, Operator
 from shared.problems import Problem
 
 
-def get_uow(request: Request) -> UnitOfWork:
+async def get_uow(request: Request) -> UnitOfWork:
     return request.app.state.runtime.uow_factory()
 
 
-def get_options(request: Request) -> planning.PlanningOptions:
+async def get_options(request: Request) -> planning.PlanningOptions:
     s = request.app.state.settings
     return planning.PlanningOptions(params=s.parameters(), max_steps=s.batch_max_steps,
                                     producer=s.service_name, solver=s.solver,
@@ -60,7 +60,7 @@ def list_match_runs(
     return MatchRunsPublic(items=[_run(r) for r in runs], next_cursor=next_cursor)
 
 
-def get_owns(request: Request) -> Callable[[str], bool]:
+async def get_owns(request: Request) -> Callable[[str], bool]:
     runtime = request.app.state.runtime
     return partition_owner(lambda: runtime.consumer)
 

@@ -28,9 +28,12 @@ class EventHandler:
 
     def many(self, events: Sequence[tuple[Envelope, EventPayload, handlers.Position]]) -> None:
         uow, changed = self._uow_factory(), set()
+        last = {(p.topic, p.partition): n for n, (_, _, p) in enumerate(events)}
         with uow.together():
-            for envelope, payload, position in events:
-                if self._apply(envelope, payload, uow, position):
+            for n, (envelope, payload, position) in enumerate(events):
+                # one offset per partition: the group's last (committed with all the others)
+                mine = position if last[(position.topic, position.partition)] == n else None
+                if self._apply(envelope, payload, uow, mine):
                     changed.add(payload.cluster_id)
         self._wake(changed)  # after the commit: the planning loop reads what was applied
 

@@ -38,7 +38,7 @@ def window_of(text: str) -> timedelta:
                       errors=[{"field": "query.window", "message": str(exc)}]) from exc
 
 
-def get_uow(request: Request) -> UnitOfWork:
+async def get_uow(request: Request) -> UnitOfWork:
     return request.app.state.runtime.uow_factory()
 
 

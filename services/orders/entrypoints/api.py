@@ -32,7 +32,7 @@ from shared.problems import Problem
 router = APIRouter(prefix="/v1", tags=["orders"])
 
 
-def get_uow(request: Request) -> AbstractUnitOfWork:
+async def get_uow(request: Request) -> AbstractUnitOfWork:
     return request.app.state.runtime.uow_factory()  # type: ignore[no-any-return]
 
 
@@ -72,14 +72,16 @@ def _as_problems() -> Iterator[None]:
 
 @router.post("/orders", status_code=201, summary="Submit an order", operation_id="submit_order",
              responses={k: PROBLEMS[k] for k in (401, 403, 409, 422)})
-def submit_order(
-    body: OrderCreate, buyer: Buyer, uow: UowDep, response: Response, metrics: MetricsDep,
+async def submit_order(
+    body: OrderCreate, buyer: Buyer, request: Request, response: Response, metrics: MetricsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderPublic:
+    """Written with the other requests that arrive meanwhile, in one transaction
+    (``SubmitQueue``); each is answered as if it had come alone."""
     cmd = SubmitOrder(buyer_firm_id=buyer.firm_id, buyer_clusters=buyer.clusters,
                       terms=body.to_terms(), idempotency_key=idempotency_key)
     with _as_problems():
-        order, replayed = handlers.submit_order(cmd, uow)
+        order, replayed = await request.app.state.submit_queue.submit(cmd)
     response.headers["Location"] = f"{router.prefix}/orders/{order.id}"
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"

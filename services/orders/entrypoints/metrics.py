@@ -21,7 +21,7 @@ def install(app) -> None:  # type: ignore[no-untyped-def]
     app.state.orders_metrics = OrdersMetrics(app.state.metrics.registry)
 
 
-def get_metrics(request: Request) -> OrdersMetrics:
+async def get_metrics(request: Request) -> OrdersMetrics:
     return request.app.state.orders_metrics
 
 
