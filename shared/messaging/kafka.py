@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[Envelope, EventPayload], None]
 MAX_POLL_RECORDS = 200
+# events applied in one transaction (handler.many): enough to save most commits, few enough
+# that the transaction (on SQLite, the one writer's turn) stays short for the API's writes
+GROUP_MAX_RECORDS = 32
 TRANSIENT_BACKOFF_MAX_S = 5.0
 
 
@@ -70,7 +73,7 @@ class EventConsumer(BackgroundWorker):
     - ``handler.many``: if the handler has it, each partition's polled records are passed to it
       together, as a list of (envelope, payload) — (envelope, payload, position) with an
       ``offset_store`` — to apply in one transaction (one commit for up to
-      ``MAX_POLL_RECORDS`` events); if that fails they are applied one by one as above.
+      ``GROUP_MAX_RECORDS`` events); if that fails they are applied one by one as above.
     ``assignment`` shows the partitions held and those caught up (None before the first).
     """
 
@@ -273,12 +276,15 @@ class EventConsumer(BackgroundWorker):
         for n, (tp, records) in enumerate(pending):
             failed_at = None
             try:
-                for record in records[self._apply_together(records):]:
-                    failed_at = record
-                    self._process(record)
+                for start in range(0, len(records), GROUP_MAX_RECORDS):
+                    group = records[start:start + GROUP_MAX_RECORDS]
+                    failed_at = group[0]
+                    for record in group[self._apply_together(group):]:
+                        failed_at = record
+                        self._process(record)
             except _Transient as exc:
-                # together: nothing of the partition's records was kept; alone: the failing one
-                record = records[0] if failed_at is None else failed_at
+                # together: nothing of that group was kept; alone: the failing record
+                record = failed_at
                 self.transient_failures += 1
                 if not self.waiting_for_database:
                     logger.warning("database unavailable (%s); pausing at %s[%s]@%s",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from kafka.structs import TopicPartition
 
-from shared.messaging.kafka import EventConsumer
+from shared.messaging.kafka import GROUP_MAX_RECORDS, EventConsumer
 from shared.settings import ServiceSettings
 from tests.shared.test_transient import (
     _event,
@@ -87,3 +87,19 @@ def test_a_database_outage_in_a_group_seeks_back_to_the_partitions_first_record(
     assert stand_in.seeks == {P0: 10, P1: 5}  # nothing of either partition was kept
     assert handler.groups == [] and handler.alone == []
     assert consumer.waiting_for_database and producer.sent == []
+
+
+def test_long_polls_are_cut_into_groups_and_an_outage_keeps_the_groups_before(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    n = 2 * GROUP_MAX_RECORDS + 6
+    handler = _GroupingHandler(fail_on=f"c{GROUP_MAX_RECORDS + 3}", error=_locked_error(tmp_path))
+    producer, stand_in = _Producer(), _StandInConsumer()
+    consumer = _consumer(handler, producer)
+    batch = {P0: [_record(P0, 100 + k, _event(f"c{k}")) for k in range(n)]}
+    assert consumer._apply_batch(stand_in, batch) is True
+    assert [len(g) for g in handler.groups] == [GROUP_MAX_RECORDS]
+    assert stand_in.seeks == {P0: 100 + GROUP_MAX_RECORDS}  # the failed group's first record
+
+    handler.fail_on = None
+    assert consumer._apply_batch(_StandInConsumer(), {P0: batch[P0][GROUP_MAX_RECORDS:]}) is False
+    assert [len(g) for g in handler.groups] == [GROUP_MAX_RECORDS, GROUP_MAX_RECORDS, 6]
+    assert consumer.applied == n
