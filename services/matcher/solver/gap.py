@@ -17,16 +17,16 @@ Pipeline, inside one time limit:
    plus the incumbent's): measured, it finds better solutions in the seconds left than the
    whole reduced model, but a heuristic restriction proves nothing, so its bound is not used.
 
-Small instances (m * n <= 15,000 pairs, two threads or more, not deterministic) whose LP bound
-is tight (reduced-cost fixing with the warm start's cost already drops >= 5 % of the pairs) run a
-portfolio after step 2: HiGHS branch-and-cut on the whole model (``gap_mip``) in one thread for
-the time left, the pipeline in the others; the better assignment wins and the better bound is
-kept. Measured: on small type E instances (tight LP) HiGHS's cuts prove optimality or come within
-a unit where the LNS stalls a few units above; on type D (the warm start drops no pairs) taking
-a thread from the LNS made it worse, and on larger instances the pipeline wins by far. HiGHS starts
-without our incumbent because, measured, a start or reduced-cost fixing changed its search
-without helping it (e10100: 11,604 with both, 11,577-11,584 without). When HiGHS proves
-optimality first, the LNS stops.
+Small instances (m * n <= 15,000 pairs, two threads or more, not deterministic) run a
+portfolio: HiGHS branch-and-cut on the whole model (``gap_mip``) in one thread from the start, for
+the whole time limit — the same search as HiGHS alone — and the pipeline in the other threads; the
+better assignment wins and the better bound is kept, so the result is never worse than HiGHS
+alone with the same time. Whichever side proves optimality first stops the other (the LNS checks
+``stop``; HiGHS is interrupted through its MIP callback). Measured before: started only after the
+warm start and only on tight LPs (type E), HiGHS had ~1.5 s less than on its own and lost to
+plain HiGHS on 11 of the 30 D and E instances; on the larger instances the pipeline wins by far.
+HiGHS starts without our incumbent because, measured, a start changed its search without
+helping it (e10100: 11,604 with a start, 11,577-11,584 without).
 
 Every assignment returned has been checked against the instance (``gap_data.violations``).
 """
@@ -58,8 +58,8 @@ FINAL_MODEL_MAX_PAIRS = 20_000
 SMALL_INSTANCE_PAIRS = 10_000  # m * n up to which the final CP-SAT gets 1 - LNS_SHARE of the time
 CORE_SLACK: float | None = 5.0
 FINAL_LINEARIZATION: int | None = 2
-PORTFOLIO_MAX_PAIRS = 15_000  # m * n up to which HiGHS may run beside the pipeline
-PORTFOLIO_MAX_KEPT = 0.95     # ... when the warm start's reduced-cost fixing drops >= 5 % of pairs
+PORTFOLIO_MAX_PAIRS = 15_000  # m * n up to which HiGHS runs beside the pipeline
+PORTFOLIO_MARGIN_S = 0.05     # HiGHS stops this much before the limit, to leave time to compare
 
 
 class InvalidAssignmentError(RuntimeError):
@@ -113,30 +113,23 @@ def solve(
     if deterministic or threads < 2 or instance.m * instance.n > PORTFOLIO_MAX_PAIRS:
         return _pipeline(instance, time_limit=time_limit, threads=threads, seed=seed,
                          deterministic=deterministic)
+    # The portfolio: HiGHS on the whole model from the start, in one thread, the pipeline in
+    # the others; whichever proves optimality first stops the other.
+    proven, ours_proven = threading.Event(), threading.Event()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        highs = _HighsBeside(pool)
-        ours = _pipeline(instance, time_limit=time_limit, threads=threads, seed=seed,
-                         deterministic=False, highs=highs)
-        return ours if highs.future is None else _best_of(instance, ours, highs.future, start)
-
-
-@dataclass
-class _HighsBeside:
-    """HiGHS on the whole model in its own thread, beside the pipeline (the portfolio)."""
-
-    pool: ThreadPoolExecutor
-    proven: threading.Event = field(default_factory=threading.Event)
-    future: Future[CpResult] | None = None
-
-    def start(self, instance: GapInstance, *, time_limit: float, seed: int) -> None:
-        self.future = self.pool.submit(_highs_whole, instance, time_limit=time_limit,
-                                       seed=seed, proven=self.proven)
+        highs = pool.submit(_highs_whole, instance, time_limit=time_limit - PORTFOLIO_MARGIN_S,
+                            seed=seed, proven=proven, cancel=ours_proven)
+        ours = _pipeline(instance, time_limit=time_limit, threads=threads - 1, seed=seed,
+                         deterministic=False, stop=proven.is_set)
+        if ours.status in ("optimal", "infeasible"):
+            ours_proven.set()
+        return _best_of(instance, ours, highs, start)
 
 
 def _highs_whole(instance: GapInstance, *, time_limit: float, seed: int,
-                 proven: threading.Event) -> CpResult:
+                 proven: threading.Event, cancel: threading.Event) -> CpResult:
     result = solve_pairs_mip(instance, all_pairs(instance), time_limit=time_limit, threads=1,
-                             seed=seed)
+                             seed=seed, cancel=cancel)
     if result.status in ("optimal", "infeasible"):
         proven.set()
     return result
@@ -171,10 +164,10 @@ def _pipeline(
     threads: int,
     seed: int,
     deterministic: bool,
-    highs: _HighsBeside | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> GapResult:
-    """Steps 1-5 of the module docstring; ``highs`` is started after step 2 when it may help."""
-    stop: Callable[[], bool] | None = None
+    """Steps 1-5 of the module docstring; ``stop()`` true ends the search early (HiGHS beside
+    it proved optimality)."""
     start = time.monotonic()
     stats: dict[str, float] = {}
     bound_limit = math.inf if deterministic else min(0.15 * time_limit, 2.0)
@@ -188,14 +181,6 @@ def _pipeline(
     stats["warm_start"] = float(upper) if upper is not None else math.nan
     if upper is not None and upper <= lower:
         return _result(instance, "optimal", warm, upper, lower, start, stats)
-    if highs is not None and upper is not None:
-        kept = len(kept_pairs(relaxation.reduced_cost, slack=upper - 1 - relaxation.value,
-                              incumbent=warm)) / (instance.m * instance.n)
-        stats["pairs_kept_by_warm_start"] = kept
-        if kept <= PORTFOLIO_MAX_KEPT:  # a tight LP: branch-and-cut's ground
-            highs.start(instance, time_limit=time_limit - (time.monotonic() - start) - 0.05,
-                        seed=seed)
-            threads, stop = max(threads - 1, 1), highs.proven.is_set
     if upper is not None:
         steps = int(LNS_STEPS_PER_SECOND * time_limit) if deterministic else None
         # Small instances keep time for CP-SAT on the reduced model, which may prove optimality.

@@ -9,6 +9,7 @@ branch-and-cut solver with a strong LP is at its best: small instances it proves
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import highspy
@@ -52,9 +53,11 @@ def solve_pairs_mip(
     threads: int,
     seed: int = 0,
     start: np.ndarray | None = None,
+    cancel: threading.Event | None = None,
 ) -> CpResult:
     """Minimise the cost over ``pairs`` with HiGHS; ``start`` is a feasible agent per job whose
-    pairs are all in ``pairs`` (ignored by HiGHS otherwise)."""
+    pairs are all in ``pairs`` (ignored by HiGHS otherwise). Setting ``cancel`` stops the
+    search at its next check (the best assignment so far is returned)."""
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("time_limit", max(float(time_limit), 0.01))
@@ -70,6 +73,13 @@ def solve_pairs_mip(
         solution.col_value = [1.0 if pair in wanted else 0.0 for pair in pairs]
         solution.value_valid = True
         highs.setSolution(solution)
+    if cancel is not None:
+        def interrupt(_kind, _message, _data_out, data_in, _user_data) -> None:  # type: ignore[no-untyped-def]
+            if cancel.is_set():
+                data_in.user_interrupt = True
+
+        highs.setCallback(interrupt, None)
+        highs.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
     highs.run()
     info = highs.getInfo()
     status = STATUS.get(highs.getModelStatus(), "unknown")
