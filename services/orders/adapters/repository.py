@@ -27,6 +27,7 @@ from services.orders.service_layer.unit_of_work import DuplicateRecord, Idempote
 class SqlOrderRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._locked: set[str] = set()  # orders read for update in this transaction
 
     def add(self, order: Order) -> None:
         self.add_all([order])
@@ -43,10 +44,16 @@ class SqlOrderRepository:
             _step_values(o.id, i, s) for o in orders for i, s in enumerate(o.steps)])
 
     def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
+        if order_id in self._locked:  # locked earlier in this transaction (a group of events):
+            row = self.session.get(OrderRow, order_id)  # the session's copy, no query
+            if row is not None:
+                return _to_order(row)
         query = sa.select(OrderRow).where(OrderRow.id == order_id)
         if for_update:
             query = query.with_for_update(of=OrderRow)
         row = self.session.scalars(query).one_or_none()
+        if row is not None and for_update:
+            self._locked.add(order_id)
         return _to_order(row) if row is not None else None
 
     def save(self, order: Order) -> None:
