@@ -44,17 +44,25 @@ class SqlOrderRepository:
             _step_values(o.id, i, s) for o in orders for i, s in enumerate(o.steps)])
 
     def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
-        if order_id in self._locked:  # locked earlier in this transaction (a group of events):
-            row = self.session.get(OrderRow, order_id)  # the session's copy, no query
+        return self.get_many([order_id], for_update=for_update).get(order_id)
+
+    def get_many(self, order_ids: Collection[str], *, for_update: bool = False
+                 ) -> dict[str, Order]:
+        found: dict[str, Order] = {}
+        wanted = set(order_ids)
+        for order_id in wanted & self._locked:  # locked earlier in this transaction (a group
+            row = self.session.get(OrderRow, order_id)  # of events): the session's copy
             if row is not None:
-                return _to_order(row)
-        query = sa.select(OrderRow).where(OrderRow.id == order_id)
-        if for_update:
-            query = query.with_for_update(of=OrderRow)
-        row = self.session.scalars(query).one_or_none()
-        if row is not None and for_update:
-            self._locked.add(order_id)
-        return _to_order(row) if row is not None else None
+                found[order_id] = _to_order(row)
+        if wanted - found.keys():
+            query = sa.select(OrderRow).where(OrderRow.id.in_(wanted - found.keys()))
+            if for_update:
+                query = query.with_for_update(of=OrderRow)
+            for row in self.session.scalars(query):
+                found[row.id] = _to_order(row)
+                if for_update:
+                    self._locked.add(row.id)
+        return found
 
     def save(self, order: Order) -> None:
         row = self.session.get(OrderRow, order.id)

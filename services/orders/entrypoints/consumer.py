@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from services.orders.service_layer.handlers import EVENT_HANDLERS
+from services.orders.service_layer.handlers import (
+    EVENT_HANDLERS,
+    ORDER_CHANGES,
+    apply_order_events,
+)
 from services.orders.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.events import Envelope, EventPayload
 from shared.logs import correlation_id
@@ -25,10 +30,22 @@ class EventHandler:
         self._dispatch(envelope, payload, self._uow_factory())
 
     def many(self, events: Sequence[tuple[Envelope, EventPayload]]) -> None:
+        """Runs of events about orders are applied together (``apply_order_events``: each order
+        read and written once); any other event on its own, in sequence, all in one
+        transaction."""
         uow = self._uow_factory()
+        run: list[tuple[Envelope, Any]] = []
         with uow.together():
             for envelope, payload in events:
+                if type(payload) in ORDER_CHANGES:
+                    run.append((envelope, payload))
+                    continue
+                if run:
+                    apply_order_events(run, uow)
+                    run = []
                 self._dispatch(envelope, payload, uow)
+            if run:
+                apply_order_events(run, uow)
 
     @staticmethod
     def _dispatch(envelope: Envelope, payload: EventPayload, uow: AbstractUnitOfWork) -> None:

@@ -6,7 +6,7 @@ import dataclasses
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -162,53 +162,40 @@ def on_cluster_created(envelope: Envelope, event: ClusterCreated, uow: AbstractU
             uow.commit()
 
 
-def on_allocation_proposed(
-    envelope: Envelope, event: AllocationProposed, uow: AbstractUnitOfWork
-) -> None:
+def _proposed(event: AllocationProposed) -> Change:
     placements = [
         Placement(a.step_id, a.window_id, a.factory_id, hours=a.hours, price=a.price)
         for a in event.allocations
     ]
-    _apply(envelope, event, uow, lambda o, now: o.propose(placements, now=now))
+    return lambda o, now: o.propose(placements, now=now)
 
 
-def on_step_unplaced(envelope: Envelope, event: StepUnplaced, uow: AbstractUnitOfWork) -> None:
-    _apply(envelope, event, uow, lambda o, now: o.unplace(
-        event.step_id, reason=event.reason, detail=event.detail, now=now))
+def _unplaced(event: StepUnplaced) -> Change:
+    return lambda o, now: o.unplace(event.step_id, reason=event.reason, detail=event.detail,
+                                    now=now)
 
 
-def on_reservation_held(
-    envelope: Envelope, event: ReservationHeld, uow: AbstractUnitOfWork
-) -> None:
+def _held(event: ReservationHeld) -> Change:
     placement = Placement(event.step_id, event.window_id, event.factory_id, hours=event.hours,
                           price=event.price, reservation_id=event.reservation_id)
-    _apply(envelope, event, uow, lambda o, now: o.hold(placement, now=now))
+    return lambda o, now: o.hold(placement, now=now)
 
 
-def on_reservation_accepted(
-    envelope: Envelope, event: ReservationAccepted, uow: AbstractUnitOfWork
-) -> None:
+def _accepted(event: ReservationAccepted) -> Change:
     placement = Placement(event.step_id, event.window_id, event.factory_id, hours=event.hours,
                           price=event.price, factory_name=event.factory_name,
                           reservation_id=event.reservation_id)
-    _apply(envelope, event, uow, lambda o, now: o.accept(placement, now=now))
+    return lambda o, now: o.accept(placement, now=now)
 
 
-def on_reservation_returned(
-    envelope: Envelope,
-    event: ReservationRejected | ReservationDeclined | ReservationExpired,
-    uow: AbstractUnitOfWork,
-) -> None:
+def _returned(event: ReservationRejected | ReservationDeclined | ReservationExpired) -> Change:
     """rejected, declined or expired: the step goes back to pending; the matcher re-plans it."""
-    _apply(envelope, event, uow, lambda o, now: o.release(
-        event.step_id, window_id=event.window_id, now=now))
+    return lambda o, now: o.release(event.step_id, window_id=event.window_id, now=now)
 
 
-def on_reservation_released(
-    envelope: Envelope, event: ReservationReleased, uow: AbstractUnitOfWork
-) -> None:
+def _released(event: ReservationReleased) -> None:
     """Capacity gave a hold or acceptance back after order.cancelled: timeline only."""
-    _apply(envelope, event, uow, None)
+    return None
 
 
 Change = Callable[[Order, datetime], Outcome]
@@ -216,33 +203,58 @@ OrderEvent = (AllocationProposed | StepUnplaced | ReservationHeld | ReservationA
               | ReservationRejected | ReservationDeclined | ReservationExpired
               | ReservationReleased)
 
+# An event about one order → the change it makes to that order (None: timeline only).
+ORDER_CHANGES: dict[type[EventPayload], Callable[[Any], Change | None]] = {
+    AllocationProposed: _proposed,
+    StepUnplaced: _unplaced,
+    ReservationHeld: _held,
+    ReservationAccepted: _accepted,
+    ReservationRejected: _returned,
+    ReservationDeclined: _returned,
+    ReservationExpired: _returned,
+    ReservationReleased: _released,
+}
 
-def _apply(
-    envelope: Envelope,
-    event: OrderEvent,
-    uow: AbstractUnitOfWork,
-    change: Change | None,
+
+def apply_order_events(
+    events: Sequence[tuple[Envelope, OrderEvent]], uow: AbstractUnitOfWork
 ) -> None:
-    """Apply ``change`` to the event's order (None: record it only) and add it to the order's
-    timeline, with the inbox row, in one transaction."""
+    """Apply each event's change to its order (in the given sequence) and add it to the order's
+    timeline, with the inbox rows, in one transaction: the orders are read once, with one
+    query, and each changed one is written once — however many of the events touch it."""
     with uow:
-        if not uow.claim(SERVICE, envelope):
-            logger.info("%s %s applied before; skipped", envelope.type, envelope.event_id)
-            return
-        order = uow.orders.get(event.order_id, for_update=True)
-        if order is None:
-            logger.warning("%s %s names unknown order %s; ignored",
-                           envelope.type, envelope.event_id, event.order_id)
-        else:
+        fresh = []
+        for envelope, event in events:
+            if uow.claim(SERVICE, envelope):
+                fresh.append((envelope, event))
+            else:
+                logger.info("%s %s applied before; skipped", envelope.type, envelope.event_id)
+        orders = uow.orders.get_many({event.order_id for _, event in fresh}, for_update=True)
+        changed: dict[str, Order] = {}
+        entries = []
+        for envelope, event in fresh:
+            order = orders.get(event.order_id)
+            if order is None:
+                logger.warning("%s %s names unknown order %s; ignored",
+                               envelope.type, envelope.event_id, event.order_id)
+                continue
+            change = ORDER_CHANGES[type(event)](event)
             outcome = change(order, utcnow()) if change is not None else Outcome()
             for step_id, why in outcome.ignored.items():
                 logger.warning("%s %s: step %s of order %s ignored: %s",
                                envelope.type, envelope.event_id, step_id, order.id, why)
             if outcome.changed:
-                uow.orders.save(order)
-            uow.timeline.add_all([timeline.consumed(envelope, event, order_id=order.id,
-                                                    ignored=outcome.ignored)])
-        uow.commit()  # the inbox row, even when nothing else changed
+                changed[order.id] = order
+            entries.append(timeline.consumed(envelope, event, order_id=order.id,
+                                             ignored=outcome.ignored))
+        for order in changed.values():
+            uow.orders.save(order)
+        uow.timeline.add_all(entries)
+        uow.commit()  # the inbox rows, even when nothing else changed
+
+
+def on_order_event(envelope: Envelope, event: OrderEvent, uow: AbstractUnitOfWork) -> None:
+    apply_order_events([(envelope, event)], uow)
 
 
 EventHandler = Callable[[Envelope, Any, AbstractUnitOfWork], None]
@@ -250,12 +262,5 @@ EventHandler = Callable[[Envelope, Any, AbstractUnitOfWork], None]
 # Every other event type (window.*, factory.*, match_run.completed, ...) is not for orders.
 EVENT_HANDLERS: dict[type[EventPayload], EventHandler] = {
     ClusterCreated: on_cluster_created,
-    AllocationProposed: on_allocation_proposed,
-    StepUnplaced: on_step_unplaced,
-    ReservationHeld: on_reservation_held,
-    ReservationAccepted: on_reservation_accepted,
-    ReservationRejected: on_reservation_returned,
-    ReservationDeclined: on_reservation_returned,
-    ReservationExpired: on_reservation_returned,
-    ReservationReleased: on_reservation_released,
+    **dict.fromkeys(ORDER_CHANGES, on_order_event),
 }

@@ -39,6 +39,11 @@ class OrderRepository(Protocol):
 
     def get(self, order_id: str, *, for_update: bool = False) -> Order | None: ...
 
+    def get_many(self, order_ids: Collection[str], *, for_update: bool = False
+                 ) -> dict[str, Order]:
+        """The known ones among ``order_ids``, by id (one query)."""
+        ...
+
     def save(self, order: Order) -> None: ...
 
     def page(

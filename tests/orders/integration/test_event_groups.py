@@ -72,11 +72,12 @@ def test_a_group_with_a_failing_handler_keeps_nothing(
     before = [(read(client, o), timeline(client, o)) for o, _ in orders]
     inbox_before = inbox_count(app)
 
-    def broken(envelope: Any, event: Any, uow: Any) -> None:
-        with uow:
+    def broken(event: Any) -> Any:
+        def change(order: Any, now: Any) -> Any:
             raise RuntimeError("handler bug")
+        return change
 
-    monkeypatch.setitem(handlers.EVENT_HANDLERS, ReservationHeld, broken)
+    monkeypatch.setitem(handlers.ORDER_CHANGES, ReservationHeld, broken)
     with pytest.raises(GroupAborted) as caught:
         app.state.event_handler.many(_saga(orders))
     assert isinstance(caught.value.__cause__, RuntimeError)

@@ -48,6 +48,9 @@ class FakeOrders:
         order = self.rows.get(order_id)
         return copy.deepcopy(order) if order else None
 
+    def get_many(self, order_ids, *, for_update: bool = False) -> dict[str, Order]:  # type: ignore[no-untyped-def]
+        return {i: copy.deepcopy(self.rows[i]) for i in order_ids if i in self.rows}
+
     def save(self, order: Order) -> None:
         self.rows[order.id] = copy.deepcopy(order)
 

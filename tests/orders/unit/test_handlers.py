@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -10,6 +11,7 @@ from services.orders.domain.commands import SubmitOrder
 from services.orders.domain.errors import InvalidOrder
 from services.orders.entrypoints.consumer import make_event_handler
 from services.orders.service_layer import handlers, views
+from shared.events import new_event
 from shared.events.payloads import (
     AllocationProposed,
     ClusterCreated,
@@ -212,3 +214,31 @@ def test_event_types_orders_does_not_handle_are_ignored() -> None:
 def _proposal(step_id: str, window_id: str) -> ProposedAllocation:
     return ProposedAllocation(step_id=step_id, window_id=window_id, machine_id="m1",
                               factory_id="f1", hours=6.0, price=1080.0, transport_km=3.0)
+
+
+def test_events_applied_together_read_and_write_each_order_once() -> None:
+    alone, together = FakeUnitOfWork("qhd-auto"), FakeUnitOfWork("qhd-auto")
+    order, _ = submit(alone)
+    together.orders.rows = {order.id: order}
+    ids = [s.id for s in order.steps]
+    events = [AllocationProposed(match_run_id="run1", cluster_id="qhd-auto", order_id=order.id,
+                                 allocations=[_proposal(sid, f"w{i}")
+                                              for i, sid in enumerate(ids)])]
+    events += [ReservationHeld(cluster_id="qhd-auto", order_id=order.id, step_id=sid,
+                               window_id=f"w{i}", hours=6.0, reservation_id=f"r{i}",
+                               factory_id="f1", price=1080.0, expires_at=NOW)
+               for i, sid in enumerate(ids)]
+    envelopes = [new_event(e, key="qhd-auto", producer="test") for e in events]
+    for envelope, event in zip(envelopes, events, strict=True):
+        handlers.on_order_event(envelope, event, alone)
+
+    saves: list[str] = []
+    real_save = together.orders.save
+    together.orders.save = lambda o: (saves.append(o.id), real_save(o))  # type: ignore[method-assign]
+    handlers.apply_order_events(list(zip(envelopes, events, strict=True)), together)
+    assert saves == [order.id] and together.commits == 1
+    assert replace(stored(together, order.id), updated_at=None) == replace(
+        stored(alone, order.id), updated_at=None)  # the clock moved on between the two
+    assert [s.status for s in stored(together, order.id).steps] == ["held", "held"]
+    assert [e.type for e in together.timeline.of(order.id)] == [
+        e.type for e in alone.timeline.of(order.id)][1:]  # alone also holds order.submitted
