@@ -23,11 +23,17 @@ from services.orders.domain.status import OrderStatus, StepStatus
 from services.orders.domain.timeline import TimelineEntry
 from services.orders.service_layer.unit_of_work import DuplicateRecord, IdempotencyRecord
 
+ORDERS, STEPS = OrderRow.__table__, StepRow.__table__
+_STEP_STATE = sa.update(STEPS).where(STEPS.c.id == sa.bindparam("step_id"))
+_ORDER_STATE = sa.update(ORDERS).where(ORDERS.c.id == sa.bindparam("order_id"))
+
 
 class SqlOrderRepository:
+    """Reads and writes go through Core statements, not ORM objects: the consumer applies
+    several events per order, and each read or write of an order is then two statements."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._locked: set[str] = set()  # orders read for update in this transaction
 
     def add(self, order: Order) -> None:
         self.add_all([order])
@@ -48,27 +54,26 @@ class SqlOrderRepository:
 
     def get_many(self, order_ids: Collection[str], *, for_update: bool = False
                  ) -> dict[str, Order]:
-        found: dict[str, Order] = {}
-        wanted = set(order_ids)
-        for order_id in wanted & self._locked:  # locked earlier in this transaction (a group
-            row = self.session.get(OrderRow, order_id)  # of events): the session's copy
-            if row is not None:
-                found[order_id] = _to_order(row)
-        if wanted - found.keys():
-            query = sa.select(OrderRow).where(OrderRow.id.in_(wanted - found.keys()))
-            if for_update:
-                query = query.with_for_update(of=OrderRow)
-            for row in self.session.scalars(query):
-                found[row.id] = _to_order(row)
-                if for_update:
-                    self._locked.add(row.id)
-        return found
+        wanted = list(set(order_ids))
+        if not wanted:
+            return {}
+        query = sa.select(ORDERS).where(ORDERS.c.id.in_(wanted))
+        if for_update:
+            query = query.with_for_update()
+        rows = self.session.execute(query).all()
+        steps: dict[str, list[Any]] = {}
+        for s in self.session.execute(sa.select(STEPS).where(STEPS.c.order_id.in_(wanted))
+                                      .order_by(STEPS.c.order_id, STEPS.c.position)):
+            steps.setdefault(s.order_id, []).append(s)
+        return {row.id: _to_order(row, steps.get(row.id, [])) for row in rows}
 
     def save(self, order: Order) -> None:
-        row = self.session.get(OrderRow, order.id)
-        if row is None:
+        """Writes what changes after submission (statuses, allocations)."""
+        done = self.session.execute(_ORDER_STATE, {
+            "order_id": order.id, "status": order.status.value, "updated_at": order.updated_at})
+        if done.rowcount == 0:
             raise LookupError(order.id)
-        _write_state(row, order)
+        self.session.execute(_STEP_STATE, [_step_state(s) for s in order.steps])
 
     def page(
         self,
@@ -99,7 +104,7 @@ class SqlOrderRepository:
                 sa.and_(OrderRow.created_at == created_at, OrderRow.id < order_id),
             ))
         query = query.order_by(OrderRow.created_at.desc(), OrderRow.id.desc()).limit(limit)
-        return [_to_order(row) for row in self.session.scalars(query)]
+        return [_to_order(row, row.steps) for row in self.session.scalars(query)]
 
 
 def _order_values(order: Order) -> dict[str, Any]:
@@ -130,40 +135,36 @@ def _step_values(order_id: str, position: int, step: Step) -> dict[str, Any]:
     }
 
 
-def _write_state(row: OrderRow, order: Order) -> None:
-    """Copy what changes after submission (statuses, allocations) onto the rows."""
-    row.status = order.status.value
-    row.updated_at = order.updated_at
-    step_rows = {r.id: r for r in row.steps}
-    for step in order.steps:
-        r, p = step_rows[step.id], step.placement
-        r.status = step.status.value
-        r.unplaced_reason, r.unplaced_detail = step.unplaced_reason, step.unplaced_detail
-        r.alloc_hours = p.hours if p else None
-        r.alloc_price = p.price if p else None
-        r.window_id = p.window_id if p else None
-        r.factory_id = p.factory_id if p else None
-        r.factory_name = p.factory_name if p else None
-        r.reservation_id = p.reservation_id if p else None
+def _step_state(step: Step) -> dict[str, Any]:
+    p = step.placement
+    return {
+        "step_id": step.id, "status": step.status.value,
+        "unplaced_reason": step.unplaced_reason, "unplaced_detail": step.unplaced_detail,
+        "alloc_hours": p.hours if p else None, "alloc_price": p.price if p else None,
+        "window_id": p.window_id if p else None, "factory_id": p.factory_id if p else None,
+        "factory_name": p.factory_name if p else None,
+        "reservation_id": p.reservation_id if p else None,
+    }
 
 
-def _to_order(row: OrderRow) -> Order:
+def _to_order(row: Any, steps: Sequence[Any]) -> Order:
+    """An order from its row and its steps' rows (ORM objects or Core rows: same names)."""
     terms = OrderTerms(
         cluster_id=row.cluster_id, title=row.title,
         delivery=Location(row.delivery_lat, row.delivery_lon), due=row.due,
         steps=tuple(StepSpec(key=s.key, process=s.process, quantity=s.quantity, hours=s.hours,
-                             material=s.material, after=tuple(s.after)) for s in row.steps),
+                             material=s.material, after=tuple(s.after)) for s in steps),
         min_tier=row.min_tier, certifications=tuple(row.certifications),
         max_distance_km=row.max_distance_km, priority=row.priority, budget=row.budget,
         allowed_factories=tuple(row.allowed_factories),
         blocked_factories=tuple(row.blocked_factories), max_factories=row.max_factories,
     )
     return Order(id=row.id, buyer_firm_id=row.buyer_firm_id, terms=terms,
-                 steps=[_to_step(s) for s in row.steps], status=OrderStatus(row.status),
+                 steps=[_to_step(s) for s in steps], status=OrderStatus(row.status),
                  created_at=row.created_at, updated_at=row.updated_at)
 
 
-def _to_step(row: StepRow) -> Step:
+def _to_step(row: Any) -> Step:
     placement = None
     if row.window_id is not None and row.factory_id is not None:
         placement = Placement(
@@ -214,6 +215,18 @@ class SqlIdempotencyRepository:
             self.session.flush()  # a concurrent request with the same key fails here
         except IntegrityError as exc:
             raise DuplicateRecord(f"idempotency key {record.key!r}") from exc
+
+    def add_all(self, records: Sequence[IdempotencyRecord]) -> None:
+        self.session.flush()  # the orders first: the key rows refer to them
+        at = datetime.now(UTC)
+        self.session.add_all([IdempotencyRow(
+            buyer_firm_id=r.buyer_firm_id, key=r.key, fingerprint=r.fingerprint,
+            order_id=r.order_id, response=r.response, created_at=at) for r in records])
+        try:
+            self.session.flush()
+        except IntegrityError as exc:
+            raise DuplicateRecord(
+                f"idempotency keys {', '.join(repr(r.key) for r in records)}") from exc
 
 
 class SqlTimelineRepository:

@@ -75,9 +75,8 @@ def submit_many(
                                                  fingerprint, order.id))
         if new:
             envelopes = [submitted_event(o) for o in new]
-            for record in records:
-                uow.idempotency.add(record)
             uow.orders.add_all(new)
+            uow.idempotency.add_all(records)  # after the orders they refer to
             uow.publish_all(envelopes)
             uow.timeline.add_all([timeline.submitted(o, e)
                                   for o, e in zip(new, envelopes, strict=True)])

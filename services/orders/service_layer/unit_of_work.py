@@ -79,6 +79,10 @@ class IdempotencyRepository(Protocol):
         """Raises DuplicateRecord when another request took the key meanwhile."""
         ...
 
+    def add_all(self, records: Sequence[IdempotencyRecord]) -> None:
+        """Several keys at once, their orders already added; DuplicateRecord as ``add``."""
+        ...
+
 
 class TimelineRepository(Protocol):
     def add_all(self, entries: Sequence[TimelineEntry]) -> None: ...

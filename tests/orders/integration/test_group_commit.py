@@ -13,7 +13,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from services.orders.entrypoints import submit_queue
 from services.orders.entrypoints.submit_queue import SubmitQueue
+from services.orders.service_layer.group_commit import submit_each
 from tests.orders.integration.support import BUYER, count, order_body, outbox_events
 
 pytestmark = pytest.mark.integration
@@ -43,6 +45,13 @@ def test_concurrent_posts_are_grouped_and_each_answered(
         return real_write(self, cmds)
 
     monkeypatch.setattr(SubmitQueue, "_write", write_once_enough_wait)
+    one_by_one: list[int] = []  # groups that fell back to a transaction per request
+
+    def each(cmds: list, uow_factory: Any) -> list:  # type: ignore[type-arg]
+        one_by_one.append(len(cmds))
+        return submit_each(cmds, uow_factory)
+
+    monkeypatch.setattr(submit_queue, "submit_each", each)
     requests = _requests()
     before = count(app, "orders"), count(app, "order_timeline")
 
@@ -56,6 +65,7 @@ def test_concurrent_posts_are_grouped_and_each_answered(
         answers = list(pool.map(post, requests))
 
     assert queue.largest >= 20 and queue.groups < len(requests)
+    assert all(n == 1 for n in one_by_one), one_by_one  # keyed groups are written together
     statuses = [status for status, _ in answers]
     assert statuses[:50] == [201] * 50
     assert statuses[50:] == [422] * 5

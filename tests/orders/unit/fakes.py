@@ -93,6 +93,10 @@ class FakeIdempotency:
             raise DuplicateRecord(record.key)
         self.records[(record.buyer_firm_id, record.key)] = record
 
+    def add_all(self, records: list[IdempotencyRecord]) -> None:
+        for record in records:
+            self.add(record)
+
 
 class FakeTimeline:
     def __init__(self) -> None:
