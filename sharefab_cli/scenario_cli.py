@@ -66,11 +66,14 @@ def solve_scenario(
     deterministic: Annotated[bool, typer.Option(
         "--deterministic", help="deterministic time budget: repeated runs give the same "
                                 "allocations")] = False,
+    gap_limit: Annotated[float, typer.Option(
+        "--gap-limit", min=0.0, max=0.99,
+        help="stop a component's search this close to its bound (0: prove optimality)")] = 0.001,
 ) -> None:
     """Solve a scenario file with the optimiser and print one JSON object."""
     instance = load_scenario(path)
     options = SolverOptions(time_limit_s=time_limit, threads=threads, seed=seed,
-                            deterministic=deterministic)
+                            deterministic=deterministic, gap_limit=gap_limit)
     result = solve(instance, options)
     typer.echo(json.dumps(result_json(instance.name or path.stem, result)))
 

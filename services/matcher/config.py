@@ -31,6 +31,7 @@ class Settings(ServiceSettings):
     solver_threads: int = Field(2, ge=1)
     solver_seed: int = 0
     solver_deterministic: bool = False  # deterministic time budget: replays are identical
+    solver_gap_limit: float = Field(0.001, ge=0, lt=1)  # stop a search this close to its bound
 
     def parameters(self) -> Parameters:
         return Parameters(speed_kmh=self.speed_kmh,
@@ -40,4 +41,5 @@ class Settings(ServiceSettings):
 
     def solver_options(self) -> SolverOptions:
         return SolverOptions(time_limit_s=self.solver_time_limit_s, threads=self.solver_threads,
-                             seed=self.solver_seed, deterministic=self.solver_deterministic)
+                             seed=self.solver_seed, deterministic=self.solver_deterministic,
+                             gap_limit=self.solver_gap_limit)

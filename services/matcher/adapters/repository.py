@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.matcher.adapters.orm import (
@@ -35,10 +35,16 @@ from services.matcher.domain.readmodel import (
 )
 from services.matcher.domain.runs import MatchRun
 
+STEPS = StepRow.__table__
+_SAVE_STEP = update(STEPS).where(STEPS.c.id == bindparam("step_id"))
+
 
 class SqlReadModel:
+    """One per transaction (the unit of work makes it with its session)."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._locked: set[str] = set()  # clusters locked in this transaction
 
     def upsert_cluster(self, *, cluster_id: str, name: str, lat: float, lon: float,
                        max_distance_km: float) -> None:
@@ -49,8 +55,11 @@ class SqlReadModel:
         return self.session.get(ClusterRow, cluster_id) is not None
 
     def lock_cluster(self, cluster_id: str) -> None:
+        if cluster_id in self._locked:
+            return  # held until this transaction ends (a group of events takes it once)
         self.session.execute(select(ClusterRow.id).where(ClusterRow.id == cluster_id)
                              .with_for_update())
+        self._locked.add(cluster_id)
 
     def upsert_factory(self, r: FactoryRecord) -> None:
         self.session.merge(FactoryRow(
@@ -91,34 +100,45 @@ class SqlReadModel:
             blocked_factories=list(order.blocked_factories), max_factories=order.max_factories,
             submitted_at=order.submitted_at))
         self.session.flush()
-        self.session.add_all(_step_row(step) for step in steps)  # new: no lookup as in merge
+        if steps:
+            at = datetime.now(UTC)
+            self.session.execute(insert(STEPS), [_step_values(s, at) for s in steps])
         return True
 
     def get_order(self, order_id: str) -> OrderRecord | None:
         row = self.session.get(OrderRow, order_id)
         return _order(row) if row else None
 
+    # Steps are read and written with Core statements, never as ORM objects: a planning run
+    # writes hundreds at once, and no stale ORM copy can outlive a write in the same session.
     def get_step(self, step_id: str) -> StepState | None:
-        row = self.session.get(StepRow, step_id)
+        row = self.session.execute(select(STEPS).where(STEPS.c.id == step_id)).first()
         return _step(row) if row else None
 
     def order_steps(self, order_id: str) -> list[StepState]:
-        rows = self.session.scalars(select(StepRow).where(StepRow.order_id == order_id)
-                                    .order_by(StepRow.position))
-        return [_step(r) for r in rows]
+        return self._steps(select(STEPS).where(STEPS.c.order_id == order_id)
+                           .order_by(STEPS.c.position))
 
     def cluster_steps(self, cluster_id: str, *, status: str) -> list[StepState]:
-        rows = self.session.scalars(select(StepRow).where(
-            StepRow.cluster_id == cluster_id, StepRow.status == status).order_by(StepRow.id))
-        return [_step(r) for r in rows]
+        return self._steps(select(STEPS).where(STEPS.c.cluster_id == cluster_id,
+                                               STEPS.c.status == status).order_by(STEPS.c.id))
 
     def window_steps(self, window_id: str) -> list[StepState]:
-        rows = self.session.scalars(select(StepRow).where(StepRow.window_id == window_id)
-                                    .order_by(StepRow.id))
-        return [_step(r) for r in rows]
+        return self._steps(select(STEPS).where(STEPS.c.window_id == window_id)
+                           .order_by(STEPS.c.id))
+
+    def _steps(self, query: Select[Any]) -> list[StepState]:
+        return [_step(r) for r in self.session.execute(query)]
 
     def save_step(self, s: StepState) -> None:
-        self.session.merge(_step_row(s))
+        self.save_steps([s])
+
+    def save_steps(self, steps: Sequence[StepState]) -> None:
+        """What planning and events change on existing steps, one UPDATE for all."""
+        if steps:
+            at = datetime.now(UTC)
+            self.session.execute(_SAVE_STEP, [{"step_id": s.id, **_step_state(s, at)}
+                                              for s in steps])
 
     def first_proposals(self, order_ids: list[str], *, at: datetime) -> list[float]:
         rows = self.session.execute(select(OrderRow.id, OrderRow.submitted_at).where(
@@ -148,8 +168,8 @@ class SqlReadModel:
                 StepRow.cluster_id == cluster_id, StepRow.status == PENDING)))
         orders = list(s.scalars(select(OrderRow).where(OrderRow.id.in_(order_ids))
                                 .order_by(OrderRow.id)))
-        steps = [_step(r) for r in s.scalars(select(StepRow).where(
-            StepRow.order_id.in_(order_ids)).order_by(StepRow.order_id, StepRow.position))]
+        steps = self._steps(select(STEPS).where(STEPS.c.order_id.in_(order_ids))
+                            .order_by(STEPS.c.order_id, STEPS.c.position))
         held_on = {st.window_id for st in steps if st.window_id is not None}
         windows = list(s.scalars(select(WindowRow).where(
             WindowRow.cluster_id == cluster_id,
@@ -196,7 +216,7 @@ def _order(row: OrderRow) -> OrderRecord:
         submitted_at=row.submitted_at)
 
 
-def _step(row: StepRow) -> StepState:
+def _step(row: Any) -> StepState:
     return StepState(
         id=row.id, order_id=row.order_id, cluster_id=row.cluster_id, key=row.step_key,
         position=row.position, process=row.process, material=row.material,
@@ -304,11 +324,16 @@ def _run(row: MatchRunRow) -> MatchRun:
         bound=row.bound, gap=row.gap, seed=row.seed)
 
 
-def _step_row(s: StepState) -> StepRow:
-    return StepRow(
-        id=s.id, order_id=s.order_id, cluster_id=s.cluster_id, step_key=s.key,
-        position=s.position, process=s.process, material=s.material, quantity=s.quantity,
-        hours=s.hours, after_ids=list(s.after), status=s.status, window_id=s.window_id,
-        price=s.price, transport_km=s.transport_km, reason=s.reason, detail=s.detail,
-        excluded_windows=list(s.excluded_windows), match_run_id=s.match_run_id,
-        updated_at=datetime.now(UTC))
+def _step_state(s: StepState, at: datetime) -> dict[str, Any]:
+    """The columns a step's life changes."""
+    return {"status": s.status, "window_id": s.window_id, "price": s.price,
+            "transport_km": s.transport_km, "reason": s.reason, "detail": s.detail,
+            "excluded_windows": list(s.excluded_windows), "match_run_id": s.match_run_id,
+            "updated_at": at}
+
+
+def _step_values(s: StepState, at: datetime) -> dict[str, Any]:
+    return {"id": s.id, "order_id": s.order_id, "cluster_id": s.cluster_id,
+            "step_key": s.key, "position": s.position, "process": s.process,
+            "material": s.material, "quantity": s.quantity, "hours": s.hours,
+            "after_ids": list(s.after), **_step_state(s, at)}

@@ -138,19 +138,21 @@ def _parameters(options: PlanningOptions) -> dict[str, float | int | str | bool]
     s = options.solver_options
     return {**dataclasses.asdict(options.params), "max_steps": options.max_steps,
             "solver": options.solver, "time_limit_s": s.time_limit_s, "threads": s.threads,
-            "seed": s.seed, "deterministic": s.deterministic}
+            "seed": s.seed, "deterministic": s.deterministic, "gap_limit": s.gap_limit}
 
 
 def _apply(plan: Plan, steps: dict[str, StepState], *, uow: UnitOfWork, run_id: str) -> None:
+    changed = []
     for a in plan.allocations:
         step = steps[a.step_id]
         step.propose(window_id=a.window_id, price=a.price, transport_km=a.transport_km,
                      run_id=run_id)
-        uow.read_model.save_step(step)
+        changed.append(step)
     for u in plan.unplaced:
         step = steps[u.step_id]
         step.mark_unplaced(reason=u.reason, detail=u.detail, run_id=run_id)
-        uow.read_model.save_step(step)
+        changed.append(step)
+    uow.read_model.save_steps(changed)
 
 
 def _publish(plan: Plan, run: MatchRun, *, uow: UnitOfWork, producer: str) -> None:

@@ -3,6 +3,7 @@ unit tests over dicts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol, Self
@@ -43,6 +44,8 @@ class ReadModelRepository(Protocol):
     def window_steps(self, window_id: str) -> list[StepState]:
         """The steps that sit on ``window_id`` (proposed, held or accepted there)."""
     def save_step(self, step: StepState) -> None: ...
+    def save_steps(self, steps: Sequence[StepState]) -> None:
+        """Several at once (a planning run's outcome)."""
     def first_proposals(self, order_ids: list[str], *, at: datetime) -> list[float]:
         """Mark ``at`` as the first proposal of those orders not proposed before; the seconds
         from each one's submission to ``at`` (orders without a submission time left out)."""

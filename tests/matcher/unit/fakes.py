@@ -90,6 +90,10 @@ class FakeReadModel:
     def save_step(self, step: StepState) -> None:
         self.steps[step.id] = copy.deepcopy(step)
 
+    def save_steps(self, steps: list[StepState]) -> None:
+        for step in steps:
+            self.save_step(step)
+
     def pending_count(self, cluster_id: str) -> int:
         return sum(1 for s in self.steps.values()
                    if s.cluster_id == cluster_id and s.status == PENDING)

@@ -196,3 +196,21 @@ def test_the_sme_bonus_is_part_of_the_objective(hints):  # type: ignore[no-untyp
 def test_due_dates_are_respected(hints):  # type: ignore[no-untyped-def]
     inst = instance(orders=[order(due=h(47))])
     assert why(optimise(inst, hints)) == {"o1-s1": reasons.NO_WINDOW_BEFORE_DUE}
+
+
+def test_a_search_stopped_at_the_gap_limit_reports_its_gap_not_a_proof() -> None:
+    from datetime import UTC, datetime
+
+    from services.matcher.domain.scenario import from_scenario
+    from services.matcher.solver.generate import generate
+
+    scenario = generate(factories=30, orders=80, seed=3, now=datetime(2026, 12, 1, tzinfo=UTC))
+    inst = from_scenario(scenario)
+    loose = solve(inst, SolverOptions(time_limit_s=5, threads=1, deterministic=True,
+                                      gap_limit=0.5))
+    exact = solve(inst, SolverOptions(time_limit_s=20, threads=1, deterministic=True,
+                                      gap_limit=0.0))
+    assert exact.status == "optimal" and exact.gap == 0
+    assert loose.status == "feasible" and 0 < loose.gap <= 0.5
+    assert loose.bound <= exact.objective <= loose.objective
+    assert check_plan(inst, loose.plan) == [] and check_plan(inst, exact.plan) == []
