@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from shared.background import BackgroundWorker
@@ -48,24 +50,20 @@ def _outbox_row(envelope: Envelope, now: datetime) -> dict[str, object]:
 def claim_in_inbox(session: Session, *, consumer: str, envelope: Envelope) -> bool:
     """Record that ``consumer`` applies this event, in the caller's transaction.
 
-    Returns False when it was applied before: the caller then changes nothing.
+    Returns False when it was applied before: the caller then changes nothing. One statement
+    (INSERT … ON CONFLICT DO NOTHING RETURNING, on SQLite and PostgreSQL alike): a row
+    returned is a claim.
     """
-    seen = session.execute(
-        sa.select(inbox.c.event_id).where(
-            inbox.c.consumer == consumer, inbox.c.event_id == str(envelope.event_id)
-        )
-    ).first()
-    if seen is not None:
-        return False
-    session.execute(
-        sa.insert(inbox).values(
-            consumer=consumer,
-            event_id=str(envelope.event_id),
-            type=envelope.type,
-            applied_at=datetime.now(UTC),
-        )
-    )
-    return True
+    insert = _CLAIM[session.get_bind().dialect.name]
+    done = session.execute(insert, {"consumer": consumer, "event_id": str(envelope.event_id),
+                                    "type": envelope.type, "applied_at": datetime.now(UTC)})
+    return done.first() is not None
+
+
+_CLAIM = {
+    "sqlite": sqlite_insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id),
+    "postgresql": postgresql_insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id),
+}
 
 
 Publish = Callable[[str, str, bytes], None]  # (topic, key, value) → returns once acknowledged

@@ -208,12 +208,12 @@ def hold_proposed_allocations(
             uow.windows.save_hours(window)
         for reservation in outcome.reservations:
             uow.reservations.add(reservation)
-            uow.publish(messages.reservation_held(reservation, causation_id=cause))
-        for refusal in outcome.refusals:
-            uow.publish(messages.reservation_rejected(
+        uow.publish_all(  # one INSERT for the order's events
+            [messages.reservation_held(r, causation_id=cause) for r in outcome.reservations]
+            + [messages.reservation_rejected(
                 refusal, cluster_id=proposal.cluster_id, order_id=proposal.order_id,
                 match_run_id=proposal.match_run_id, causation_id=cause,
-            ))
+            ) for refusal in outcome.refusals])
         uow.commit()
     logger.info("order %s: %d held, %d rejected", proposal.order_id,
                 len(outcome.reservations), len(outcome.refusals))
