@@ -171,6 +171,47 @@ async def closed_loop(targets: Sequence[Target], *, connections: int,
                       errors=errors, started_at=start)
 
 
+class ConnectionPool:
+    """Keep-alive HTTP/1.1 connections to one server for the open loop, shared by concurrent
+    requests: at most ``size`` open, the most recently used reused first. A request that finds
+    its reused connection closed by the server (idle timeout) is sent once more on a new one,
+    so only send requests that may be repeated (e.g. with an Idempotency-Key)."""
+
+    def __init__(self, host: str, port: int, *, size: int = 64) -> None:
+        self.host, self.port = host, port
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._slots = asyncio.Semaphore(size)
+
+    async def request(self, method: str, path: str, headers: dict[str, str],
+                      body: bytes = b"") -> tuple[int, bytes]:
+        payload = Target(self.host, self.port, method, path, headers, body).request_bytes()
+        async with self._slots:
+            if self._idle:
+                try:
+                    return await self._exchange(self._idle.pop(), payload)
+                except (OSError, asyncio.IncompleteReadError):
+                    pass  # closed by the server meanwhile: once more, on a new connection
+            return await self._exchange(
+                await asyncio.open_connection(self.host, self.port), payload)
+
+    async def _exchange(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+                        payload: bytes) -> tuple[int, bytes]:
+        reader, writer = conn
+        try:
+            writer.write(payload)
+            answer = await _read_response(reader)
+        except BaseException:
+            writer.close()
+            raise
+        self._idle.append(conn)
+        return answer
+
+    def close(self) -> None:
+        for _, writer in self._idle:
+            writer.close()
+        self._idle.clear()
+
+
 async def open_loop(send: Callable[[int], Awaitable[None]], *, rate: float,
                     duration_s: float) -> float:
     """Start ``send(i)`` at ``start + i / rate`` for every i below ``rate * duration_s``, each

@@ -49,7 +49,9 @@ def result_json(name: str, result: SolveResult) -> dict[str, Any]:
     return {
         "scenario": name, "status": result.status, "objective": round(result.objective, 2),
         "bound": round(result.bound, 2), "gap": round(result.gap, 6),
-        "wall_s": round(result.wall_s, 3), "greedy_objective": round(result.greedy_objective, 2),
+        "wall_s": round(result.wall_s, 3),
+        "greedy_objective": None if result.greedy_objective is None
+        else round(result.greedy_objective, 2),
         "allocations": [{"step_id": a.step_id, "window_id": a.window_id, "hours": a.hours}
                         for a in plan.allocations],
         "unplaced": [{"step_id": u.step_id, "reason": u.reason} for u in plan.unplaced],

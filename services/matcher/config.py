@@ -42,4 +42,5 @@ class Settings(ServiceSettings):
     def solver_options(self) -> SolverOptions:
         return SolverOptions(time_limit_s=self.solver_time_limit_s, threads=self.solver_threads,
                              seed=self.solver_seed, deterministic=self.solver_deterministic,
-                             gap_limit=self.solver_gap_limit)
+                             gap_limit=self.solver_gap_limit,
+                             greedy_baseline=False)  # a comparison, not needed to plan

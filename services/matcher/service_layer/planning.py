@@ -138,7 +138,8 @@ def _parameters(options: PlanningOptions) -> dict[str, float | int | str | bool]
     s = options.solver_options
     return {**dataclasses.asdict(options.params), "max_steps": options.max_steps,
             "solver": options.solver, "time_limit_s": s.time_limit_s, "threads": s.threads,
-            "seed": s.seed, "deterministic": s.deterministic, "gap_limit": s.gap_limit}
+            "seed": s.seed, "deterministic": s.deterministic, "gap_limit": s.gap_limit,
+            "greedy_baseline": s.greedy_baseline}
 
 
 def _apply(plan: Plan, steps: dict[str, StepState], *, uow: UnitOfWork, run_id: str) -> None:

@@ -41,7 +41,8 @@ def replay_run(run_id: str, *, uow: UnitOfWork, options: PlanningOptions) -> Rep
         threads=int(p.get("threads", options.solver_options.threads)),
         seed=run.seed if run.seed is not None else int(p.get("seed", 0)),
         deterministic=True,
-        gap_limit=float(p.get("gap_limit", 0.0)))  # runs from before the limit had none
+        gap_limit=float(p.get("gap_limit", 0.0)),  # runs from before the limit had none
+        greedy_baseline=bool(p.get("greedy_baseline", True)))
     replay_options = dataclasses.replace(options, solver=str(p.get("solver", options.solver)),
                                          solver_options=solver_options)
     plan, _, _ = solve_instance(from_scenario(snapshot), replay_options)
