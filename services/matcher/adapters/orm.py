@@ -25,6 +25,8 @@ class ClusterRow(Base):
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     max_distance_km: Mapped[float] = mapped_column(Float)
+    # bumped by every change a plan computed before it may not survive (planning.py)
+    plan_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class FactoryRow(Base):

@@ -54,6 +54,18 @@ class SqlReadModel:
     def cluster_exists(self, cluster_id: str) -> bool:
         return self.session.get(ClusterRow, cluster_id) is not None
 
+    def plan_epoch(self, cluster_id: str) -> int:
+        return self.session.scalar(select(ClusterRow.plan_epoch).where(
+            ClusterRow.id == cluster_id)) or 0
+
+    def bump_plan_epoch(self, cluster_id: str) -> None:
+        self.session.execute(update(ClusterRow).where(ClusterRow.id == cluster_id)
+                             .values(plan_epoch=ClusterRow.plan_epoch + 1))
+
+    def steps_of_orders(self, order_ids: Sequence[str]) -> list[StepState]:
+        return self._steps(select(STEPS).where(STEPS.c.order_id.in_(list(order_ids)))
+                           .order_by(STEPS.c.order_id, STEPS.c.position))
+
     def lock_cluster(self, cluster_id: str) -> None:
         if cluster_id in self._locked:
             return  # held until this transaction ends (a group of events takes it once)

@@ -65,9 +65,11 @@ def handle_event(envelope: Envelope, payload: EventPayload, *, uow: UnitOfWork,
             if uow.claim(CONSUMER, envelope):
                 uow.read_model.lock_cluster(payload.cluster_id)  # serialised with planning runs
                 if type(payload) in TIMED:
-                    handler(payload, uow, occurred_at=utc(envelope.occurred_at))
+                    outcome = handler(payload, uow, occurred_at=utc(envelope.occurred_at))
                 else:
-                    handler(payload, uow)
+                    outcome = handler(payload, uow)
+                if type(payload) not in KEEPS_PLANS and outcome is not UNCHANGED:
+                    uow.read_model.bump_plan_epoch(payload.cluster_id)
                 applied = True
             else:
                 logger.info("event %s (%s) applied before", envelope.event_id, envelope.type)
@@ -248,14 +250,14 @@ def on_reservation_released(p: ev.ReservationReleased, uow: UnitOfWork) -> None:
         uow.read_model.save_step(step)
 
 
-def on_allocation_proposed(p: ev.AllocationProposed, uow: UnitOfWork) -> None:
+def on_allocation_proposed(p: ev.AllocationProposed, uow: UnitOfWork) -> object:
     """A plan made by another matcher instance (which held the cluster before this one): its
     steps sit on those windows, and use their hours, until capacity answers. A step proposed
     by an earlier run takes the later proposal (the earlier one was given back). Held,
     accepted and cancelled steps stay as they are. This instance's own runs changed the read
     model when they were made."""
     if uow.runs.exists(p.match_run_id):
-        return
+        return UNCHANGED
     rm = uow.read_model
     for a in p.allocations:
         step = rm.get_step(a.step_id)
@@ -270,10 +272,10 @@ def on_allocation_proposed(p: ev.AllocationProposed, uow: UnitOfWork) -> None:
             rm.save_step(step)
 
 
-def on_step_unplaced(p: ev.StepUnplaced, uow: UnitOfWork) -> None:
+def on_step_unplaced(p: ev.StepUnplaced, uow: UnitOfWork) -> object:
     """Another instance could not place the step: it waits for new capacity, as here."""
     if uow.runs.exists(p.match_run_id):
-        return
+        return UNCHANGED
     step = uow.read_model.get_step(p.step_id)
     if step is None:
         logger.warning("step.unplaced for unknown step %s ignored", p.step_id)
@@ -292,7 +294,7 @@ def _step(p: ev.ReservationRef, uow: UnitOfWork) -> StepState | None:
     return step
 
 
-EVENT_HANDLERS: dict[type[EventPayload], Callable[[Any, UnitOfWork], None]] = {
+EVENT_HANDLERS: dict[type[EventPayload], Callable[[Any, UnitOfWork], object]] = {
     ev.ClusterCreated: on_cluster_created,
     ev.FactoryRegistered: on_factory,
     ev.FactoryUpdated: on_factory,
@@ -311,5 +313,15 @@ EVENT_HANDLERS: dict[type[EventPayload], Callable[[Any, UnitOfWork], None]] = {
     ev.AllocationProposed: on_allocation_proposed,
     ev.StepUnplaced: on_step_unplaced,
 }
+# Events whose effect commutes with a match run solved meanwhile (planning.py): new orders (not
+# in the run's batch), holds and acceptances (placed steps stay on their windows), and
+# capacity given back by a refusal, decline or release (the plan stays feasible; a changed
+# step of the batch is caught by comparing the batch's steps). Every other event bumps the
+# cluster's plan epoch, and a run that solved across it plans again.
+KEEPS_PLANS: frozenset[type[EventPayload]] = frozenset({
+    ev.OrderSubmitted, ev.ReservationHeld, ev.ReservationAccepted, ev.ReservationRejected,
+    ev.ReservationDeclined, ev.ReservationExpired, ev.ReservationReleased, ev.MachineAdded})
+# returned by a handler that found nothing to do (this instance's own plan, read back)
+UNCHANGED = object()
 # handlers that also take the event's time (``occurred_at``)
 TIMED: frozenset[type[EventPayload]] = frozenset({ev.OrderSubmitted})

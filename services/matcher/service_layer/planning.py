@@ -9,6 +9,7 @@ and ``match_run.completed``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import time
@@ -75,37 +76,97 @@ def plan_cluster(cluster_id: str, *, uow: UnitOfWork, options: PlanningOptions, 
     return run
 
 
+@dataclass
+class _Batch:
+    """What a run read: the cluster's plan epoch then, the batch's steps, the solver input."""
+
+    cluster_id: str
+    epoch: int
+    steps: list[StepState]
+    instance: Instance
+
+
 def _run(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOptions,
          trigger: str, now: datetime) -> tuple[MatchRun, Plan, list[float]]:
+    """Read the batch, solve it outside any transaction (events keep flowing meanwhile), then
+    write the plan if nothing it depends on changed: the cluster's plan epoch and the batch's
+    steps are as read. Otherwise read and solve again; the last try holds the cluster's lock
+    from reading to writing, as every run once did."""
     started = time.perf_counter()
-    with uow:
-        rm = uow.read_model
-        if not rm.cluster_exists(cluster_id):
-            raise UnknownCluster(cluster_id)
-        rm.lock_cluster(cluster_id)
-        snap = rm.snapshot(cluster_id, now=now)
-        snap.orders = select_batch(snap.orders, snap.steps, options.max_steps)
-        chosen = {o.id for o in snap.orders}
-        snap.steps = [s for s in snap.steps if s.order_id in chosen]
-        instance = build_instance(snap, params=options.params, now=now,
-                                  name=f"{cluster_id}/{run_id}")
+    for attempt in range(1, OPTIMISTIC_TRIES + 2):
+        locked = attempt > OPTIMISTIC_TRIES
+        with uow:
+            batch = _read(cluster_id, run_id, uow=uow, options=options, now=now, lock=locked)
+            if locked:
+                return _solve_and_write(batch, run_id, uow=uow, options=options,
+                                        trigger=trigger, now=now, started=started)
         clock = time.perf_counter()
-        plan, bound, gap = solve_instance(instance, options)
-        wall_s = time.perf_counter() - clock
-        run = MatchRun(
-            id=run_id, cluster_id=cluster_id, trigger=trigger, status=plan.status,
-            placed_steps=len(plan.allocations), unplaced_steps=len(plan.unplaced),
-            objective=round(plan.objective, 2), wall_s=round(wall_s, 6), started_at=now,
-            finished_at=now + timedelta(seconds=time.perf_counter() - started),
-            parameters=_parameters(options),
-            bound=None if bound is None else round(bound, 2), gap=gap,
-            seed=options.solver_options.seed)
-        uow.runs.add(run, plan=plan, snapshot=to_scenario(instance))
-        _apply(plan, {s.id: s for s in snap.steps}, uow=uow, run_id=run_id)
-        latencies = rm.first_proposals(sorted(plan.allocations_by_order()),
-                                       at=run.finished_at)
-        _publish(plan, run, uow=uow, producer=options.producer)
-        uow.commit()
+        solved = solve_instance(batch.instance, options)
+        solved_in = time.perf_counter() - clock
+        with uow:
+            rm = uow.read_model
+            rm.lock_cluster(cluster_id)
+            if (rm.plan_epoch(cluster_id) == batch.epoch and rm.steps_of_orders(
+                    sorted({s.order_id for s in batch.steps})) == batch.steps):
+                return _write(batch, solved, solved_in, run_id, uow=uow, options=options,
+                              trigger=trigger, now=now, started=started)
+        logger.info("cluster %s changed while run %s solved (try %d); planning again",
+                    cluster_id, run_id, attempt)
+    raise AssertionError("unreachable: the last try is locked")
+
+
+OPTIMISTIC_TRIES = 3  # solves outside the lock before one holds it throughout
+
+
+def _read(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOptions,
+          now: datetime, lock: bool) -> _Batch:
+    rm = uow.read_model
+    if not rm.cluster_exists(cluster_id):
+        raise UnknownCluster(cluster_id)
+    if lock:
+        rm.lock_cluster(cluster_id)
+    epoch = rm.plan_epoch(cluster_id)
+    snap = rm.snapshot(cluster_id, now=now)
+    snap.orders = select_batch(snap.orders, snap.steps, options.max_steps)
+    chosen = {o.id for o in snap.orders}
+    snap.steps = [s for s in snap.steps if s.order_id in chosen]
+    instance = build_instance(snap, params=options.params, now=now,
+                              name=f"{cluster_id}/{run_id}")
+    return _Batch(cluster_id=cluster_id, epoch=epoch, steps=copy.deepcopy(snap.steps),
+                  instance=instance)
+
+
+def _solve_and_write(batch: _Batch, run_id: str, *, uow: UnitOfWork, options: PlanningOptions,
+                     trigger: str, now: datetime, started: float
+                     ) -> tuple[MatchRun, Plan, list[float]]:
+    clock = time.perf_counter()
+    solved = solve_instance(batch.instance, options)
+    return _write(batch, solved, time.perf_counter() - clock, run_id, uow=uow,
+                  options=options, trigger=trigger, now=now, started=started)
+
+
+def _write(batch: _Batch, solved: tuple[Plan, float | None, float | None], wall_s: float,
+           run_id: str, *, uow: UnitOfWork, options: PlanningOptions, trigger: str,
+           now: datetime, started: float) -> tuple[MatchRun, Plan, list[float]]:
+    """In the caller's transaction, the cluster locked: store the run, move the steps,
+    write the events, commit."""
+    plan, bound, gap = solved
+    instance, rm, cluster_id = batch.instance, uow.read_model, batch.cluster_id
+    run = MatchRun(
+        id=run_id, cluster_id=cluster_id, trigger=trigger, status=plan.status,
+        placed_steps=len(plan.allocations), unplaced_steps=len(plan.unplaced),
+        objective=round(plan.objective, 2), wall_s=round(wall_s, 6), started_at=now,
+        finished_at=now + timedelta(seconds=time.perf_counter() - started),
+        parameters=_parameters(options),
+        bound=None if bound is None else round(bound, 2), gap=gap,
+        seed=options.solver_options.seed)
+    uow.runs.add(run, plan=plan, snapshot=to_scenario(instance))
+    _apply(plan, {s.id: s for s in batch.steps}, uow=uow, run_id=run_id)
+    rm.bump_plan_epoch(cluster_id)  # a run solved meanwhile (POST /match-runs) re-reads
+    latencies = rm.first_proposals(sorted(plan.allocations_by_order()),
+                                   at=run.finished_at)
+    _publish(plan, run, uow=uow, producer=options.producer)
+    uow.commit()
     logger.info("match run %s on %s: %d placed, %d unplaced, objective %.2f, %.3f s",
                 run.id, cluster_id, run.placed_steps, run.unplaced_steps, plan.objective, wall_s)
     return run, plan, latencies

@@ -44,6 +44,11 @@ class ReadModelRepository(Protocol):
     def window_steps(self, window_id: str) -> list[StepState]:
         """The steps that sit on ``window_id`` (proposed, held or accepted there)."""
     def save_step(self, step: StepState) -> None: ...
+    def plan_epoch(self, cluster_id: str) -> int:
+        """Changes so far that a plan computed before them may not survive."""
+    def bump_plan_epoch(self, cluster_id: str) -> None: ...
+    def steps_of_orders(self, order_ids: Sequence[str]) -> list[StepState]:
+        """Their steps, by order and position."""
     def save_steps(self, steps: Sequence[StepState]) -> None:
         """Several at once (a planning run's outcome)."""
     def first_proposals(self, order_ids: list[str], *, at: datetime) -> list[float]:

@@ -24,6 +24,7 @@ from shared.events import Envelope
 class FakeReadModel:
     def __init__(self) -> None:
         self.clusters: dict[str, dict[str, Any]] = {}
+        self.epochs: dict[str, int] = {}
         self.factories: dict[str, FactoryRecord] = {}
         self.machines: dict[str, MachineRecord] = {}
         self.windows: dict[str, WindowRecord] = {}
@@ -40,6 +41,17 @@ class FakeReadModel:
 
     def lock_cluster(self, cluster_id: str) -> None:
         self.locked.append(cluster_id)
+
+    def plan_epoch(self, cluster_id: str) -> int:
+        return self.epochs.get(cluster_id, 0)
+
+    def bump_plan_epoch(self, cluster_id: str) -> None:
+        self.epochs[cluster_id] = self.epochs.get(cluster_id, 0) + 1
+
+    def steps_of_orders(self, order_ids: list[str]) -> list[StepState]:
+        wanted = set(order_ids)
+        return sorted((copy.deepcopy(s) for s in self.steps.values() if s.order_id in wanted),
+                      key=lambda s: (s.order_id, s.position))
 
     def upsert_factory(self, record: FactoryRecord) -> None:
         self.factories[record.id] = record
