@@ -12,7 +12,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, text
+from sqlalchemy import DateTime, Engine, Insert, Table, TypeDecorator, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
@@ -66,6 +68,13 @@ def make_engine(url: str, *, sqlite_busy_timeout_s: float = 30.0, **kwargs: Any)
 # transactions. Threads of one process therefore queue on an in-process lock first, which hands
 # the database over as soon as the holder is done. PostgreSQL locks rows and needs none.
 _WRITE_TURNS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
+def insert_new(table: Table, dialect: str) -> Insert:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the primary key, on SQLite or PostgreSQL: a
+    row returned was new, none means the key was there already (one statement, no lookup)."""
+    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+    return insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
 
 
 def write_turn(engine: Engine) -> AbstractContextManager[Any]:

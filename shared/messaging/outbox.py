@@ -12,12 +12,10 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from shared.background import BackgroundWorker
-from shared.db import write_turn
+from shared.db import insert_new, write_turn
 from shared.events import Envelope, encode, topic_of
 from shared.messaging.tables import inbox, outbox
 
@@ -54,16 +52,10 @@ def claim_in_inbox(session: Session, *, consumer: str, envelope: Envelope) -> bo
     (INSERT … ON CONFLICT DO NOTHING RETURNING, on SQLite and PostgreSQL alike): a row
     returned is a claim.
     """
-    insert = _CLAIM[session.get_bind().dialect.name]
-    done = session.execute(insert, {"consumer": consumer, "event_id": str(envelope.event_id),
-                                    "type": envelope.type, "applied_at": datetime.now(UTC)})
+    done = session.execute(insert_new(inbox, session.get_bind().dialect.name), {
+        "consumer": consumer, "event_id": str(envelope.event_id), "type": envelope.type,
+        "applied_at": datetime.now(UTC)})
     return done.first() is not None
-
-
-_CLAIM = {
-    "sqlite": sqlite_insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id),
-    "postgresql": postgresql_insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id),
-}
 
 
 Publish = Callable[[str, str, bytes], None]  # (topic, key, value) → returns once acknowledged

@@ -34,8 +34,9 @@ from services.matcher.domain.readmodel import (
     WindowRecord,
 )
 from services.matcher.domain.runs import MatchRun
+from shared.db import insert_new
 
-STEPS = StepRow.__table__
+STEPS, ORDERS = StepRow.__table__, OrderRow.__table__
 _SAVE_STEP = update(STEPS).where(STEPS.c.id == bindparam("step_id"))
 
 
@@ -101,17 +102,18 @@ class SqlReadModel:
         return True
 
     def add_order(self, order: OrderRecord, steps: list[StepState]) -> bool:
-        if self.session.get(OrderRow, order.id) is not None:
-            return False
-        self.session.add(OrderRow(
-            id=order.id, buyer_firm_id=order.buyer_firm_id, cluster_id=order.cluster_id,
-            title=order.title, delivery_lat=order.delivery_lat, delivery_lon=order.delivery_lon,
-            due=order.due, min_tier=order.min_tier, certifications=list(order.certifications),
-            max_distance_km=order.max_distance_km, priority=order.priority, budget=order.budget,
-            allowed_factories=list(order.allowed_factories),
-            blocked_factories=list(order.blocked_factories), max_factories=order.max_factories,
-            submitted_at=order.submitted_at))
-        self.session.flush()
+        new = self.session.execute(insert_new(ORDERS, self.session.get_bind().dialect.name), {
+            "id": order.id, "buyer_firm_id": order.buyer_firm_id,
+            "cluster_id": order.cluster_id, "title": order.title,
+            "delivery_lat": order.delivery_lat, "delivery_lon": order.delivery_lon,
+            "due": order.due, "min_tier": order.min_tier,
+            "certifications": list(order.certifications),
+            "max_distance_km": order.max_distance_km, "priority": order.priority,
+            "budget": order.budget, "allowed_factories": list(order.allowed_factories),
+            "blocked_factories": list(order.blocked_factories),
+            "max_factories": order.max_factories, "submitted_at": order.submitted_at}).first()
+        if new is None:
+            return False  # known already
         if steps:
             at = datetime.now(UTC)
             self.session.execute(insert(STEPS), [_step_values(s, at) for s in steps])
