@@ -39,7 +39,7 @@ from sharefab_cli.stack import SERVICES, LocalStack, StackConfig, free_port
 
 console = Console(highlight=False)
 TUNED = ("MATCHER_BATCH_INTERVAL_S=0.5,MATCHER_SOLVER_THREADS=1,MATCHER_SOLVER_TIME_LIMIT_S=0.5,"
-         "MATCHER_BATCH_MAX_STEPS=300")  # plan often and briefly; leave a core to the others
+         "MATCHER_BATCH_MAX_STEPS=1000")  # plan often and briefly; leave a core to the others
 
 
 def stack_config(var: str, env: dict[str, str]) -> StackConfig:

@@ -54,3 +54,43 @@ def test_request_bytes_are_a_complete_http_request():
     head, body = raw.split(b"\r\n\r\n")
     assert head.startswith(b"POST /v1/orders HTTP/1.1\r\nHost: 127.0.0.1:8001\r\n")
     assert b"Content-Length: 8" in head and b"X-A: 1" in head and body == b'{"a": 1}'
+
+
+def test_the_pool_reuses_connections_and_resends_once_on_one_the_server_closed():
+    import asyncio
+
+    from load import ConnectionPool
+
+    async def scenario() -> tuple[list[tuple[int, bytes]], int, int]:
+        accepted = 0
+        requests = 0
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal accepted, requests
+            accepted += 1
+            while True:
+                try:
+                    await reader.readuntil(b"\r\n\r\n")
+                except asyncio.IncompleteReadError:
+                    break
+                requests += 1
+                body = f"answer {requests}".encode()
+                writer.write(b"HTTP/1.1 201 Created\r\ncontent-length: %d\r\n\r\n" % len(body)
+                             + body)
+                await writer.drain()
+                if requests == 2:  # the server drops this connection after its answer
+                    break
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        pool = ConnectionPool("127.0.0.1", port, size=4)
+        answers = [await pool.request("POST", "/x", {}, b"") for _ in range(3)]
+        pool.close()
+        server.close()
+        await server.wait_closed()
+        return answers, accepted, requests
+
+    answers, accepted, requests = asyncio.run(scenario())
+    assert answers == [(201, b"answer 1"), (201, b"answer 2"), (201, b"answer 3")]
+    assert (accepted, requests) == (2, 3)  # the third went once more, on a new connection
