@@ -41,6 +41,9 @@ class AuditPagePublic(BaseModel):
     next_cursor: str | None
 
 
+MAX_ENTRY_ID = 2**63 - 1  # entry ids are 64-bit integers (SQLite INTEGER, PostgreSQL BIGINT)
+
+
 def audit_router(get_uow: Callable[..., Any], *, actions: list[str]) -> APIRouter:
     """The route, over a unit of work (from ``get_uow``) that has an ``audit`` repository."""
     router = APIRouter(prefix="/v1", tags=["audit"],
@@ -64,6 +67,9 @@ def audit_router(get_uow: Callable[..., Any], *, actions: list[str]) -> APIRoute
             raise Problem(422, "Validation failed", f"unknown action {action!r}",
                           errors=[{"field": "query.action",
                                    "message": "one of " + ", ".join(actions)}])
+        if cursor is not None and int(cursor) > MAX_ENTRY_ID:
+            raise Problem(422, "Validation failed", "the cursor is not one this API gave",
+                          errors=[{"field": "query.cursor", "message": "unknown cursor"}])
         where = AuditFilter(actor=actor, action=action, object_id=object_id,
                             since=_utc(since), until=_utc(until))
         with uow:

@@ -66,3 +66,14 @@ def test_buyers_cannot_read_the_audit_log(client: TestClient) -> None:
     response = client.get("/v1/audit", headers=BUYER)
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_cursor_beyond_any_entry_id_is_a_422_not_a_database_error(
+        client: TestClient) -> None:
+    for cursor in ("9223372036854775808", "99999999999999999999"):  # 2**63 and 20 nines
+        response = client.get("/v1/audit", params={"cursor": cursor}, headers=OPERATOR)
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == "query.cursor"
+    largest = client.get("/v1/audit", params={"cursor": "9223372036854775807"},
+                         headers=OPERATOR)
+    assert largest.status_code == 200 and largest.json()["items"] == []
