@@ -90,7 +90,8 @@ def decode_sequence_cursor(cursor: str) -> int:
         tag, sequence = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, TypeError) as exc:
         raise InvalidCursor("the cursor is not one this service gave out") from exc
-    if tag != "seq" or not isinstance(sequence, int) or isinstance(sequence, bool):
+    if (tag != "seq" or not isinstance(sequence, int) or isinstance(sequence, bool)
+            or not 0 <= sequence < 2**63):  # timeline ids are 64-bit
         raise InvalidCursor("the cursor is not one this service gave out")
     return sequence
 

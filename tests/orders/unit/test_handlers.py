@@ -242,3 +242,14 @@ def test_events_applied_together_read_and_write_each_order_once() -> None:
     assert [s.status for s in stored(together, order.id).steps] == ["held", "held"]
     assert [e.type for e in together.timeline.of(order.id)] == [
         e.type for e in alone.timeline.of(order.id)][1:]  # alone also holds order.submitted
+
+
+@pytest.mark.parametrize("sequence", [2**63, -1, 10**30, True, "7"])
+def test_a_timeline_cursor_outside_64_bit_ids_is_refused(sequence) -> None:  # type: ignore[no-untyped-def]
+    import base64
+    import json
+
+    cursor = base64.urlsafe_b64encode(json.dumps(["seq", sequence]).encode()).decode()
+    with pytest.raises(views.InvalidCursor):
+        views.decode_sequence_cursor(cursor)
+    assert views.decode_sequence_cursor(views.encode_sequence_cursor(2**63 - 1)) == 2**63 - 1
