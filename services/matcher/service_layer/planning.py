@@ -1,10 +1,11 @@
-"""One match run: plan a cluster's pending steps and record the outcome, in one transaction.
+"""One match run: plan a cluster's pending steps and record the outcome.
 
-The run loads the open steps and free windows of the cluster, runs the optimiser
-(``solver/solve.py``; or the greedy if configured), stores the run
-(with its input as a scenario, for replay), marks steps proposed or unplaced and writes the
-events: one ``allocation.proposed`` per placed order, one ``step.unplaced`` per unplaced step,
-and ``match_run.completed``.
+The run loads the open steps and free windows of the cluster (one short transaction), runs the
+optimiser (``solver/solve.py``; or the greedy if configured) with no transaction open, then in
+a second transaction, if the cluster did not change meanwhile (``_run``), stores the run (with
+its input as a scenario, for replay), marks steps proposed or unplaced and writes the events:
+one ``allocation.proposed`` per placed order, one ``step.unplaced`` per unplaced step, and
+``match_run.completed``.
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ def plan_cluster(cluster_id: str, *, uow: UnitOfWork, options: PlanningOptions, 
     return run
 
 
+OPTIMISTIC_TRIES = 3  # solves outside the lock before one holds it throughout
+
+
 @dataclass
 class _Batch:
     """What a run read: the cluster's plan epoch then, the batch's steps, the solver input."""
@@ -113,9 +117,6 @@ def _run(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOpti
         logger.info("cluster %s changed while run %s solved (try %d); planning again",
                     cluster_id, run_id, attempt)
     raise AssertionError("unreachable: the last try is locked")
-
-
-OPTIMISTIC_TRIES = 3  # solves outside the lock before one holds it throughout
 
 
 def _read(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOptions,
