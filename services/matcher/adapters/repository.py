@@ -182,8 +182,7 @@ class SqlReadModel:
                 StepRow.cluster_id == cluster_id, StepRow.status == PENDING)))
         orders = list(s.scalars(select(OrderRow).where(OrderRow.id.in_(order_ids))
                                 .order_by(OrderRow.id)))
-        steps = self._steps(select(STEPS).where(STEPS.c.order_id.in_(order_ids))
-                            .order_by(STEPS.c.order_id, STEPS.c.position))
+        steps = self.steps_of_orders(order_ids)
         held_on = {st.window_id for st in steps if st.window_id is not None}
         windows = list(s.scalars(select(WindowRow).where(
             WindowRow.cluster_id == cluster_id,

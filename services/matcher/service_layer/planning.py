@@ -102,11 +102,9 @@ def _run(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOpti
         with uow:
             batch = _read(cluster_id, run_id, uow=uow, options=options, now=now, lock=locked)
             if locked:
-                return _solve_and_write(batch, run_id, uow=uow, options=options,
-                                        trigger=trigger, now=now, started=started)
-        clock = time.perf_counter()
-        solved = solve_instance(batch.instance, options)
-        solved_in = time.perf_counter() - clock
+                return _write(batch, *_solve(batch, options), run_id, uow=uow,
+                              options=options, trigger=trigger, now=now, started=started)
+        solved, solved_in = _solve(batch, options)
         with uow:
             rm = uow.read_model
             rm.lock_cluster(cluster_id)
@@ -137,13 +135,12 @@ def _read(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOpt
                   instance=instance)
 
 
-def _solve_and_write(batch: _Batch, run_id: str, *, uow: UnitOfWork, options: PlanningOptions,
-                     trigger: str, now: datetime, started: float
-                     ) -> tuple[MatchRun, Plan, list[float]]:
+def _solve(batch: _Batch, options: PlanningOptions
+           ) -> tuple[tuple[Plan, float | None, float | None], float]:
+    """The solver's answer and the seconds it took."""
     clock = time.perf_counter()
     solved = solve_instance(batch.instance, options)
-    return _write(batch, solved, time.perf_counter() - clock, run_id, uow=uow,
-                  options=options, trigger=trigger, now=now, started=started)
+    return solved, time.perf_counter() - clock
 
 
 def _write(batch: _Batch, solved: tuple[Plan, float | None, float | None], wall_s: float,

@@ -73,7 +73,8 @@ class SqlOrderRepository:
             "order_id": order.id, "status": order.status.value, "updated_at": order.updated_at})
         if done.rowcount == 0:
             raise LookupError(order.id)
-        self.session.execute(_STEP_STATE, [_step_state(s) for s in order.steps])
+        self.session.execute(_STEP_STATE, [{"step_id": s.id, **_step_state(s)}
+                                           for s in order.steps])
 
     def page(
         self,
@@ -122,23 +123,18 @@ def _order_values(order: Order) -> dict[str, Any]:
 
 
 def _step_values(order_id: str, position: int, step: Step) -> dict[str, Any]:
-    p = step.placement
     return {
         "id": step.id, "order_id": order_id, "position": position, "key": step.key,
         "process": step.process, "material": step.material, "quantity": step.quantity,
-        "hours": step.hours, "after": list(step.after), "status": step.status.value,
-        "alloc_hours": p.hours if p else None, "alloc_price": p.price if p else None,
-        "window_id": p.window_id if p else None, "factory_id": p.factory_id if p else None,
-        "factory_name": p.factory_name if p else None,
-        "reservation_id": p.reservation_id if p else None,
-        "unplaced_reason": step.unplaced_reason, "unplaced_detail": step.unplaced_detail,
+        "hours": step.hours, "after": list(step.after), **_step_state(step),
     }
 
 
 def _step_state(step: Step) -> dict[str, Any]:
+    """The columns that change after submission (status, allocation, unplaced reason)."""
     p = step.placement
     return {
-        "step_id": step.id, "status": step.status.value,
+        "status": step.status.value,
         "unplaced_reason": step.unplaced_reason, "unplaced_detail": step.unplaced_detail,
         "alloc_hours": p.hours if p else None, "alloc_price": p.price if p else None,
         "window_id": p.window_id if p else None, "factory_id": p.factory_id if p else None,
@@ -207,14 +203,7 @@ class SqlIdempotencyRepository:
                                  response=row.response)
 
     def add(self, record: IdempotencyRecord) -> None:
-        self.session.flush()  # the order first: the key row refers to it
-        self.session.add(IdempotencyRow(
-            buyer_firm_id=record.buyer_firm_id, key=record.key, fingerprint=record.fingerprint,
-            order_id=record.order_id, response=record.response, created_at=datetime.now(UTC)))
-        try:
-            self.session.flush()  # a concurrent request with the same key fails here
-        except IntegrityError as exc:
-            raise DuplicateRecord(f"idempotency key {record.key!r}") from exc
+        self.add_all([record])
 
     def add_all(self, records: Sequence[IdempotencyRecord]) -> None:
         self.session.flush()  # the orders first: the key rows refer to them
@@ -223,10 +212,10 @@ class SqlIdempotencyRepository:
             buyer_firm_id=r.buyer_firm_id, key=r.key, fingerprint=r.fingerprint,
             order_id=r.order_id, response=r.response, created_at=at) for r in records])
         try:
-            self.session.flush()
+            self.session.flush()  # a concurrent request with the same key fails here
         except IntegrityError as exc:
             raise DuplicateRecord(
-                f"idempotency keys {', '.join(repr(r.key) for r in records)}") from exc
+                f"idempotency key {', '.join(repr(r.key) for r in records)}") from exc
 
 
 class SqlTimelineRepository:
