@@ -196,3 +196,30 @@ def test_many_concurrent_holds_on_one_window(app: FastAPI, client: TestClient,
     print(f"HOLD-CONCURRENCY backend={backend} threads={THREADS} attempts={len(asked)} "
           f"held={len(held)} rejected={len(rejected)} hours_offered={w.hours:g} "
           f"hours_held={w.held_hours:g} overbooked={overbooked:g} elapsed_s={elapsed:.2f}")
+
+
+def test_a_hold_finds_the_steps_reservations_through_the_active_step_index(
+        app: FastAPI, client: TestClient, site) -> None:  # type: ignore[no-untyped-def]
+    """Not a scan of every active reservation (which grows with the cluster's work): SQLite
+    uses the partial index only if the query repeats its predicate with literals."""
+    engine = app.state.runtime.engine
+    lookups: list[tuple[str, object]] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and "FROM reservations" in statement:
+            lookups.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        feed(app, "ord-1", ("stp-1", site.window_ids[0], 6.0))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert lookups
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":  # a tiny table: make any usable index win
+            conn.exec_driver_sql("SET enable_seqscan = off")
+        for statement, parameters in lookups:
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(
+                f"EXPLAIN {'QUERY PLAN ' if engine.dialect.name == 'sqlite' else ''}{statement}",
+                parameters).all())
+            assert "uq_reservations_active_step" in plan, plan
