@@ -20,7 +20,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db import write_turn
 from shared.events import Envelope
-from shared.messaging.outbox import add_all_to_outbox, add_to_outbox, claim_in_inbox
+from shared.messaging.outbox import (
+    add_all_to_outbox,
+    add_to_outbox,
+    claim_all_in_inbox,
+    claim_in_inbox,
+)
 
 
 class GroupAborted(Exception):
@@ -93,6 +98,10 @@ class SqlAlchemyUnitOfWork:
 
     def claim(self, consumer: str, envelope: Envelope) -> bool:
         return claim_in_inbox(self.session, consumer=consumer, envelope=envelope)
+
+    def claim_all(self, consumer: str, envelopes: Sequence[Envelope]) -> list[bool]:
+        """``claim`` for each envelope, with one statement."""
+        return claim_all_in_inbox(self.session, consumer=consumer, envelopes=envelopes)
 
     def commit(self) -> None:
         if self._joined:

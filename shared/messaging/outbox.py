@@ -58,6 +58,26 @@ def claim_in_inbox(session: Session, *, consumer: str, envelope: Envelope) -> bo
     return done.first() is not None
 
 
+def claim_all_in_inbox(session: Session, *, consumer: str, envelopes: Sequence[Envelope]
+                       ) -> list[bool]:
+    """``claim_in_inbox`` for several events with one statement: for each envelope, in order,
+    whether this is its claim (False when it was applied before, or repeats an earlier one)."""
+    if not envelopes:
+        return []
+    now = datetime.now(UTC)
+    rows = {str(e.event_id): {"consumer": consumer, "event_id": str(e.event_id),
+                              "type": e.type, "applied_at": now} for e in envelopes}
+    done = session.execute(insert_new(inbox, session.get_bind().dialect.name),
+                           list(rows.values()))
+    new = {row.event_id for row in done}
+    claims = []
+    for e in envelopes:
+        event_id = str(e.event_id)
+        claims.append(event_id in new)
+        new.discard(event_id)
+    return claims
+
+
 Publish = Callable[[str, str, bytes], None]  # (topic, key, value) → returns once acknowledged
 
 

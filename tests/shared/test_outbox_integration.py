@@ -54,6 +54,30 @@ def test_inbox_claims_an_event_once_per_consumer(engine):
         uow.commit()
 
 
+def test_inbox_claims_a_group_of_events_with_one_statement(engine):
+    uow = SqlAlchemyUnitOfWork(make_session_factory(engine))
+    first, second, third, fourth = _event(1), _event(2), _event(3), _event(4)
+    with uow:
+        assert uow.claim("orders", first) is True
+        uow.commit()
+    statements = []
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda *args: statements.append(args[2]) if "inbox" in args[2] else None)
+    with uow:
+        # applied before; new; new; the same event twice in one group: claimed once
+        assert uow.claim_all("orders", [first, second, third, second]) == [
+            False, True, True, False]
+        assert uow.claim_all("orders", []) == []
+        uow.commit()
+    assert len(statements) == 1
+    with uow:
+        assert uow.claim_all("orders", [third, fourth]) == [False, True]
+        assert uow.claim_all("matcher", [third]) == [True]
+    # not committed: nothing of the last group was kept
+    with uow:
+        assert uow.claim_all("orders", [fourth]) == [True]
+
+
 def test_relay_publishes_in_order_marks_rows_and_keeps_them(engine):
     uow = SqlAlchemyUnitOfWork(make_session_factory(engine))
     with uow:

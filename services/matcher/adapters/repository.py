@@ -46,6 +46,7 @@ class SqlReadModel:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._locked: set[str] = set()  # clusters locked in this transaction
+        self._bumped: set[str] = set()  # clusters whose plan epoch this transaction moved
 
     def upsert_cluster(self, *, cluster_id: str, name: str, lat: float, lon: float,
                        max_distance_km: float) -> None:
@@ -60,6 +61,9 @@ class SqlReadModel:
             ClusterRow.id == cluster_id)) or 0
 
     def bump_plan_epoch(self, cluster_id: str) -> None:
+        if cluster_id in self._bumped:
+            return  # once is enough: a run compares epochs across transactions
+        self._bumped.add(cluster_id)
         self.session.execute(update(ClusterRow).where(ClusterRow.id == cluster_id)
                              .values(plan_epoch=ClusterRow.plan_epoch + 1))
 

@@ -30,19 +30,24 @@ class EventHandler:
         uow, changed = self._uow_factory(), set()
         last = {(p.topic, p.partition): n for n, (_, _, p) in enumerate(events)}
         with uow.together():
+            # the group's inbox claims in one statement
+            claims = iter(handlers.claim_all(
+                [e for e, p, _ in events if handlers.handles(p)], uow))
             for n, (envelope, payload, position) in enumerate(events):
                 # one offset per partition: the group's last (committed with all the others)
                 mine = position if last[(position.topic, position.partition)] == n else None
-                if self._apply(envelope, payload, uow, mine):
+                claimed = next(claims) if handlers.handles(payload) else None
+                if self._apply(envelope, payload, uow, mine, claimed):
                     changed.add(payload.cluster_id)
         self._wake(changed)  # after the commit: the planning loop reads what was applied
 
     @staticmethod
     def _apply(envelope: Envelope, payload: EventPayload, uow: UnitOfWork,
-               position: handlers.Position | None) -> bool:
+               position: handlers.Position | None, claimed: bool | None = None) -> bool:
         token = correlation_id.set(envelope.correlation_id or str(envelope.event_id))
         try:
-            return handlers.handle_event(envelope, payload, uow=uow, position=position)
+            return handlers.handle_event(envelope, payload, uow=uow, position=position,
+                                         claimed=claimed)
         finally:
             correlation_id.reset(token)
 

@@ -10,7 +10,7 @@ where a rebuild of the read model from the topics resumes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -52,17 +52,30 @@ class Position(Protocol):
     offset: int
 
 
+def handles(payload: EventPayload) -> bool:
+    """Whether the matcher applies events of this type (the others only move its offsets)."""
+    return type(payload) in EVENT_HANDLERS
+
+
+def claim_all(envelopes: Sequence[Envelope], uow: UnitOfWork) -> list[bool]:
+    """Claim several events at once, for ``handle_event(claimed=…)`` in the same transaction."""
+    return uow.claim_all(CONSUMER, envelopes)
+
+
 def handle_event(envelope: Envelope, payload: EventPayload, *, uow: UnitOfWork,
-                 position: Position | None = None) -> bool:
+                 position: Position | None = None, claimed: bool | None = None) -> bool:
     """Apply one event; returns False if ignored or applied before. ``position`` is stored
-    as the last applied offset of its partition in any case."""
+    as the last applied offset of its partition in any case. ``claimed``: the event's inbox
+    claim, when the caller made it already (``claim_all``)."""
     handler = EVENT_HANDLERS.get(type(payload))
     if handler is None and position is None:
         return False
     applied = False
     with uow:
         if handler is not None:
-            if uow.claim(CONSUMER, envelope):
+            if claimed is None:
+                claimed = uow.claim(CONSUMER, envelope)
+            if claimed:
                 uow.read_model.lock_cluster(payload.cluster_id)  # serialised with planning runs
                 if type(payload) in TIMED:
                     outcome = handler(payload, uow, occurred_at=utc(envelope.occurred_at))

@@ -224,8 +224,9 @@ def apply_order_events(
     query, and each changed one is written once — however many of the events touch it."""
     with uow:
         fresh = []
-        for envelope, event in events:
-            if uow.claim(SERVICE, envelope):
+        claims = uow.claim_all(SERVICE, [envelope for envelope, _ in events])
+        for (envelope, event), claimed in zip(events, claims, strict=True):
+            if claimed:
                 fresh.append((envelope, event))
             else:
                 logger.info("%s %s applied before; skipped", envelope.type, envelope.event_id)

@@ -195,6 +195,9 @@ class FakeUnitOfWork:
     def publish(self, envelope: Envelope) -> None:
         self.published.append(envelope)
 
+    def claim_all(self, consumer: str, envelopes: list[Envelope]) -> list[bool]:
+        return [self.claim(consumer, e) for e in envelopes]
+
     def claim(self, consumer: str, envelope: Envelope) -> bool:
         key = (consumer, str(envelope.event_id))
         if key in self.inbox:

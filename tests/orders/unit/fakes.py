@@ -143,6 +143,9 @@ class FakeUnitOfWork:
     def publish_all(self, envelopes: list[Envelope]) -> None:
         self._staged.extend(envelopes)
 
+    def claim_all(self, consumer: str, envelopes: list[Envelope]) -> list[bool]:
+        return [self.claim(consumer, e) for e in envelopes]
+
     def claim(self, consumer: str, envelope: Envelope) -> bool:
         key = (consumer, str(envelope.event_id))
         if key in self.inbox or key in self._claims:
