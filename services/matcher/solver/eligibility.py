@@ -203,9 +203,8 @@ def funnel(instance: Instance, order: Order, step: Step, state: PlanState | None
     survivors = [c for c in all_cands if c.machine.process == step.process]
     counts = [StageCount("windows", len(all_cands)), StageCount("process", len(survivors))]
     if not survivors:
-        detail = (f"no open window in the cluster is on a {step.process} machine"
-                  f" ({len(all_cands)} windows in all)")
-        return Funnel(step.id, tuple(counts), (), reasons.NO_CAPABLE_MACHINE, detail,
+        return Funnel(step.id, tuple(counts), (), reasons.NO_CAPABLE_MACHINE,
+                      stage_detail("process", order, step, len(all_cands)),
                       f"no {step.process} machine")
     miss: tuple[int, str] | None = None
     for i, (stage, reason, check) in enumerate(_STAGES):
@@ -218,16 +217,26 @@ def funnel(instance: Instance, order: Order, step: Step, state: PlanState | None
                 miss = (i, f"{stage}: {why}")
         counts.append(StageCount(stage, len(kept)))
         if not kept:
+            excluded = sum(1 for c in survivors if c.window.id in step.excluded_windows)
             return Funnel(step.id, tuple(counts), (), reason,
-                          _detail(x, stage, survivors), miss[1] if miss else None)
+                          stage_detail(stage, order, step, len(survivors), excluded),
+                          miss[1] if miss else None)
         survivors = kept
     return Funnel(step.id, tuple(counts), tuple(c.window.id for c in survivors))
 
 
-def _detail(x: _Ctx, stage: str, before: list[Candidate]) -> str:
-    """Why ``before`` (the candidates that reached ``stage``) all failed it, in one sentence."""
-    n, s, o = len(before), x.step, x.order
+def stage_detail(stage: str, order: Order, step: Step, n: int, excluded: int = 0) -> str:
+    """Why the ``n`` candidates that reached ``stage`` all failed it, in one sentence
+    (``excluded``: how many of them were rejected or declined for the step; for "process",
+    ``n`` is the number of windows in the cluster)."""
+    s, o = step, order
     lead = f"{n} candidate window(s) left"
+    if stage == "process":
+        return (f"no open window in the cluster is on a {s.process} machine"
+                f" ({n} windows in all)")
+    if stage == "free_capacity":
+        return (f"{n} eligible window(s), all taken: {n - excluded} without {s.hours:g} free h "
+                f"(used by other steps), {excluded} rejected or declined for this step")
     texts = {
         "material": f"{lead}, but no machine takes {s.material}",
         "tier": f"{lead}, but all at factories below tier {o.min_tier}",
@@ -240,8 +249,4 @@ def _detail(x: _Ctx, stage: str, before: list[Candidate]) -> str:
                       "(with transit) or early enough for the following ones",
         "max_factories": f"{lead}, but the order may use at most {o.max_factories} factories",
     }
-    if stage == "free_capacity":
-        excluded = sum(1 for c in before if c.window.id in s.excluded_windows)
-        return (f"{n} eligible window(s), all taken: {n - excluded} without {s.hours:g} free h "
-                f"(used by other steps), {excluded} rejected or declined for this step")
     return texts[stage]

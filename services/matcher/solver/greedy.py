@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 # Picks the window for one step given the plan so far (None: no window left for it).
 Chooser = Callable[[Instance, Order, Step, PlanState], str | None]
+# Why no window is left for one step given the plan so far: (reason code, detail).
+Explainer = Callable[[Instance, Order, Step, PlanState], tuple[str | None, str]]
 # Places one order whole into the plan, or none of it.
 Placer = Callable[[Order, PlanState], tuple[list[Allocation], list[Unplaced]]]
 
@@ -54,8 +56,16 @@ def cheapest_window(instance: Instance, order: Order, step: Step, state: PlanSta
         objective_term(step, cands[w], order, params), cands[w].window.end, w))
 
 
+def explain(instance: Instance, order: Order, step: Step, state: PlanState
+            ) -> tuple[str | None, str]:
+    """The funnel's reason code and detail for ``step`` against ``state``."""
+    f = funnel(instance, order, step, state)
+    return f.reason, f.detail
+
+
 def place_order(instance: Instance, order: Order, state: PlanState,
-                choose: Chooser = cheapest_window) -> tuple[list[Allocation], list[Unplaced]]:
+                choose: Chooser = cheapest_window, why: Explainer = explain
+                ) -> tuple[list[Allocation], list[Unplaced]]:
     """Place every free step of ``order`` into ``state``, or none (``state`` is then as before).
 
     A step without a window gets the funnel's reason; its siblings ``order_incomplete``.
@@ -70,9 +80,9 @@ def place_order(instance: Instance, order: Order, state: PlanState,
             continue
         best = choose(instance, order, step, state)
         if best is None:
-            f = funnel(instance, order, step, state)
+            reason, detail = why(instance, order, step, state)
             _undo(state, done)
-            return [], _fail(order, step, f.reason or reasons.CAPACITY_TAKEN, f.detail)
+            return [], _fail(order, step, reason or reasons.CAPACITY_TAKEN, detail)
         state.place(step, best)
         done.append(step)
     if order.budget is not None:

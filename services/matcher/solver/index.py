@@ -79,6 +79,7 @@ class StepEligibility:
     windows: np.ndarray
     counts: tuple[tuple[str, int], ...]
     reason: str | None
+    static: np.ndarray  # the windows past the static stages (process … due date)
 
 
 class EligibilityIndex:
@@ -149,7 +150,8 @@ class EligibilityIndex:
                 for o, s in items:
                     out[s.id] = StepEligibility(s.id, o.id, np.empty(0, np.int64),
                                                 (("windows", n_all), ("process", 0)),
-                                                reasons.NO_CAPABLE_MACHINE)
+                                                reasons.NO_CAPABLE_MACHINE,
+                                                np.empty(0, np.int64))
                 continue
             for start in range(0, len(items), BLOCK):
                 out.update(self._block(group, items[start:start + BLOCK]))
@@ -158,11 +160,14 @@ class EligibilityIndex:
     def _block(self, group: np.ndarray, items: list[tuple[Order, Step]]
                ) -> dict[str, StepEligibility]:
         masks = self._static_masks(group, items)
+        n_static = len(masks)
         masks += self._plan_masks(group, items)
         n_all = len(self.window_ids)
         alive = np.ones((len(items), len(group)), dtype=bool)
         counts = np.empty((len(items), len(masks)), dtype=np.int64)
         for k, mask in enumerate(masks):
+            if k == n_static:
+                static = alive.copy()
             alive &= mask
             counts[:, k] = np.count_nonzero(alive, axis=1)
         out = {}
@@ -175,7 +180,7 @@ class EligibilityIndex:
                     reason = why
                     break
             out[s.id] = StepEligibility(s.id, o.id, group[alive[r]], tuple(stage_counts),
-                                        reason)
+                                        reason, group[static[r]])
         return out
 
     def _static_masks(self, group: np.ndarray, items: list[tuple[Order, Step]]

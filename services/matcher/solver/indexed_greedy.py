@@ -4,8 +4,9 @@
 static stages come from the index once; per step only the stages that depend on the plan
 being built are tested (precedence with siblings placed in this pass, free hours left,
 ``max_factories``), over the step's eligible windows taken in the greedy's order of
-preference: a different ``choose`` for ``greedy.place_order``, which runs the full funnel only
-for a step that finds no window, for its reason and detail.
+preference: a different ``choose`` for ``greedy.place_order``. A step that finds no window gets
+the funnel's reason and detail from ``explain``: the index's stage counts, and the stages that
+depend on the plan tested over the step's statically eligible windows as arrays.
 The solver uses it for its hint and for the repair pass; a test checks that it returns what
 ``greedy.solve`` returns.
 """
@@ -14,9 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from services.matcher.domain import reasons
 from services.matcher.domain.model import EPS, Allocation, Instance, Order, Plan, Step, Unplaced
 from services.matcher.solver import greedy
-from services.matcher.solver.eligibility import PlanState
+from services.matcher.solver.eligibility import STATIC_STAGES, PlanState, stage_detail
 from services.matcher.solver.index import EligibilityIndex, StepEligibility
 
 
@@ -34,7 +36,52 @@ class IndexedGreedy:
     def place_order(self, order: Order, state: PlanState
                     ) -> tuple[list[Allocation], list[Unplaced]]:
         """As ``greedy.place_order``: all free steps of ``order`` into ``state``, or none."""
-        return greedy.place_order(self.instance, order, state, choose=self._best)
+        return greedy.place_order(self.instance, order, state, choose=self._best,
+                                  why=self.explain)
+
+    def explain(self, instance: Instance, order: Order, step: Step, state: PlanState
+                ) -> tuple[str | None, str]:
+        """``greedy.explain`` (the funnel's reason code and detail for ``step`` against
+        ``state``) without a pass over every window."""
+        e = self.eligible[step.id]
+        for k, (stage, n) in enumerate(e.counts[1:], start=1):
+            if n == 0 and stage in STATIC_STAGES:
+                return e.reason, stage_detail(stage, order, step, e.counts[k - 1][1])
+        ix, ids = self.index, self.index.window_ids
+        windows = e.static
+        fac, ends = ix.factory[windows], ix.end[windows]
+        ok = np.ones(len(windows), dtype=bool)
+        used: set[int] = set()
+        for other in order.steps:  # precedence with every placed sibling, pinned ones too
+            wid = state.placement.get(other.id)
+            if other.id == step.id or wid is None or wid not in ix.position:
+                continue
+            w = ix.position[wid]
+            used.add(int(ix.factory[w]))
+            if other.id in step.after or step.id in other.after:
+                transit = ix.transit_h(np.array([ix.factory[w]]), fac)[0]
+                if other.id in step.after:
+                    ok &= transit + step.hours <= (ends - ix.end[w]) + 1e-6
+                else:
+                    ok &= transit + other.hours <= (ix.end[w] - ends) + 1e-6
+        if not ok.any():
+            return reasons.NO_WINDOW_BEFORE_DUE, stage_detail(
+                "precedence", order, step, len(windows))
+        windows = windows[ok]
+        excluded = np.isin(windows, [ix.position[w] for w in step.excluded_windows
+                                     if w in ix.position])
+        ok = ~excluded & np.array([state.free[ids[w]] + EPS >= step.hours
+                                   for w in windows.tolist()], dtype=bool)
+        if not ok.any():
+            return reasons.CAPACITY_TAKEN, stage_detail(
+                "free_capacity", order, step, len(windows), int(excluded.sum()))
+        windows = windows[ok]
+        limit = order.max_factories
+        if limit is not None and len(used) >= limit and not np.isin(
+                ix.factory[windows], sorted(used)).any():
+            return reasons.TOO_MANY_FACTORIES, stage_detail(
+                "max_factories", order, step, len(windows))
+        return None, ""
 
     def _best(self, instance: Instance, order: Order, step: Step, state: PlanState
               ) -> str | None:

@@ -35,7 +35,7 @@ from services.matcher.domain.model import Allocation, Instance, Order, Plan, Unp
 from services.matcher.solver import greedy, lns
 from services.matcher.solver.bound import lp_bound
 from services.matcher.solver.chain import ChainGreedy
-from services.matcher.solver.eligibility import PlanState, funnel
+from services.matcher.solver.eligibility import PlanState
 from services.matcher.solver.index import EligibilityIndex, StepEligibility
 from services.matcher.solver.indexed_greedy import IndexedGreedy
 from services.matcher.solver.model import CENTS, ModelData, add_hints, build_model
@@ -93,10 +93,11 @@ def solve(instance: Instance, options: SolverOptions | None = None) -> SolveResu
 
     unplaced: list[Unplaced] = []
     modelled: list[Order] = []
+    nothing_placed = PlanState.initial(instance)
     for o in instance.orders:
         if not o.free_steps:
             continue
-        failed = _unplaceable(instance, o, eligible)
+        failed = _unplaceable(fast, o, nothing_placed)
         if failed:
             unplaced += failed
         else:
@@ -220,7 +221,7 @@ def _solve_component(instance: Instance, index: EligibilityIndex, orders: list[O
     return chosen, bound, optimal, n_vars
 
 
-def _unplaceable(instance: Instance, order: Order, eligible: dict[str, StepEligibility]
+def _unplaceable(fast: IndexedGreedy, order: Order, nothing_placed: PlanState
                  ) -> list[Unplaced]:
     """The order's unplaced steps if no plan can place it (else an empty list)."""
     steps, cyclic = greedy.topological(order.steps)
@@ -228,9 +229,10 @@ def _unplaceable(instance: Instance, order: Order, eligible: dict[str, StepEligi
         return _fail(order, cyclic[0].id, reasons.NO_WINDOW_BEFORE_DUE,
                      "the step's precedence constraints form a cycle")
     for s in steps:
-        if s.pinned_window is None and eligible[s.id].reason is not None:
-            f = funnel(instance, order, s)  # the detail (same reason as the index's)
-            return _fail(order, s.id, eligible[s.id].reason or "", f.detail)
+        reason = fast.eligible[s.id].reason if s.pinned_window is None else None
+        if reason is not None:
+            _, detail = fast.explain(fast.instance, order, s, nothing_placed)
+            return _fail(order, s.id, reason, detail)
     return []
 
 
