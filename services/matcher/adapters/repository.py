@@ -36,7 +36,7 @@ from services.matcher.domain.readmodel import (
 from services.matcher.domain.runs import MatchRun
 from shared.db import insert_new
 
-STEPS, ORDERS = StepRow.__table__, OrderRow.__table__
+STEPS, ORDERS, WINDOWS = StepRow.__table__, OrderRow.__table__, WindowRow.__table__
 _SAVE_STEP = update(STEPS).where(STEPS.c.id == bindparam("step_id"))
 
 
@@ -184,21 +184,22 @@ class SqlReadModel:
         if order_ids is None:
             order_ids = list(s.scalars(select(StepRow.order_id).distinct().where(
                 StepRow.cluster_id == cluster_id, StepRow.status == PENDING)))
-        orders = list(s.scalars(select(OrderRow).where(OrderRow.id.in_(order_ids))
-                                .order_by(OrderRow.id)))
+        # Core rows, not ORM objects: a run reads every window of the cluster
+        orders = s.execute(select(ORDERS).where(ORDERS.c.id.in_(order_ids))
+                           .order_by(ORDERS.c.id)).all()
         steps = self.steps_of_orders(order_ids)
         held_on = {st.window_id for st in steps if st.window_id is not None}
-        windows = list(s.scalars(select(WindowRow).where(
-            WindowRow.cluster_id == cluster_id,
-            or_(WindowRow.end_at > now, WindowRow.id.in_(held_on))).order_by(WindowRow.id)))
+        windows = s.execute(select(WINDOWS).where(
+            WINDOWS.c.cluster_id == cluster_id,
+            or_(WINDOWS.c.end_at > now, WINDOWS.c.id.in_(held_on))).order_by(WINDOWS.c.id)).all()
         used = dict(s.execute(
             select(StepRow.window_id, func.sum(StepRow.hours))
             .where(StepRow.window_id.in_([w.id for w in windows]), StepRow.status.in_(PLACED))
             .group_by(StepRow.window_id)).all())
-        factories = s.scalars(select(FactoryRow).where(FactoryRow.cluster_id == cluster_id)
-                              .order_by(FactoryRow.id))
-        machines = s.scalars(select(MachineRow).where(MachineRow.cluster_id == cluster_id)
-                             .order_by(MachineRow.id))
+        factories = s.execute(select(FactoryRow.__table__).where(
+            FactoryRow.cluster_id == cluster_id).order_by(FactoryRow.id)).all()
+        machines = s.execute(select(MachineRow.__table__).where(
+            MachineRow.cluster_id == cluster_id).order_by(MachineRow.id)).all()
         return ClusterSnapshot(
             cluster_id=cluster_id,
             factories=[FactoryRecord(
@@ -215,14 +216,14 @@ class SqlReadModel:
         )
 
 
-def _window(row: WindowRow, *, used_hours: float = 0.0) -> WindowRecord:
+def _window(row: Any, *, used_hours: float = 0.0) -> WindowRecord:
     return WindowRecord(
         id=row.id, machine_id=row.machine_id, factory_id=row.factory_id,
         cluster_id=row.cluster_id, start=row.start_at, end=row.end_at,
         hours=row.hours, used_hours=used_hours)
 
 
-def _order(row: OrderRow) -> OrderRecord:
+def _order(row: Any) -> OrderRecord:
     return OrderRecord(
         id=row.id, buyer_firm_id=row.buyer_firm_id, cluster_id=row.cluster_id, title=row.title,
         delivery_lat=row.delivery_lat, delivery_lon=row.delivery_lon, due=row.due,

@@ -28,6 +28,7 @@ from services.matcher.domain.model import EPS, Instance, Order, Step
 from shared.vocabulary import tier_rank
 
 BLOCK = 512  # steps tested together against one process group (bounds the matrices' size)
+TRANSIT_TABLE_MAX = 2000  # up to this many factories, transit hours are one table, made once
 _EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
 # stage names in funnel order after "windows" and "process", with the reason that empties them
@@ -124,6 +125,7 @@ class EligibilityIndex:
             np.array([o.lat for o in orders], dtype=float),
             np.array([o.lon for o in orders], dtype=float), self.f_lat, self.f_lon)
         self.fpos = fpos
+        self._transit: np.ndarray | None = None
 
     # -- distances between factories (for transit) ----------------------------------------
     def factory_km(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -131,6 +133,15 @@ class EligibilityIndex:
                                 self.f_lon[cols])
 
     def transit_h(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Hours between factories ``rows`` × ``cols`` (0 within a factory)."""
+        if self._transit is None and len(self.factory_ids) <= TRANSIT_TABLE_MAX:
+            every = np.arange(len(self.factory_ids))
+            self._transit = self._transit_h(every, every)
+        if self._transit is not None:
+            return self._transit[np.ix_(rows, cols)]
+        return self._transit_h(rows, cols)
+
+    def _transit_h(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         km = self.factory_km(rows, cols)
         km[rows[:, None] == cols[None, :]] = 0.0
         return km / self.instance.params.speed_kmh

@@ -6,9 +6,11 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from services.matcher.solver import greedy
+from services.matcher.solver import index as index_module
 from services.matcher.solver.eligibility import PlanState, funnel
 from services.matcher.solver.index import EligibilityIndex
 from services.matcher.solver.indexed_greedy import IndexedGreedy
@@ -73,3 +75,15 @@ def test_the_indexed_explanation_is_the_funnels_against_any_partial_plan():
                     stage = next((c.stage for c in f.stages if c.candidates == 0), None)
                     seen[stage] += 1
     assert {"precedence", "free_capacity", "due_date", "distance"} <= set(seen), seen
+
+
+def test_transit_hours_from_the_table_are_those_computed_pair_by_pair(monkeypatch):
+    inst = next(i for seed in range(100) if len((i := random_instance(
+        random.Random(seed))).factories) >= 3)
+    n = len(EligibilityIndex(inst).factory_ids)
+    rows, cols = np.array([0, n - 1, 1, 0]), np.array([n - 1, 0, 1, 2 % n])
+    tabled = EligibilityIndex(inst).transit_h(rows, cols)
+    monkeypatch.setattr(index_module, "TRANSIT_TABLE_MAX", 0)
+    computed = EligibilityIndex(inst).transit_h(rows, cols)
+    assert np.allclose(tabled, computed, rtol=0, atol=1e-9)
+    assert tabled[2, 2] == 0.0 and tabled[0, 0] == tabled[1, 1] > 0
