@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +47,7 @@ class SqlReadModel:
         self.session = session
         self._locked: set[str] = set()  # clusters locked in this transaction
         self._bumped: set[str] = set()  # clusters whose plan epoch this transaction moved
+        self._prefetched: dict[str, Any] = {}  # step rows read ahead, until written
 
     def upsert_cluster(self, *, cluster_id: str, name: str, lat: float, lon: float,
                        max_distance_km: float) -> None:
@@ -119,6 +120,8 @@ class SqlReadModel:
         if new is None:
             return False  # known already
         if steps:
+            for s in steps:
+                self._prefetched.pop(s.id, None)  # read again if wanted again
             at = datetime.now(UTC)
             self.session.execute(insert(STEPS), [_step_values(s, at) for s in steps])
         return True
@@ -130,8 +133,17 @@ class SqlReadModel:
     # Steps are read and written with Core statements, never as ORM objects: a planning run
     # writes hundreds at once, and no stale ORM copy can outlive a write in the same session.
     def get_step(self, step_id: str) -> StepState | None:
-        row = self.session.execute(select(STEPS).where(STEPS.c.id == step_id)).first()
+        row = self._prefetched.get(step_id)
+        if row is None:
+            row = self.session.execute(select(STEPS).where(STEPS.c.id == step_id)).first()
         return _step(row) if row else None
+
+    def prefetch_steps(self, step_ids: Iterable[str]) -> None:
+        wanted = sorted(set(step_ids) - self._prefetched.keys())
+        for start in range(0, len(wanted), 500):
+            rows = self.session.execute(select(STEPS).where(
+                STEPS.c.id.in_(wanted[start:start + 500])))
+            self._prefetched.update({r.id: r for r in rows})
 
     def order_steps(self, order_id: str) -> list[StepState]:
         return self._steps(select(STEPS).where(STEPS.c.order_id == order_id)
@@ -278,12 +290,18 @@ class SqlConsumerOffsets:
 class SqlMatchRuns:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._known: set[str] = set()
 
     def exists(self, run_id: str) -> bool:
+        if run_id in self._known:
+            return True  # a run's events come in hundreds; runs are never deleted
         # the id alone: loading the row would decode its stored snapshot (the whole cluster's
         # input, often megabytes of JSON) for every proposal event the matcher reads back
         query = select(MatchRunRow.id).where(MatchRunRow.id == run_id)
-        return self.session.scalar(query) is not None
+        if self.session.scalar(query) is None:
+            return False
+        self._known.add(run_id)
+        return True
 
     def add(self, run: MatchRun, *, plan: Plan, snapshot: dict[str, Any]) -> None:
         self.session.add(MatchRunRow(

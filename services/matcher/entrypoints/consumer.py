@@ -33,6 +33,7 @@ class EventHandler:
             # the group's inbox claims in one statement
             claims = iter(handlers.claim_all(
                 [e for e, p, _ in events if handlers.handles(p)], uow))
+            handlers.prefetch_steps([p for _, p, _ in events], uow)
             for n, (envelope, payload, position) in enumerate(events):
                 # one offset per partition: the group's last (committed with all the others)
                 mine = position if last[(position.topic, position.partition)] == n else None

@@ -62,6 +62,25 @@ def claim_all(envelopes: Sequence[Envelope], uow: UnitOfWork) -> list[bool]:
     return uow.claim_all(CONSUMER, envelopes)
 
 
+def prefetch_steps(payloads: Sequence[EventPayload], uow: UnitOfWork) -> None:
+    """Read the steps these events name with one query (each handler would read its own),
+    after locking their clusters as the handlers would: what is read ahead is current."""
+    named: list[str] = []
+    clusters: set[str] = set()
+    for p in payloads:
+        if isinstance(p, ev.ReservationRef | ev.StepUnplaced):
+            named.append(p.step_id)
+        elif isinstance(p, ev.AllocationProposed):
+            named += [a.step_id for a in p.allocations]
+        else:
+            continue
+        clusters.add(p.cluster_id)
+    for cluster_id in sorted(clusters):
+        uow.read_model.lock_cluster(cluster_id)
+    if named:
+        uow.read_model.prefetch_steps(named)
+
+
 def handle_event(envelope: Envelope, payload: EventPayload, *, uow: UnitOfWork,
                  position: Position | None = None, claimed: bool | None = None) -> bool:
     """Apply one event; returns False if ignored or applied before. ``position`` is stored

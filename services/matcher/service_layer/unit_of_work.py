@@ -3,7 +3,7 @@ unit tests over dicts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol, Self
@@ -39,6 +39,8 @@ class ReadModelRepository(Protocol):
         """False (and nothing written) if the order is known already."""
     def get_order(self, order_id: str) -> OrderRecord | None: ...
     def get_step(self, step_id: str) -> StepState | None: ...
+    def prefetch_steps(self, step_ids: Iterable[str]) -> None:
+        """Read these steps ahead, in one query, for ``get_step`` in this transaction."""
     def order_steps(self, order_id: str) -> list[StepState]: ...
     def cluster_steps(self, cluster_id: str, *, status: str) -> list[StepState]: ...
     def window_steps(self, window_id: str) -> list[StepState]:

@@ -49,3 +49,27 @@ def test_a_group_leaves_what_one_by_one_leaves(client: TestClient, t0, tmp_path)
         assert free_hours(client.app) == free_hours(alone.app) == {"win-1": 12.0}
         assert _offsets(client.app) == _offsets(alone.app) == [("capacity.v1", 0, len(group) - 1)]
         assert plan_now(client)["placed_steps"] == plan_now(alone)["placed_steps"] > 0
+
+
+def test_a_group_reads_the_steps_it_names_with_one_query(client: TestClient, t0) -> None:  # type: ignore[no-untyped-def]
+    handler = client.app.state.event_handler
+    ids = ("stp-a", "stp-b", "stp-c")
+    setup = [*e.walkthrough(t0)[:-1], e.order_submitted(t0, step_ids=ids, hours=2.0)]
+    for payload in setup:
+        handler(*e.envelope(payload))
+    assert plan_now(client)["placed_steps"] == 3
+    statements: list[str] = []
+    engine = client.app.state.runtime.engine
+
+    def listener(conn, cursor, statement, *rest):  # type: ignore[no-untyped-def]
+        if "FROM steps" in statement:
+            statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        handler.many([(*e.envelope(e.held(step_id=s, hours=2.0)), RecordPosition(
+            "capacity.v1", 0, n)) for n, s in enumerate(ids)])
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    assert len(statements) == 1, statements
+    assert {s: v["status"] for s, v in steps(client.app).items()} == dict.fromkeys(ids, "held")

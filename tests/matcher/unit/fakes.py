@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -88,6 +89,9 @@ class FakeReadModel:
     def get_step(self, step_id: str) -> StepState | None:
         s = self.steps.get(step_id)
         return copy.deepcopy(s) if s else None
+
+    def prefetch_steps(self, step_ids: Iterable[str]) -> None:
+        pass  # nothing to read ahead in memory
 
     def order_steps(self, order_id: str) -> list[StepState]:
         return [copy.deepcopy(s) for s in self.steps.values() if s.order_id == order_id]
