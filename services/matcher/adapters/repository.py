@@ -120,8 +120,6 @@ class SqlReadModel:
         if new is None:
             return False  # known already
         if steps:
-            for s in steps:
-                self._prefetched.pop(s.id, None)  # read again if wanted again
             at = datetime.now(UTC)
             self.session.execute(insert(STEPS), [_step_values(s, at) for s in steps])
         return True
@@ -166,6 +164,8 @@ class SqlReadModel:
     def save_steps(self, steps: Sequence[StepState]) -> None:
         """What planning and events change on existing steps, one UPDATE for all."""
         if steps:
+            for s in steps:
+                self._prefetched.pop(s.id, None)  # read again if wanted again
             at = datetime.now(UTC)
             self.session.execute(_SAVE_STEP, [{"step_id": s.id, **_step_state(s, at)}
                                               for s in steps])

@@ -73,3 +73,18 @@ def test_a_group_reads_the_steps_it_names_with_one_query(client: TestClient, t0)
         sa.event.remove(engine, "before_cursor_execute", listener)
     assert len(statements) == 1, statements
     assert {s: v["status"] for s, v in steps(client.app).items()} == dict.fromkeys(ids, "held")
+
+
+def test_a_step_read_ahead_and_then_saved_is_read_as_saved(client: TestClient, t0) -> None:  # type: ignore[no-untyped-def]
+    for payload in e.walkthrough(t0):
+        client.app.state.event_handler(*e.envelope(payload))
+    with client.app.state.runtime.uow_factory() as uow:
+        rm = uow.read_model
+        rm.prefetch_steps(["stp-1", "stp-unknown"])
+        step = rm.get_step("stp-1")
+        assert step is not None and step.status == "pending"
+        step.hold(window_id="win-1", price=10.0)
+        rm.save_step(step)
+        again = rm.get_step("stp-1")
+        assert again is not None and (again.status, again.window_id) == ("held", "win-1")
+        assert rm.get_step("stp-unknown") is None
