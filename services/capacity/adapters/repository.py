@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,6 +29,14 @@ from services.capacity.service_layer.unit_of_work import ConcurrentUpdate
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+_WINDOWS = WindowRow.__table__
+_SAVE_HOURS = (sa.update(_WINDOWS)
+               .where(_WINDOWS.c.id == sa.bindparam("w_id"),
+                      _WINDOWS.c.version == sa.bindparam("w_version"))
+               .values(held_hours=sa.bindparam("held"), accepted_hours=sa.bindparam("accepted"),
+                       version=sa.bindparam("next")))
 
 
 class _Repository:
@@ -155,8 +164,10 @@ class WindowRepository(_Repository):
         return [_window(r) for r in self.session.execute(query)]
 
     def save_hours(self, window: Window) -> None:
-        self._compare_and_set(window, held_hours=window.held_hours,
-                              accepted_hours=window.accepted_hours)
+        # every hold writes this: a Core statement, compiled once (not an ORM bulk update)
+        self._advance(window, self.session.execute(_SAVE_HOURS, {
+            "w_id": window.id, "w_version": window.version, "held": window.held_hours,
+            "accepted": window.accepted_hours, "next": window.version + 1}))
 
     def save(self, window: Window) -> None:
         self._compare_and_set(window, start=window.start, end=window.end, hours=window.hours,
@@ -170,6 +181,10 @@ class WindowRepository(_Repository):
             .values(**values, version=window.version + 1)
             .execution_options(synchronize_session=False)
         )
+        self._advance(window, result)
+
+    @staticmethod
+    def _advance(window: Window, result: Any) -> None:
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"window {window.id} is no longer at version {window.version}")
         window.version += 1
