@@ -47,31 +47,16 @@ class IndexedGreedy:
         for k, (stage, n) in enumerate(e.counts[1:], start=1):
             if n == 0 and stage in STATIC_STAGES:
                 return e.reason, stage_detail(stage, order, step, e.counts[k - 1][1])
-        ix, ids = self.index, self.index.window_ids
-        windows = e.static
-        fac, ends = ix.factory[windows], ix.end[windows]
-        ok = np.ones(len(windows), dtype=bool)
-        used: set[int] = set()
-        for other in order.steps:  # precedence with every placed sibling, pinned ones too
-            wid = state.placement.get(other.id)
-            if other.id == step.id or wid is None or wid not in ix.position:
-                continue
-            w = ix.position[wid]
-            used.add(int(ix.factory[w]))
-            if other.id in step.after or step.id in other.after:
-                transit = ix.transit_h(np.array([ix.factory[w]]), fac)[0]
-                if other.id in step.after:
-                    ok &= transit + step.hours <= (ends - ix.end[w]) + 1e-6
-                else:
-                    ok &= transit + other.hours <= (ix.end[w] - ends) + 1e-6
+        ix = self.index
+        windows = e.static  # precedence with every placed sibling, pinned ones too
+        ok, used = self._with_siblings(order, step, state, windows, pinned_too=True)
         if not ok.any():
             return reasons.NO_WINDOW_BEFORE_DUE, stage_detail(
                 "precedence", order, step, len(windows))
         windows = windows[ok]
         excluded = np.isin(windows, [ix.position[w] for w in step.excluded_windows
                                      if w in ix.position])
-        ok = ~excluded & np.array([state.free[ids[w]] + EPS >= step.hours
-                                   for w in windows.tolist()], dtype=bool)
+        ok = ~excluded & self._free_for(step, state, windows)
         if not ok.any():
             return reasons.CAPACITY_TAKEN, stage_detail(
                 "free_capacity", order, step, len(windows), int(excluded.sum()))
@@ -93,10 +78,22 @@ class IndexedGreedy:
         if ranked is None:
             ranked = self._ranked[step.id] = ix.preference(
                 order, step, self.eligible[step.id].windows)
-        ids = ix.window_ids
-        ok = np.array([state.free[ids[w]] + EPS >= step.hours for w in ranked.tolist()],
-                      dtype=bool)
-        fac, ends = ix.factory[ranked], ix.end[ranked]
+        # the index applied precedence with pinned siblings already
+        ok, used = self._with_siblings(order, step, state, ranked, pinned_too=False)
+        ok &= self._free_for(step, state, ranked)
+        if order.max_factories is not None and len(used) >= order.max_factories:
+            ok &= np.isin(ix.factory[ranked], sorted(used))
+        hit = np.flatnonzero(ok)
+        return ix.window_ids[int(ranked[hit[0]])] if len(hit) else None
+
+    def _with_siblings(self, order: Order, step: Step, state: PlanState, windows: np.ndarray,
+                       *, pinned_too: bool) -> tuple[np.ndarray, set[int]]:
+        """Which of ``windows`` keep precedence (with transit) with the step's siblings placed
+        in ``state`` (pinned ones only if ``pinned_too``); and the factories all placed
+        siblings use."""
+        ix = self.index
+        fac, ends = ix.factory[windows], ix.end[windows]
+        ok = np.ones(len(windows), dtype=bool)
         used: set[int] = set()
         for other in order.steps:
             wid = state.placement.get(other.id)
@@ -104,14 +101,18 @@ class IndexedGreedy:
                 continue
             w = ix.position[wid]
             used.add(int(ix.factory[w]))
-            if other.pinned_window is not None:
-                continue  # the index applied precedence with pinned siblings already
-            transit = ix.transit_h(np.array([ix.factory[w]]), fac)[0]
+            if other.pinned_window is not None and not pinned_too:
+                continue
             if other.id in step.after:
+                transit = ix.transit_h(np.array([ix.factory[w]]), fac)[0]
                 ok &= transit + step.hours <= (ends - ix.end[w]) + 1e-6
             elif step.id in other.after:
+                transit = ix.transit_h(np.array([ix.factory[w]]), fac)[0]
                 ok &= transit + other.hours <= (ix.end[w] - ends) + 1e-6
-        if order.max_factories is not None and len(used) >= order.max_factories:
-            ok &= np.isin(fac, sorted(used))
-        hit = np.flatnonzero(ok)
-        return ids[int(ranked[hit[0]])] if len(hit) else None
+        return ok, used
+
+    def _free_for(self, step: Step, state: PlanState, windows: np.ndarray) -> np.ndarray:
+        """Which of ``windows`` have the step's hours free in ``state``."""
+        ids = self.index.window_ids
+        return np.array([state.free[ids[w]] + EPS >= step.hours for w in windows.tolist()],
+                        dtype=bool)
