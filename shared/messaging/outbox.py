@@ -52,10 +52,7 @@ def claim_in_inbox(session: Session, *, consumer: str, envelope: Envelope) -> bo
     (INSERT … ON CONFLICT DO NOTHING RETURNING, on SQLite and PostgreSQL alike): a row
     returned is a claim.
     """
-    done = session.execute(insert_new(inbox, session.get_bind().dialect.name), {
-        "consumer": consumer, "event_id": str(envelope.event_id), "type": envelope.type,
-        "applied_at": datetime.now(UTC)})
-    return done.first() is not None
+    return claim_all_in_inbox(session, consumer=consumer, envelopes=[envelope])[0]
 
 
 def claim_all_in_inbox(session: Session, *, consumer: str, envelopes: Sequence[Envelope]
