@@ -66,11 +66,8 @@ class ChainGreedy(IndexedGreedy):
         for k, s in enumerate(free_steps):
             if self.eligible[s.id].reason is not None:
                 return None
-            w = self._ranked.get(s.id)
-            if w is None:
-                w = self._ranked[s.id] = ix.preference(order, s, self.eligible[s.id].windows)
-            w = w[np.array([state.free[ids[i]] + EPS >= s.hours for i in w.tolist()],
-                           dtype=bool)]
+            w = self._preferred(order, s)
+            w = w[self._free_for(s, state, w)]
             if len(w) == 0:
                 return None
             _, cost = ix.prices(order, s, w)

@@ -74,10 +74,7 @@ class IndexedGreedy:
         ix = self.index
         if self.eligible[step.id].reason is not None:
             return None
-        ranked = self._ranked.get(step.id)
-        if ranked is None:
-            ranked = self._ranked[step.id] = ix.preference(
-                order, step, self.eligible[step.id].windows)
+        ranked = self._preferred(order, step)
         # the index applied precedence with pinned siblings already
         ok, used = self._with_siblings(order, step, state, ranked, pinned_too=False)
         ok &= self._free_for(step, state, ranked)
@@ -85,6 +82,15 @@ class IndexedGreedy:
             ok &= np.isin(ix.factory[ranked], sorted(used))
         hit = np.flatnonzero(ok)
         return ix.window_ids[int(ranked[hit[0]])] if len(hit) else None
+
+    def _preferred(self, order: Order, step: Step) -> np.ndarray:
+        """The step's eligible windows from best to worst (``EligibilityIndex.preference``),
+        ranked once per step."""
+        ranked = self._ranked.get(step.id)
+        if ranked is None:
+            ranked = self._ranked[step.id] = self.index.preference(
+                order, step, self.eligible[step.id].windows)
+        return ranked
 
     def _with_siblings(self, order: Order, step: Step, state: PlanState, windows: np.ndarray,
                        *, pinned_too: bool) -> tuple[np.ndarray, set[int]]:
