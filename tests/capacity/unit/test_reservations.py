@@ -3,12 +3,14 @@ accepted → released (order cancelled)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.capacity.adapters.orm import ACTIVE_STATUSES
 from services.capacity.domain.errors import HoldExpired, IllegalTransition
-from services.capacity.domain.reservations import TRANSITIONS, Reservation, Status
+from services.capacity.domain.reservations import ACTIVE, TRANSITIONS, Reservation, Status
 
 NOW = datetime(2026, 12, 1, 8, tzinfo=UTC)
 
@@ -86,3 +88,9 @@ def test_held_moves_to_each_terminal_status(target: Status) -> None:
 def test_held_cannot_become_held_again() -> None:
     with pytest.raises(IllegalTransition):
         _held().transition(Status.HELD, now=NOW)
+
+
+def test_the_stored_active_predicate_names_exactly_the_active_statuses() -> None:
+    """Queries repeat the partial index's predicate literally (so SQLite uses the index); it
+    must mean what the domain means by active."""
+    assert set(re.findall(r"'(\w+)'", ACTIVE_STATUSES)) == {s.value for s in ACTIVE}
