@@ -103,8 +103,17 @@ class Step:
         self.placement = placement
         return None
 
+    def reject(self, window_id: str) -> str | None:
+        """Capacity refused a proposal: back to pending, for the matcher to re-plan. Capacity
+        holds a proposal whole or not at all, so a step it holds was held through another
+        proposal, and a refusal (e.g. of a second proposal for the held step) leaves it held."""
+        if self.status in (StepStatus.HELD, StepStatus.ACCEPTED):
+            return f"step already {self.status} (capacity refused another proposal)"
+        return self.release(window_id)
+
     def release(self, window_id: str) -> str | None:
-        """A rejected or declined reservation: back to pending, for the matcher to re-plan."""
+        """A declined or expired reservation (or a refused proposal, ``reject``): back to
+        pending, for the matcher to re-plan."""
         if self.status not in (StepStatus.PROPOSED, StepStatus.HELD):
             return f"step is {self.status}"
         if self.placement is not None and self.placement.window_id != window_id:
@@ -183,6 +192,9 @@ class Order:
 
     def accept(self, placement: Placement, *, now: datetime) -> Outcome:
         return self._apply({placement.step_id: lambda s: s.accept(placement)}, now)
+
+    def reject(self, step_id: str, *, window_id: str, now: datetime) -> Outcome:
+        return self._apply({step_id: lambda s: s.reject(window_id)}, now)
 
     def release(self, step_id: str, *, window_id: str, now: datetime) -> Outcome:
         return self._apply({step_id: lambda s: s.release(window_id)}, now)

@@ -188,8 +188,14 @@ def _accepted(event: ReservationAccepted) -> Change:
     return lambda o, now: o.accept(placement, now=now)
 
 
-def _returned(event: ReservationRejected | ReservationDeclined | ReservationExpired) -> Change:
-    """rejected, declined or expired: the step goes back to pending; the matcher re-plans it."""
+def _rejected(event: ReservationRejected) -> Change:
+    """Capacity refused the proposal: the step goes back to pending (unless capacity holds it
+    through another proposal); the matcher re-plans it."""
+    return lambda o, now: o.reject(event.step_id, window_id=event.window_id, now=now)
+
+
+def _returned(event: ReservationDeclined | ReservationExpired) -> Change:
+    """declined or expired: the step goes back to pending; the matcher re-plans it."""
     return lambda o, now: o.release(event.step_id, window_id=event.window_id, now=now)
 
 
@@ -209,7 +215,7 @@ ORDER_CHANGES: dict[type[EventPayload], Callable[[Any], Change | None]] = {
     StepUnplaced: _unplaced,
     ReservationHeld: _held,
     ReservationAccepted: _accepted,
-    ReservationRejected: _returned,
+    ReservationRejected: _rejected,
     ReservationDeclined: _returned,
     ReservationExpired: _returned,
     ReservationReleased: _released,

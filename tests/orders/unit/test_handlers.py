@@ -196,6 +196,28 @@ def test_an_expired_hold_returns_the_step_to_pending() -> None:
         "order.submitted", "allocation.proposed", "reservation.held", "reservation.expired"]
 
 
+def test_a_refused_second_proposal_leaves_the_held_step_held() -> None:
+    """A step is proposed twice (e.g. a matcher that took the cluster over re-planned it before
+    it heard of the hold): capacity holds the first proposal and refuses the second as
+    ``already_reserved``. The refusal must not undo the hold in the buyer's view."""
+    uow = FakeUnitOfWork("qhd-auto")
+    order, _ = submit(uow)
+    sid = order.steps[0].id
+    for run in ("run1", "run2"):
+        feed(uow, AllocationProposed(match_run_id=run, cluster_id="qhd-auto", order_id=order.id,
+                                     allocations=[_proposal(sid, "w0")]))
+    feed(uow, ReservationHeld(cluster_id="qhd-auto", order_id=order.id, step_id=sid,
+                              window_id="w0", hours=6.0, reservation_id="r0", factory_id="f1",
+                              price=1080.0, expires_at=NOW))
+    feed(uow, ReservationRejected(cluster_id="qhd-auto", order_id=order.id, step_id=sid,
+                                  window_id="w0", hours=6.0, match_run_id="run2",
+                                  reason=f"already_reserved: step {sid} has held reservation r0"))
+    saved = stored(uow, order.id)
+    assert saved.steps[0].status == "held" and saved.steps[0].placement.reservation_id == "r0"  # type: ignore[union-attr]
+    [refusal] = [e for e in uow.timeline.of(order.id) if e.type == "reservation.rejected"]
+    assert "capacity refused another proposal" in str(refusal.summary)
+
+
 def test_event_types_orders_does_not_handle_are_ignored() -> None:
     uow = FakeUnitOfWork("qhd-auto")
     order, _ = submit(uow)

@@ -79,6 +79,21 @@ def test_a_decline_of_a_held_step_returns_it_to_pending() -> None:
     assert order.status == "partially_allocated"
 
 
+def test_a_refusal_never_undoes_a_hold_or_an_acceptance() -> None:
+    order = new_order(step("a"), step("b"))
+    order.propose([at(order, 0), at(order, 1, "w2")], now=LATER)
+    order.hold(at(order, 0), now=LATER)
+    order.accept(accepted(order, 1, "w2"), now=LATER)
+    for i, window in ((0, "w1"), (1, "w2")):
+        outcome = order.reject(order.steps[i].id, window_id=window, now=LATER)
+        assert outcome.changed == [] and "another proposal" in outcome.ignored[order.steps[i].id]
+    assert [s.status for s in order.steps] == ["held", "accepted"]
+    proposed = new_order()
+    proposed.propose([at(proposed, 0)], now=LATER)
+    assert proposed.reject(proposed.steps[0].id, window_id="w1", now=LATER).changed
+    assert proposed.steps[0].status == "pending"
+
+
 def test_a_release_for_another_window_is_stale() -> None:
     order = new_order()
     order.propose([at(order, 0, "w2")], now=LATER)
