@@ -48,11 +48,18 @@ def tokens() -> dict[str, str]:
     return demo_tokens(DEFAULT_JWT_SECRET)
 
 
+# What a failed test found out about the system's state (``request.node.stash[DIAGNOSIS]``):
+# shown after the logs, at the very end of the report, where a CI excerpt still shows it.
+DIAGNOSIS = pytest.StashKey[str]()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
-    """On a failed system test, show the services' last log lines."""
+    """On a failed system test, show the services' last log lines (and any diagnosis)."""
     outcome = yield
     report = outcome.get_result()
     stack = item.funcargs.get("stack") if hasattr(item, "funcargs") else None
     if report.failed and stack is not None:
         report.sections.append(("service logs", "\n".join(stack.logs[-150:])))
+    if report.failed and DIAGNOSIS in item.stash:
+        report.sections.append(("diagnosis", item.stash[DIAGNOSIS]))

@@ -164,6 +164,40 @@ class Workload:
         poll(lambda: self.steps_seen_held_by_orders() >= want, timeout_s=timeout_s,
              what=f"the orders service to see all {want} steps held", interval_s=0.5)
 
+    def diagnose(self) -> str:
+        """For a failed wait: each service's consumer lag, DLQ count and outbox backlog, and
+        every order whose step the orders service does not show held, with its timeline and
+        capacity's reservations of that step. Printed last, where a CI excerpt shows it."""
+        lines = []
+        for service, url in self.urls.items():
+            try:
+                text = httpx.get(url + "/metrics", timeout=10).text
+            except httpx.HTTPError as exc:
+                lines.append(f"{service}: /metrics unreachable ({type(exc).__name__})")
+                continue
+            wanted = ("sharefab_consumer_lag{", "sharefab_dlq_messages_total",
+                      "sharefab_outbox_backlog")
+            lines += [f"{service}: {line}" for line in text.splitlines()
+                      if line.startswith(wanted) and not line.endswith(" 0.0")]
+        try:
+            orders = self.get_all("orders", "/v1/orders", self.op, cluster_id=self.cluster)
+            reservations = self.get_all("capacity", "/v1/reservations", self.op)
+        except (AssertionError, httpx.HTTPError) as exc:
+            return "\n".join([*lines, f"orders or reservations unreadable: {exc}"])
+        lines.append(f"orders listed: {len(orders)} of {len(self.order_ids)}")
+        for order in orders:
+            step = order["steps"][0]
+            if step["status"] == "held":
+                continue
+            timeline = httpx.get(f"{self.urls['orders']}/v1/orders/{order['id']}/timeline",
+                                 headers=self.buy, timeout=30).json().get("items", [])
+            held = [(r["id"], r["status"], r["window_id"]) for r in reservations
+                    if r["step_id"] == step["id"]]
+            lines.append(f"order {order['id']} step {step['status']}; timeline "
+                         f"{[(i['type'], i.get('summary')) for i in timeline]}; "
+                         f"capacity: {held}")
+        return "\n".join(lines)
+
     def check(self, bootstrap: str) -> dict[str, float]:
         """Assert the oracle; returns figures for the log."""
         ours = set(self.order_ids.values())

@@ -14,7 +14,7 @@ import pytest
 
 from sharefab_cli.stack import SERVICES
 from sharefab_cli.walkthrough import poll
-from tests.system.conftest import running_stack
+from tests.system.conftest import DIAGNOSIS, running_stack
 from tests.system.faults import Workload, events_on
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
@@ -42,17 +42,18 @@ def replay(stack, service: str, since: datetime) -> str:  # type: ignore[no-unty
     return result.stdout
 
 
-def test_broker_loss_reconnect_and_replay(stack) -> None:  # type: ignore[no-untyped-def]
+def test_broker_loss_reconnect_and_replay(stack, request) -> None:  # type: ignore[no-untyped-def]
+    work = Workload({s: stack.config.url(s) for s in SERVICES}, cluster=CLUSTER)
     try:
-        _broker_loss(stack)
+        _broker_loss(stack, work)
     except BaseException:
         print("\n".join(line for line in stack.logs[-3000:]
                         if "ECONNREFUSED" not in line and "socket disconnected" not in line))
+        request.node.stash[DIAGNOSIS] = work.diagnose()
         raise
 
 
-def _broker_loss(stack) -> None:  # type: ignore[no-untyped-def]
-    work = Workload({s: stack.config.url(s) for s in SERVICES}, cluster=CLUSTER)
+def _broker_loss(stack, work: Workload) -> None:  # type: ignore[no-untyped-def]
     since = datetime.now(UTC)
     work.set_up()
     for i in range(BEFORE):
