@@ -19,6 +19,7 @@ from services.capacity.service_layer.unit_of_work import ConcurrentUpdate
 from tests.capacity.integration.flows import (
     SUP,
     build_site,
+    cancel,
     count,
     create_cluster,
     events,
@@ -198,10 +199,8 @@ def test_many_concurrent_holds_on_one_window(app: FastAPI, client: TestClient,
           f"hours_held={w.held_hours:g} overbooked={overbooked:g} elapsed_s={elapsed:.2f}")
 
 
-def test_a_hold_finds_the_steps_reservations_through_the_active_step_index(
-        app: FastAPI, client: TestClient, site) -> None:  # type: ignore[no-untyped-def]
-    """Not a scan of every active reservation (which grows with the cluster's work): SQLite
-    uses the partial index only if the query repeats its predicate with literals."""
+def reservation_plans(app: FastAPI, action) -> list[str]:  # type: ignore[no-untyped-def]
+    """The query plan of each SELECT on reservations that ``action()`` runs."""
     engine = app.state.runtime.engine
     lookups: list[tuple[str, object]] = []
 
@@ -211,15 +210,30 @@ def test_a_hold_finds_the_steps_reservations_through_the_active_step_index(
 
     sa.event.listen(engine, "before_cursor_execute", seen)
     try:
-        feed(app, "ord-1", ("stp-1", site.window_ids[0], 6.0))
+        action()
     finally:
         sa.event.remove(engine, "before_cursor_execute", seen)
     assert lookups
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":  # a tiny table: make any usable index win
             conn.exec_driver_sql("SET enable_seqscan = off")
-        for statement, parameters in lookups:
-            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(
-                f"EXPLAIN {'QUERY PLAN ' if engine.dialect.name == 'sqlite' else ''}{statement}",
-                parameters).all())
-            assert "uq_reservations_active_step" in plan, plan
+        return [" ".join(str(row[-1]) for row in conn.exec_driver_sql(
+            f"EXPLAIN {'QUERY PLAN ' if engine.dialect.name == 'sqlite' else ''}{statement}",
+            parameters).all()) for statement, parameters in lookups]
+
+
+def test_a_hold_finds_the_steps_reservations_through_the_active_step_index(
+        app: FastAPI, client: TestClient, site) -> None:  # type: ignore[no-untyped-def]
+    """Not a scan of every active reservation (which grows with the cluster's work): SQLite
+    uses the partial index only if the query repeats its predicate with literals."""
+    for plan in reservation_plans(app, lambda: feed(app, "ord-1",
+                                                    ("stp-1", site.window_ids[0], 6.0))):
+        assert "uq_reservations_active_step" in plan, plan
+
+
+def test_a_cancellation_finds_the_orders_reservations_through_the_order_index(
+        app: FastAPI, client: TestClient, site) -> None:  # type: ignore[no-untyped-def]
+    """Not through the status index, i.e. among every active reservation of the platform."""
+    feed(app, "ord-1", ("stp-1", site.window_ids[0], 6.0))
+    for plan in reservation_plans(app, lambda: cancel(app, "ord-1", "stp-1")):
+        assert "ix_reservations_order_id" in plan, plan
