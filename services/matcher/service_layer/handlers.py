@@ -231,7 +231,9 @@ def on_reservation_rejected(p: ev.ReservationRejected, uow: UnitOfWork) -> None:
     so the siblings still proposed by the same run go back to pending as well. The window is
     excluded for this step, unless capacity says only that a sibling failed
     (``order_incomplete``). A rejection because the order was cancelled cancels it here too
-    (``order.cancelled`` may still be on its way)."""
+    (``order.cancelled`` may still be on its way). A step capacity holds (or the supplier
+    accepted) was held through another proposal: the refusal of this one (e.g.
+    ``already_reserved``) neither moves it nor blames the window."""
     step = _step(p, uow)
     if step is None:
         return
@@ -239,9 +241,10 @@ def on_reservation_rejected(p: ev.ReservationRejected, uow: UnitOfWork) -> None:
         _cancel(uow.read_model.order_steps(p.order_id), uow=uow,
                 detail="the order was cancelled (capacity refused its proposal)")
         return
-    step.release(window_id=p.window_id, run_id=p.match_run_id,
-                 exclude=not p.reason.startswith(reasons.ORDER_INCOMPLETE))
-    uow.read_model.save_step(step)
+    if step.status not in (HELD, ACCEPTED):
+        step.release(window_id=p.window_id, run_id=p.match_run_id,
+                     exclude=not p.reason.startswith(reasons.ORDER_INCOMPLETE))
+        uow.read_model.save_step(step)
     _withdraw_siblings(step, run_id=p.match_run_id, uow=uow)
 
 

@@ -94,6 +94,15 @@ def test_a_sibling_rejected_as_order_incomplete_keeps_its_window(uow):  # type: 
     assert (steps["a"].window_id, steps["b"].window_id) == ("win-1", "win-1")
 
 
+def test_a_refused_second_proposal_leaves_a_held_step_and_its_window_alone(uow):  # type: ignore[no-untyped-def]
+    first = plan(uow)
+    feed(uow, e.held())
+    feed(uow, e.rejected(run_id=f"{first.id}-again", reason=(
+        "already_reserved: step stp-1 has held reservation res-stp-1")))
+    step = uow.read_model.steps["stp-1"]
+    assert (step.status, step.window_id, step.excluded_windows) == (HELD, "win-1", [])
+
+
 def test_held_and_accepted_steps_are_pinned_and_hold_their_hours(uow):  # type: ignore[no-untyped-def]
     plan(uow)
     feed(uow, e.held(), e.order_submitted(T0, "ord-2", hours=15.0))
