@@ -7,7 +7,11 @@
    when they share a candidate window (``max_factories`` and the budget couple an order's own
    steps only). Each component is one model (``model.py``), solved smallest first; the time
    limit is shared out in proportion to the models' sizes (in normal mode, time a component
-   leaves unused goes to the next ones).
+   leaves unused goes to the next ones, and building a model comes out of its component's
+   share). With a wall-clock limit, a component whose model would take more than half of its
+   share to build (``worth_modelling``) keeps the greedy's plan, bounded by the LP
+   (``bound.py``): a short planning run then answers in its time limit instead of overrunning
+   it to build a model CP-SAT has no time to use.
 3. The greedy's plan (``greedy.py``) is every model's hint.
 4. Read back: the chosen windows; then a repair pass gives every order the optimiser left out
    (or could not decide in time) a greedy try against the capacity that is left, in priority
@@ -44,6 +48,13 @@ logger = logging.getLogger(__name__)
 
 MIN_COMPONENT_S = 0.02  # every component gets at least this much (wall or deterministic)
 RESERVE = 0.85  # of the time left, the rest kept for model building, the bound and read-back
+# Building a CP-SAT model takes about this many eligible pairs a second (measured on the 2-core
+# machines: a 15,000-pair component of a generated 400-factory batch in 0.38-0.47 s). A model
+# that would take more than MAX_BUILD_SHARE of its component's budget to build leaves CP-SAT no
+# time to improve on the hint (measured: 0.4 s after that build found no solution at all, and
+# 1.5 s only the hint again), so with a wall-clock limit such a component keeps the greedy's plan.
+MODEL_PAIRS_PER_S = 40_000
+MAX_BUILD_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -106,7 +117,7 @@ def solve(instance: Instance, options: SolverOptions | None = None) -> SolveResu
     comps = components(modelled, eligible)
     sizes = [sum(len(eligible[s.id].windows) for o in c for s in o.free_steps) for c in comps]
     placement: dict[str, str] = {}
-    bound_cny, proven, variables = 0.0, True, 0
+    bound_cny, proven, variables, unmodelled = 0.0, True, 0, 0
     remaining = sum(sizes)
     for comp, size in sorted(zip(comps, sizes, strict=True), key=lambda cs: cs[1]):
         if options.deterministic:
@@ -115,9 +126,15 @@ def solve(instance: Instance, options: SolverOptions | None = None) -> SolveResu
             left = options.time_limit_s - (time.perf_counter() - clock)
             budget = max(MIN_COMPONENT_S, RESERVE * left * size / max(1, remaining))
         remaining -= size
-        chosen, bound, optimal, n_vars = _solve_component(
-            instance, index, comp, eligible, hint=hint, options=options, budget=budget,
-            size=size)
+        if worth_modelling(size, budget, options):
+            chosen, bound, optimal, n_vars = _solve_component(
+                instance, index, comp, eligible, hint=hint, options=options, budget=budget,
+                size=size)
+        else:  # the greedy's plan, bounded by the LP
+            own = {s.id for o in comp for s in o.free_steps}
+            chosen = {sid: wid for sid, wid in hint.items() if sid in own}
+            bound, optimal, n_vars = _lp_bound(instance, index, comp, eligible), False, 0
+            unmodelled += 1
         placement.update(chosen)
         bound_cny += bound
         proven &= optimal
@@ -142,7 +159,27 @@ def solve(instance: Instance, options: SolverOptions | None = None) -> SolveResu
         greedy_objective=None if greedy_plan is None else greedy_plan.objective,
         components=len(comps), variables=variables,
         stats={"index_s": t_index, "greedy_s": t_greedy, "raw_bound": bound_cny + fixed,
-               "chain_greedy_objective": chain_plan.objective})
+               "chain_greedy_objective": chain_plan.objective,
+               "unmodelled_components": float(unmodelled)})
+
+
+def worth_modelling(size: int, budget: float, options: SolverOptions) -> bool:
+    """Whether a component of ``size`` eligible pairs gets a model (CP-SAT's, or LNS's
+    neighbourhoods of up to ``lns.MAX_PAIRS``) within ``budget`` seconds: always with a
+    deterministic budget (a replay must do the same work), else only if building it takes at
+    most ``MAX_BUILD_SHARE`` of the budget."""
+    pairs = min(size, lns.MAX_PAIRS) if size > options.lns_min_pairs else size
+    return options.deterministic or pairs / MODEL_PAIRS_PER_S <= MAX_BUILD_SHARE * budget
+
+
+def _lp_bound(instance: Instance, index: EligibilityIndex, orders: list[Order],
+              eligible: dict[str, StepEligibility]) -> float:
+    """``lp_bound``, or if GLOP fails the trivial bound (every order placed at no cost)."""
+    bound = lp_bound(instance, index, orders, eligible)
+    if bound is None:
+        bound = sum(min(instance.params.unplaced_penalty * o.priority * len(o.free_steps), 0.0)
+                    for o in orders)
+    return bound
 
 
 def components(orders: list[Order], eligible: dict[str, StepEligibility]) -> list[list[Order]]:
@@ -191,15 +228,14 @@ def _solve_component(instance: Instance, index: EligibilityIndex, orders: list[O
         placement, stats = lns.improve(
             instance, index, orders, eligible, start, budget_s=budget, threads=options.threads,
             seed=options.seed, deterministic=options.deterministic)
-        bound = lp_bound(instance, index, orders, eligible)
-        if bound is None:
-            bound = sum(min(instance.params.unplaced_penalty * o.priority * len(o.free_steps),
-                            0.0) for o in orders)
-        return placement, bound, False, 0
+        return placement, _lp_bound(instance, index, orders, eligible), False, 0
+    clock = time.perf_counter()
     sm = build_model(ModelData.build(instance, index, orders, eligible))
     if options.hints:
         add_hints(sm, start)
     solver = cp_model.CpSolver()
+    if not options.deterministic:  # the build came out of the component's wall-clock budget
+        budget = max(MIN_COMPONENT_S, budget - (time.perf_counter() - clock))
     solver_parameters(solver, options, budget)
     status = solver.solve(sm.model)
     n_vars = len(sm.x) + len(sm.placed) + len(sm.uses)
