@@ -177,15 +177,22 @@ def test_submit_records_order_submitted_in_the_timeline() -> None:
         order.id, "order.submitted", str(uow.published[0].event_id), {"steps": 2})
 
 
+def _held_on_w0(uow: FakeUnitOfWork, order_id: str, step_id: str, *, runs: tuple[str, ...]
+                ) -> None:
+    """Step ``step_id`` proposed on window w0 by each of ``runs``, then held there (r0)."""
+    for run in runs:
+        feed(uow, AllocationProposed(match_run_id=run, cluster_id="qhd-auto", order_id=order_id,
+                                     allocations=[_proposal(step_id, "w0")]))
+    feed(uow, ReservationHeld(cluster_id="qhd-auto", order_id=order_id, step_id=step_id,
+                              window_id="w0", hours=6.0, reservation_id="r0", factory_id="f1",
+                              price=1080.0, expires_at=NOW))
+
+
 def test_an_expired_hold_returns_the_step_to_pending() -> None:
     uow = FakeUnitOfWork("qhd-auto")
     order, _ = submit(uow)
     sid = order.steps[0].id
-    feed(uow, AllocationProposed(match_run_id="r", cluster_id="qhd-auto", order_id=order.id,
-                                 allocations=[_proposal(sid, "w0")]))
-    feed(uow, ReservationHeld(cluster_id="qhd-auto", order_id=order.id, step_id=sid,
-                              window_id="w0", hours=6.0, reservation_id="r0", factory_id="f1",
-                              price=1080.0, expires_at=NOW))
+    _held_on_w0(uow, order.id, sid, runs=("r",))
     feed(uow, ReservationExpired(cluster_id="qhd-auto", order_id=order.id, step_id=sid,
                                  window_id="w0", hours=6.0, reservation_id="r0",
                                  factory_id="f1"))
@@ -203,12 +210,7 @@ def test_a_refused_second_proposal_leaves_the_held_step_held() -> None:
     uow = FakeUnitOfWork("qhd-auto")
     order, _ = submit(uow)
     sid = order.steps[0].id
-    for run in ("run1", "run2"):
-        feed(uow, AllocationProposed(match_run_id=run, cluster_id="qhd-auto", order_id=order.id,
-                                     allocations=[_proposal(sid, "w0")]))
-    feed(uow, ReservationHeld(cluster_id="qhd-auto", order_id=order.id, step_id=sid,
-                              window_id="w0", hours=6.0, reservation_id="r0", factory_id="f1",
-                              price=1080.0, expires_at=NOW))
+    _held_on_w0(uow, order.id, sid, runs=("run1", "run2"))
     feed(uow, ReservationRejected(cluster_id="qhd-auto", order_id=order.id, step_id=sid,
                                   window_id="w0", hours=6.0, match_run_id="run2",
                                   reason=f"already_reserved: step {sid} has held reservation r0"))
