@@ -131,8 +131,7 @@ def solve(instance: Instance, options: SolverOptions | None = None) -> SolveResu
                 instance, index, comp, eligible, hint=hint, options=options, budget=budget,
                 size=size)
         else:  # the greedy's plan, bounded by the LP
-            own = {s.id for o in comp for s in o.free_steps}
-            chosen = {sid: wid for sid, wid in hint.items() if sid in own}
+            chosen = _own_hint(comp, hint)
             bound, optimal, n_vars = _lp_bound(instance, index, comp, eligible), False, 0
             unmodelled += 1
         placement.update(chosen)
@@ -170,6 +169,12 @@ def worth_modelling(size: int, budget: float, options: SolverOptions) -> bool:
     most ``MAX_BUILD_SHARE`` of the budget."""
     pairs = min(size, lns.MAX_PAIRS) if size > options.lns_min_pairs else size
     return options.deterministic or pairs / MODEL_PAIRS_PER_S <= MAX_BUILD_SHARE * budget
+
+
+def _own_hint(orders: list[Order], hint: dict[str, str]) -> dict[str, str]:
+    """The part of ``hint`` (step id → window id) about the free steps of ``orders``."""
+    own = {s.id for o in orders for s in o.free_steps}
+    return {sid: wid for sid, wid in hint.items() if sid in own}
 
 
 def _lp_bound(instance: Instance, index: EligibilityIndex, orders: list[Order],
@@ -222,8 +227,7 @@ def _solve_component(instance: Instance, index: EligibilityIndex, orders: list[O
                      options: SolverOptions, budget: float, size: int
                      ) -> tuple[dict[str, str], float, bool, int]:
     """(step id → window id, lower bound in CNY, proven optimal, variables of the model)."""
-    own = {s.id for o in orders for s in o.free_steps}
-    start = {sid: wid for sid, wid in hint.items() if sid in own}
+    start = _own_hint(orders, hint)
     if size > options.lns_min_pairs:
         placement, stats = lns.improve(
             instance, index, orders, eligible, start, budget_s=budget, threads=options.threads,
@@ -241,7 +245,7 @@ def _solve_component(instance: Instance, index: EligibilityIndex, orders: list[O
     n_vars = len(sm.x) + len(sm.placed) + len(sm.uses)
     # objective terms are rounded to the cent: the bound holds for the exact objective less
     # half a cent per step
-    bound = solver.best_objective_bound / CENTS - 0.005 * len(own)
+    bound = solver.best_objective_bound / CENTS - 0.005 * sum(len(o.free_steps) for o in orders)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         logger.warning("component of %d orders: CP-SAT says %s; placed greedily",
                        len(orders), solver.status_name(status))
