@@ -35,6 +35,36 @@ def test_bad_tokens_are_refused(make):
         decode_token(SECRET, make())
 
 
+def test_a_verified_token_is_not_verified_again_until_it_expires(monkeypatch):
+    issued = datetime.now(UTC)
+    token = issue_token(SECRET, firm_id="firm-cache", role="buyer", now=issued,
+                        ttl=timedelta(minutes=5))
+    calls = []
+    real = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert decode_token(SECRET, token).firm_id == "firm-cache"
+    assert decode_token(SECRET, token).firm_id == "firm-cache"
+    assert len(calls) == 1
+    expires = int((issued + timedelta(minutes=5)).timestamp())
+    assert decode_token(SECRET, token, now=expires - 1).firm_id == "firm-cache"
+    with pytest.raises(InvalidToken, match="expired"):
+        decode_token(SECRET, token, now=expires)
+    with pytest.raises(InvalidToken):  # remembered under its secret only
+        decode_token("y" * 40, token)
+
+
+def test_a_refused_token_is_checked_again_each_time(monkeypatch):
+    token = issue_token("x" * 40, firm_id="f", role="buyer")
+    calls = []
+    real = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            decode_token(SECRET, token)
+    assert len(calls) == 2
+    assert decode_token("x" * 40, token).firm_id == "f"
+
+
 def test_default_secret_refused_outside_development():
     with pytest.raises(ValueError, match="development default"):
         ServiceSettings(environment="production")
