@@ -68,13 +68,20 @@ class SqlOrderRepository:
         return {row.id: _to_order(row, steps.get(row.id, [])) for row in rows}
 
     def save(self, order: Order) -> None:
-        """Writes what changes after submission (statuses, allocations)."""
-        done = self.session.execute(_ORDER_STATE, {
-            "order_id": order.id, "status": order.status.value, "updated_at": order.updated_at})
-        if done.rowcount == 0:
-            raise LookupError(order.id)
+        self.save_all([order])
+
+    def save_all(self, orders: Collection[Order]) -> None:
+        """Writes what changes after submission (statuses, allocations): one executemany per
+        table for all of ``orders``."""
+        if not orders:
+            return
+        done = self.session.execute(_ORDER_STATE, [
+            {"order_id": o.id, "status": o.status.value, "updated_at": o.updated_at}
+            for o in orders])
+        if done.rowcount != len(orders):  # both dialects count the rows of an executemany
+            raise LookupError(f"{len(orders) - done.rowcount} of the orders are unknown")
         self.session.execute(_STEP_STATE, [{"step_id": s.id, **_step_state(s)}
-                                           for s in order.steps])
+                                           for o in orders for s in o.steps])
 
     def page(
         self,

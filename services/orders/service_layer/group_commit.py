@@ -45,7 +45,8 @@ def submit_many(
         known = uow.clusters.known_among({c.terms.cluster_id for c in cmds})
         in_group: dict[tuple[str, str], tuple[str, Order]] = {}  # (firm, key) → (print, order)
         for i, cmd in enumerate(cmds):
-            fingerprint = terms_fingerprint(cmd)
+            # only a keyed request is compared with an earlier one
+            fingerprint = terms_fingerprint(cmd) if cmd.idempotency_key is not None else ""
             slot = (cmd.buyer_firm_id, cmd.idempotency_key or "")
             if cmd.idempotency_key is not None and slot in in_group:
                 earlier_print, order = in_group[slot]  # the same key twice in one group

@@ -254,8 +254,7 @@ def apply_order_events(
                 changed[order.id] = order
             entries.append(timeline.consumed(envelope, event, order_id=order.id,
                                              ignored=outcome.ignored))
-        for order in changed.values():
-            uow.orders.save(order)
+        uow.orders.save_all(list(changed.values()))
         uow.timeline.add_all(entries)
         uow.commit()  # the inbox rows, even when nothing else changed
 

@@ -46,6 +46,10 @@ class OrderRepository(Protocol):
 
     def save(self, order: Order) -> None: ...
 
+    def save_all(self, orders: Collection[Order]) -> None:
+        """Several changed orders at once (one write per table, not one per order)."""
+        ...
+
     def page(
         self,
         *,

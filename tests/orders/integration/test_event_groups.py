@@ -3,6 +3,7 @@ them one by one leaves; a group in which one handler fails keeps nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -87,3 +88,19 @@ def test_a_group_with_a_failing_handler_keeps_nothing(
     monkeypatch.undo()  # the consumer then applies them one by one: all but the bad one work
     app.state.event_handler.many(_saga(orders))
     assert read(client, orders[0][0], BUYER)["steps"][0]["status"] == "held"
+
+
+def test_saving_orders_together_refuses_an_unknown_one(client: TestClient, app: FastAPI) -> None:
+    (known, _), (other, _) = submit_one_step(client), submit_one_step(client)
+    with app.state.runtime.uow_factory() as uow:
+        orders = uow.orders.get_many([known, other])
+        ghost = dataclasses.replace(orders[other], id="no-such-order")
+        with pytest.raises(LookupError, match="1 of the orders"):
+            uow.orders.save_all([orders[known], ghost])
+    with app.state.runtime.uow_factory() as uow:
+        orders = uow.orders.get_many([known, other])
+        for order in orders.values():
+            order.cancel(now=order.created_at)
+        uow.orders.save_all(list(orders.values()))
+        uow.commit()
+    assert [read(client, o)["status"] for o in (known, other)] == ["cancelled", "cancelled"]

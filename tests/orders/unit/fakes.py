@@ -52,7 +52,14 @@ class FakeOrders:
         return {i: copy.deepcopy(self.rows[i]) for i in order_ids if i in self.rows}
 
     def save(self, order: Order) -> None:
-        self.rows[order.id] = copy.deepcopy(order)
+        self.save_all([order])
+
+    def save_all(self, orders) -> None:  # type: ignore[no-untyped-def]
+        unknown = [o.id for o in orders if o.id not in self.rows]
+        if unknown:
+            raise LookupError(unknown)
+        for order in orders:
+            self.rows[order.id] = copy.deepcopy(order)
 
     def page(self, *, buyer_firm_id, status, cluster_id, created_from, created_to, before,  # type: ignore[no-untyped-def]
              limit):

@@ -256,11 +256,11 @@ def test_events_applied_together_read_and_write_each_order_once() -> None:
     for envelope, event in zip(envelopes, events, strict=True):
         handlers.on_order_event(envelope, event, alone)
 
-    saves: list[str] = []
-    real_save = together.orders.save
-    together.orders.save = lambda o: (saves.append(o.id), real_save(o))  # type: ignore[method-assign]
+    saves: list[list[str]] = []
+    real_save = together.orders.save_all
+    together.orders.save_all = lambda os: (saves.append([o.id for o in os]), real_save(os))  # type: ignore[method-assign]
     handlers.apply_order_events(list(zip(envelopes, events, strict=True)), together)
-    assert saves == [order.id] and together.commits == 1
+    assert saves == [[order.id]] and together.commits == 1
     assert replace(stored(together, order.id), updated_at=None) == replace(
         stored(alone, order.id), updated_at=None)  # the clock moved on between the two
     assert [s.status for s in stored(together, order.id).steps] == ["held", "held"]
