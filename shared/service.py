@@ -113,8 +113,9 @@ def create_app(spec: ServiceSpec) -> FastAPI:
         finally:
             runtime.stop()
 
+    off = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
     app = FastAPI(title=spec.title, description=spec.description, version="0.1.0",
-                  lifespan=lifespan)
+                  lifespan=lifespan, telemetry=None if settings.otel_telemetry else off)
     app.state.settings = settings
     runtime = Runtime.build(settings)
     app.state.event_handler = None

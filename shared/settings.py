@@ -33,6 +33,10 @@ class ServiceSettings(BaseSettings):
     jwt_ttl_hours: float = Field(12.0, validation_alias=_env("JWT_TTL_HOURS"))
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
     log_json: bool = Field(False, validation_alias=_env("LOG_JSON"))
+    # FastAPI's own OpenTelemetry spans, metrics and logs, sent to the OTel providers the
+    # process configures. Off: the services' metrics are Prometheus's (/metrics), and the
+    # check whether a provider is configured costs each request a few percent of its time.
+    otel_telemetry: bool = Field(False, validation_alias=_env("OTEL_TELEMETRY"))
 
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:19092", validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS")
