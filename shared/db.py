@@ -77,6 +77,16 @@ def insert_new(table: Table, dialect: str) -> Insert:
     return insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
 
 
+def upsert(table: Table, dialect: str) -> Insert:
+    """INSERT … ON CONFLICT (primary key) DO UPDATE SET every other column, on SQLite or
+    PostgreSQL: one statement where ``Session.merge`` reads the row first."""
+    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+    statement = insert(table)
+    keys = [c.name for c in table.primary_key.columns]
+    return statement.on_conflict_do_update(index_elements=keys, set_={
+        c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys})
+
+
 def write_turn(engine: Engine) -> AbstractContextManager[Any]:
     """Hold this around a transaction on ``engine``: a fair in-process queue on SQLite."""
     return _WRITE_TURNS.get(engine) or nullcontext()

@@ -34,7 +34,7 @@ from services.matcher.domain.readmodel import (
     WindowRecord,
 )
 from services.matcher.domain.runs import MatchRun
-from shared.db import insert_new
+from shared.db import insert_new, upsert
 
 STEPS, ORDERS, WINDOWS = StepRow.__table__, OrderRow.__table__, WindowRow.__table__
 _SAVE_STEP = update(STEPS).where(STEPS.c.id == bindparam("step_id"))
@@ -263,8 +263,10 @@ class SqlConsumerOffsets:
         self.session = session
 
     def record(self, *, topic: str, partition: int, offset: int) -> None:
-        self.session.merge(ConsumerOffsetRow(topic=topic, partition=partition, offset=offset,
-                                             updated_at=datetime.now(UTC)))
+        self.session.execute(upsert(ConsumerOffsetRow.__table__,  # type: ignore[arg-type]
+                                    self.session.get_bind().dialect.name), {
+            "topic": topic, "partition": partition, "offset": offset,
+            "updated_at": datetime.now(UTC)})
 
     def load(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
         wanted = set(partitions)
