@@ -94,3 +94,15 @@ def test_the_pool_reuses_connections_and_resends_once_on_one_the_server_closed()
     answers, accepted, requests = asyncio.run(scenario())
     assert answers == [(201, b"answer 1"), (201, b"answer 2"), (201, b"answer 3")]
     assert (accepted, requests) == (2, 3)  # the third went once more, on a new connection
+
+
+def test_every_report_says_how_busy_and_how_fast_the_machine_was(tmp_path):
+    import json
+
+    from report import python_loop_s, write_report
+
+    path = write_report("x", {"a": 1}, path=tmp_path / "x.json")
+    written = json.loads(path.read_text())
+    assert written["a"] == 1 and len(written["load_average_1_5_15_min"]) == 3
+    assert written["python_loop_s"] > 0
+    assert python_loop_s(iterations=10, repeats=1) < python_loop_s(iterations=2_000_000)
