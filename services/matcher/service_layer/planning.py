@@ -216,7 +216,10 @@ def _apply(plan: Plan, steps: dict[str, StepState], *, uow: UnitOfWork, run_id: 
 
 
 def _publish(plan: Plan, run: MatchRun, *, uow: UnitOfWork, producer: str) -> None:
+    """The run's events in one INSERT: a proposal per order, an unplaced event per step, then
+    the run's completion."""
     cid = run.cluster_id
+    events = []
     for order_id, allocations in plan.allocations_by_order().items():
         payload = ev.AllocationProposed(
             match_run_id=run.id, cluster_id=cid, order_id=order_id,
@@ -224,13 +227,14 @@ def _publish(plan: Plan, run: MatchRun, *, uow: UnitOfWork, producer: str) -> No
                 step_id=a.step_id, window_id=a.window_id, machine_id=a.machine_id,
                 factory_id=a.factory_id, hours=a.hours, price=a.price,
                 transport_km=a.transport_km) for a in allocations])
-        uow.publish(new_event(payload, key=cid, producer=producer, correlation_id=order_id))
+        events.append(new_event(payload, key=cid, producer=producer, correlation_id=order_id))
     for u in plan.unplaced:
         payload = ev.StepUnplaced(match_run_id=run.id, cluster_id=cid, order_id=u.order_id,
                                   step_id=u.step_id, reason=u.reason, detail=u.detail)
-        uow.publish(new_event(payload, key=cid, producer=producer, correlation_id=u.order_id))
+        events.append(new_event(payload, key=cid, producer=producer, correlation_id=u.order_id))
     done = ev.MatchRunCompleted(
         match_run_id=run.id, cluster_id=cid, trigger=run.trigger, status=run.status,
         placed_steps=run.placed_steps, unplaced_steps=run.unplaced_steps,
         objective=run.objective, wall_s=run.wall_s)
-    uow.publish(new_event(done, key=cid, producer=producer, correlation_id=run.id))
+    uow.publish_all([*events, new_event(done, key=cid, producer=producer,
+                                         correlation_id=run.id)])

@@ -199,6 +199,9 @@ class FakeUnitOfWork:
     def publish(self, envelope: Envelope) -> None:
         self.published.append(envelope)
 
+    def publish_all(self, envelopes) -> None:  # type: ignore[no-untyped-def]
+        self.published.extend(envelopes)
+
     def claim_all(self, consumer: str, envelopes: list[Envelope]) -> list[bool]:
         return [self.claim(consumer, e) for e in envelopes]
 
