@@ -24,12 +24,14 @@ from services.matcher.adapters.orm import (
 )
 from services.matcher.domain.model import Allocation, Plan, Unplaced
 from services.matcher.domain.readmodel import (
+    OPEN,
     PENDING,
     PLACED,
     ClusterSnapshot,
     FactoryRecord,
     MachineRecord,
     OrderRecord,
+    QueuedOrder,
     StepState,
     WindowRecord,
 )
@@ -183,6 +185,18 @@ class SqlReadModel:
     def pending_count(self, cluster_id: str) -> int:
         return self.session.scalar(select(func.count()).select_from(StepRow).where(
             StepRow.cluster_id == cluster_id, StepRow.status == PENDING)) or 0
+
+    def pending_queue(self, cluster_id: str) -> list[QueuedOrder]:
+        # one row per waiting order, whatever the backlog: a run then loads only its batch
+        waiting = select(STEPS.c.order_id).where(STEPS.c.cluster_id == cluster_id,
+                                                 STEPS.c.status == PENDING)
+        rows = self.session.execute(
+            select(ORDERS.c.id, ORDERS.c.priority, ORDERS.c.due, func.count())
+            .join(STEPS, STEPS.c.order_id == ORDERS.c.id)
+            .where(ORDERS.c.id.in_(waiting), STEPS.c.status.in_(OPEN))
+            .group_by(ORDERS.c.id, ORDERS.c.priority, ORDERS.c.due))
+        return [QueuedOrder(order_id=r[0], priority=r[1], due=r[2], open_steps=r[3])
+                for r in rows]
 
     def clusters_with_pending(self) -> list[str]:
         query = (select(StepRow.cluster_id).distinct()

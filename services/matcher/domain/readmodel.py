@@ -9,6 +9,7 @@ never planned again and its hours count nowhere; later reservation events leave 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -213,22 +214,26 @@ class ClusterSnapshot:
     steps: list[StepState]  # every step of ``orders``
 
 
-def select_batch(orders: list[OrderRecord], steps: list[StepState], max_steps: int
-                 ) -> list[OrderRecord]:
-    """The orders of one run: by priority, then due date, while their open steps fit the batch
-    (the first order always fits, so a big order cannot block the queue)."""
-    open_count: dict[str, int] = {}
-    for s in steps:
-        if s.status in OPEN:
-            open_count[s.order_id] = open_count.get(s.order_id, 0) + 1
-    chosen: list[OrderRecord] = []
+@dataclass(frozen=True)
+class QueuedOrder:
+    """An order with a pending step: what choosing a run's batch needs to know of it."""
+
+    order_id: str
+    priority: int
+    due: datetime
+    open_steps: int  # pending or unplaced: what planning it adds to the batch
+
+
+def select_batch(queue: Iterable[QueuedOrder], max_steps: int) -> list[str]:
+    """The ids of the orders of one run: by priority, then due date, while their open steps
+    fit the batch (the first order always fits, so a big order cannot block the queue)."""
+    chosen: list[str] = []
     total = 0
-    for o in sorted(orders, key=lambda o: (-o.priority, o.due, o.id)):
-        n = open_count.get(o.id, 0)
-        if chosen and total + n > max_steps:
+    for q in sorted(queue, key=lambda q: (-q.priority, q.due, q.order_id)):
+        if chosen and total + q.open_steps > max_steps:
             continue
-        chosen.append(o)
-        total += n
+        chosen.append(q.order_id)
+        total += q.open_steps
     return chosen
 
 

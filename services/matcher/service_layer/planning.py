@@ -125,10 +125,10 @@ def _read(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOpt
     if lock:
         rm.lock_cluster(cluster_id)
     epoch = rm.plan_epoch(cluster_id)
-    snap = rm.snapshot(cluster_id, now=now)
-    snap.orders = select_batch(snap.orders, snap.steps, options.max_steps)
-    chosen = {o.id for o in snap.orders}
-    snap.steps = [s for s in snap.steps if s.order_id in chosen]
+    chosen = select_batch(rm.pending_queue(cluster_id), options.max_steps)
+    snap = rm.snapshot(cluster_id, now=now, order_ids=chosen)
+    rank = {order_id: n for n, order_id in enumerate(chosen)}
+    snap.orders.sort(key=lambda o: rank[o.id])  # the queue's order
     instance = build_instance(snap, params=options.params, now=now,
                               name=f"{cluster_id}/{run_id}")
     return _Batch(cluster_id=cluster_id, epoch=epoch, steps=copy.deepcopy(snap.steps),

@@ -14,6 +14,7 @@ from services.matcher.domain.readmodel import (
     FactoryRecord,
     MachineRecord,
     OrderRecord,
+    QueuedOrder,
     StepState,
     WindowRecord,
 )
@@ -58,6 +59,9 @@ class ReadModelRepository(Protocol):
         from each one's submission to ``at`` (orders without a submission time left out)."""
     def pending_count(self, cluster_id: str) -> int:
         """How many steps of the cluster wait to be planned (status pending)."""
+    def pending_queue(self, cluster_id: str) -> list[QueuedOrder]:
+        """Each order of the cluster with a pending step, with its priority, due date and
+        open steps (one row per order: the run loads only the orders it chooses)."""
     def clusters_with_pending(self) -> list[str]: ...
     def snapshot(self, cluster_id: str, *, now: datetime,
                  order_ids: list[str] | None = None) -> ClusterSnapshot:

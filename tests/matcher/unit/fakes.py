@@ -9,12 +9,14 @@ from typing import Any
 
 from services.matcher.domain.model import Allocation, Plan, Unplaced
 from services.matcher.domain.readmodel import (
+    OPEN,
     PENDING,
     PLACED,
     ClusterSnapshot,
     FactoryRecord,
     MachineRecord,
     OrderRecord,
+    QueuedOrder,
     StepState,
     WindowRecord,
 )
@@ -113,6 +115,14 @@ class FakeReadModel:
     def pending_count(self, cluster_id: str) -> int:
         return sum(1 for s in self.steps.values()
                    if s.cluster_id == cluster_id and s.status == PENDING)
+
+    def pending_queue(self, cluster_id: str) -> list[QueuedOrder]:
+        waiting = {s.order_id for s in self.steps.values()
+                   if s.cluster_id == cluster_id and s.status == PENDING}
+        return [QueuedOrder(order_id=o, priority=self.orders[o].priority, due=self.orders[o].due,
+                            open_steps=sum(1 for s in self.steps.values()
+                                           if s.order_id == o and s.status in OPEN))
+                for o in sorted(waiting)]
 
     def clusters_with_pending(self) -> list[str]:
         return sorted({s.cluster_id for s in self.steps.values()

@@ -14,6 +14,7 @@ from services.matcher.domain.readmodel import (
     FactoryRecord,
     MachineRecord,
     OrderRecord,
+    QueuedOrder,
     StepState,
     StepStateError,
     WindowRecord,
@@ -144,12 +145,8 @@ def test_build_instance_leaves_cancelled_steps_out():
 
 
 def test_select_batch_takes_orders_by_priority_and_due_until_the_batch_is_full():
-    def o(oid, priority, due):  # type: ignore[no-untyped-def]
-        return OrderRecord(id=oid, buyer_firm_id="b", cluster_id="c", title="t",
-                           delivery_lat=0, delivery_lon=0, due=h(due), priority=priority)
-    orders = [o("a", 1, 10), o("b", 5, 50), o("c", 5, 20), o("d", 1, 5)]
-    steps = [new_step(f"{x}{i}", order_id=x) for x, n in (("a", 1), ("b", 3), ("c", 2), ("d", 2))
-             for i in range(n)]
-    assert [x.id for x in select_batch(orders, steps, 5)] == ["c", "b"]
-    assert [x.id for x in select_batch(orders, steps, 6)] == ["c", "b", "a"]
-    assert [x.id for x in select_batch(orders, steps, 1)] == ["c"]  # the first always fits
+    queue = [QueuedOrder("a", 1, h(10), 1), QueuedOrder("b", 5, h(50), 3),
+             QueuedOrder("c", 5, h(20), 2), QueuedOrder("d", 1, h(5), 2)]
+    assert select_batch(queue, 5) == ["c", "b"]
+    assert select_batch(queue, 6) == ["c", "b", "a"]
+    assert select_batch(queue, 1) == ["c"]  # the first always fits

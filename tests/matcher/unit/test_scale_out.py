@@ -152,6 +152,18 @@ def test_a_nudge_plans_a_cluster_at_once_when_a_full_batch_waits() -> None:
     assert planner.plan_full_batches() == 0  # nudges are consumed
 
 
+def test_a_run_loads_only_the_orders_of_its_batch() -> None:
+    uow = two_clusters()
+    feed(uow, *[e.order_submitted(e.default_t0(), oid) for oid in ("ord-2", "ord-3")])
+    asked: list[list[str] | None] = []
+    real = uow.read_model.snapshot
+    uow.read_model.snapshot = lambda cid, **kw: (  # type: ignore[method-assign]
+        asked.append(kw.get("order_ids")), real(cid, **kw))[1]
+    assert loop(uow, max_steps=2).tick() == 2
+    assert sorted(asked, key=len) == [["ord-9"], ["ord-1", "ord-2"]]  # ord-3 waits
+    assert uow.read_model.steps["stp-3"].status == PENDING
+
+
 def test_a_full_batch_of_a_cluster_owned_elsewhere_is_left_alone() -> None:
     uow = two_clusters()
     feed(uow, e.order_submitted(e.default_t0(), "ord-2"))
