@@ -20,7 +20,7 @@ class Settings(ServiceSettings):
     database_url: str = "sqlite:///var/matcher.db"
 
     batch_interval_s: float = 2.0  # period of the planning loop
-    batch_max_steps: int = 500  # open steps planned in one run of one cluster
+    batch_max_steps: int = 1000  # open steps planned in one run of one cluster
     speed_kmh: float = 50.0  # for transit time between factories
     transport_cost_per_km: float = 2.0
     sme_bonus_per_hour: float = 0.0

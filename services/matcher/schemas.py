@@ -79,7 +79,7 @@ class MatchRunDetailPublic(MatchRunPublic):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         **_RUN_EXAMPLE, "parameters": {"speed_kmh": 50.0, "transport_cost_per_km": 2.0,
                                        "sme_bonus_per_hour": 0.0, "unplaced_penalty": 100000.0,
-                                       "max_steps": 500, "solver": "cpsat", "time_limit_s": 2.0,
+                                       "max_steps": 1000, "solver": "cpsat", "time_limit_s": 2.0,
                                        "threads": 2, "seed": 0, "deterministic": False},
         "proposals": [{"step_id": "stp_1", "order_id": "ord_1", "window_id": "win_1",
                        "machine_id": "mch_1", "factory_id": "fac_1", "hours": 6.0,

@@ -50,7 +50,7 @@ class UnknownCluster(Exception):
 @dataclass(frozen=True)
 class PlanningOptions:
     params: Parameters
-    max_steps: int = 500  # open steps per run; the rest wait for the next run
+    max_steps: int = 1000  # open steps per run; the rest wait for the next run
     producer: str = "matcher"
     solver: str = "cpsat"  # cpsat (solver/solve.py) | greedy (solver/greedy.py)
     solver_options: SolverOptions = field(default_factory=SolverOptions)
