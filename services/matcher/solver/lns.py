@@ -39,8 +39,8 @@ class LnsStats:
 
 def improve(instance: Instance, index: EligibilityIndex, orders: list[Order],
             eligible: dict[str, StepEligibility], placement: dict[str, str], *,
-            budget_s: float, threads: int, seed: int, deterministic: bool
-            ) -> tuple[dict[str, str], LnsStats]:
+            budget_s: float, threads: int, seed: int, deterministic: bool,
+            presolve: bool = False) -> tuple[dict[str, str], LnsStats]:
     """A better ``placement`` (step id → window id) of ``orders`` within ``budget_s``."""
     rng = random.Random(seed)
     placement = dict(placement)
@@ -72,6 +72,7 @@ def improve(instance: Instance, index: EligibilityIndex, orders: list[Order],
         solver = cp_model.CpSolver()
         p = solver.parameters
         p.num_workers, p.random_seed = max(1, threads), seed + stats.rounds
+        p.cp_model_presolve = presolve  # see SolverOptions.presolve
         limit = min(SUB_TIME_S, max(0.01, budget_s - spent))
         if deterministic:
             p.interleave_search, p.max_deterministic_time = True, limit

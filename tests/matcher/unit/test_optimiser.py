@@ -4,11 +4,12 @@ independent checker; ``hints=False`` makes the model find the answer on its own.
 import math
 
 import pytest
+from ortools.sat.python import cp_model
 
 from services.matcher.domain import reasons
 from services.matcher.solver import greedy
 from services.matcher.solver.check import check_plan
-from services.matcher.solver.solve import SolverOptions, solve
+from services.matcher.solver.solve import SolverOptions, solve, solver_parameters
 from tests.matcher.unit.builders import factory, h, instance, machine, order, step, window
 
 NORTH_50_KM = 39.93 + math.degrees(50 / 6371.0)  # 50 km north of f1: 1 h of transit
@@ -254,3 +255,11 @@ def test_worth_modelling(pairs, budget, deterministic, modelled) -> None:  # typ
 
     options = SolverOptions(deterministic=deterministic)
     assert worth_modelling(pairs, budget, options) is modelled
+
+
+@pytest.mark.parametrize("presolve", [False, True])
+def test_cp_sat_presolves_only_when_asked(presolve: bool) -> None:
+    solver = cp_model.CpSolver()
+    solver_parameters(solver, SolverOptions(presolve=presolve), budget=1.0)
+    assert solver.parameters.cp_model_presolve is presolve
+    assert SolverOptions().presolve is False  # the default (measured: it ate short budgets)
