@@ -7,8 +7,10 @@ import pytest
 from ortools.sat.python import cp_model
 
 from services.matcher.domain import reasons
+from services.matcher.domain.scenario import from_scenario
 from services.matcher.solver import greedy
 from services.matcher.solver.check import check_plan
+from services.matcher.solver.generate import generate
 from services.matcher.solver.solve import SolverOptions, solve, solver_parameters
 from tests.matcher.unit.builders import factory, h, instance, machine, order, step, window
 
@@ -263,3 +265,19 @@ def test_cp_sat_presolves_only_when_asked(presolve: bool) -> None:
     solver_parameters(solver, SolverOptions(presolve=presolve), budget=1.0)
     assert solver.parameters.cp_model_presolve is presolve
     assert SolverOptions().presolve is False  # the default (measured: it ate short budgets)
+
+
+def test_lns_neighbourhoods_search_without_the_lp(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[int, bool]] = []
+    real = cp_model.CpSolver.solve
+
+    def spy(self, model, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append((self.parameters.linearization_level, self.parameters.cp_model_presolve))
+        return real(self, model, *args, **kwargs)
+
+    monkeypatch.setattr(cp_model.CpSolver, "solve", spy)
+    inst = from_scenario(generate(factories=25, orders=70, seed=11))
+    result = solve(inst, SolverOptions(time_limit_s=0.5, threads=1, lns_min_pairs=0,
+                                       deterministic=True))
+    assert check_plan(inst, result.plan) == []
+    assert seen and set(seen) == {(0, False)}  # every neighbourhood: no LP, no presolve
