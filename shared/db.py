@@ -70,18 +70,20 @@ def make_engine(url: str, *, sqlite_busy_timeout_s: float = 30.0, **kwargs: Any)
 _WRITE_TURNS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
+_INSERT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}  # with ON CONFLICT
+
+
 def insert_new(table: Table, dialect: str) -> Insert:
     """INSERT … ON CONFLICT DO NOTHING RETURNING the primary key, on SQLite or PostgreSQL: a
     row returned was new, none means the key was there already (one statement, no lookup)."""
-    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
-    return insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return _INSERT[dialect](table).on_conflict_do_nothing().returning(
+        *table.primary_key.columns)
 
 
 def upsert(table: Table, dialect: str) -> Insert:
     """INSERT … ON CONFLICT (primary key) DO UPDATE SET every other column, on SQLite or
     PostgreSQL: one statement where ``Session.merge`` reads the row first."""
-    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
-    statement = insert(table)
+    statement = _INSERT[dialect](table)
     keys = [c.name for c in table.primary_key.columns]
     return statement.on_conflict_do_update(index_elements=keys, set_={
         c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys})

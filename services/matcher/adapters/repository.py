@@ -205,11 +205,8 @@ class SqlReadModel:
         return list(self.session.scalars(query))
 
     def snapshot(self, cluster_id: str, *, now: datetime,
-                 order_ids: list[str] | None = None) -> ClusterSnapshot:
+                 order_ids: Sequence[str]) -> ClusterSnapshot:
         s = self.session
-        if order_ids is None:
-            order_ids = list(s.scalars(select(StepRow.order_id).distinct().where(
-                StepRow.cluster_id == cluster_id, StepRow.status == PENDING)))
         # Core rows, not ORM objects: a run reads every window of the cluster
         orders = s.execute(select(ORDERS).where(ORDERS.c.id.in_(order_ids))
                            .order_by(ORDERS.c.id)).all()

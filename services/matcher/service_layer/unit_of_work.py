@@ -64,10 +64,10 @@ class ReadModelRepository(Protocol):
         open steps (one row per order: the run loads only the orders it chooses)."""
     def clusters_with_pending(self) -> list[str]: ...
     def snapshot(self, cluster_id: str, *, now: datetime,
-                 order_ids: list[str] | None = None) -> ClusterSnapshot:
+                 order_ids: Sequence[str]) -> ClusterSnapshot:
         """Factories, machines, windows (ending after ``now``, or holding a loaded step) with
-        their used hours, and the orders ``order_ids`` (default: those with a pending step)
-        with all their steps."""
+        their used hours, and the orders ``order_ids`` (a run's: ``pending_queue`` and
+        ``select_batch`` choose them) with all their steps."""
 
 
 class MatchRunRepository(Protocol):

@@ -129,10 +129,7 @@ class FakeReadModel:
                        if s.status == PENDING and s.cluster_id in self.clusters})
 
     def snapshot(self, cluster_id: str, *, now: datetime,
-                 order_ids: list[str] | None = None) -> ClusterSnapshot:
-        if order_ids is None:
-            order_ids = sorted({s.order_id for s in self.steps.values()
-                                if s.cluster_id == cluster_id and s.status == PENDING})
+                 order_ids: list[str]) -> ClusterSnapshot:
         steps = [copy.deepcopy(s) for s in self.steps.values() if s.order_id in order_ids]
         used: dict[str, float] = {}
         for s in self.steps.values():
