@@ -35,6 +35,7 @@ class LnsStats:
     improvements: int = 0
     optimal_steps: int = 0
     proven_optimal: bool = False   # a neighbourhood held every agent and was solved to optimality
+    adopted: int = 0               # times the search moved to a cheaper assignment from outside
 
 
 @dataclass(frozen=True)
@@ -98,12 +99,15 @@ def lns(
     max_steps: int | None = None,
     lower_bound: int | None = None,
     stop: Callable[[], bool] | None = None,
+    outside: Callable[[], tuple[int, np.ndarray] | None] | None = None,
 ) -> tuple[np.ndarray, LnsStats]:
     """Improve a feasible ``agent`` assignment until ``deadline`` (monotonic seconds).
 
     With ``threads`` > 1, that many neighbourhoods on disjoint agents are solved at once (CP-SAT
     releases the GIL), and every improvement is applied: they cannot interfere. ``stop`` ends
-    the search early when it returns true.
+    the search early when it returns true. ``outside`` returns the best (cost, assignment) found
+    elsewhere so far (HiGHS beside the LNS); before each batch the search moves to it when it is
+    cheaper than its own.
     """
     rng = np.random.default_rng(seed)
     agent = agent.copy()
@@ -118,6 +122,10 @@ def lns(
                 break
             if stop is not None and stop():  # another solver proved optimality
                 break
+            found = outside() if outside is not None else None
+            if found is not None and found[0] < current:
+                current, agent = found[0], found[1].copy()
+                stats.adopted += 1
             hoods = _batch(rng, agent, reduced_cost, free=int(free), size=threads)
             # Deterministic mode (max_steps) bounds work, not seconds, for every sub-problem.
             limit = (10 * STEP_LIMIT_S if max_steps is not None

@@ -71,3 +71,27 @@ def test_lns_never_worsens_and_stays_feasible() -> None:
     assert stats.steps > 0
     assert not violations(inst, result)
     assert cost_of(inst, result) <= cost_of(inst, start)
+
+
+def test_lns_moves_to_a_cheaper_assignment_found_outside() -> None:
+    # HiGHS beside the LNS offers its assignments; the search continues from a cheaper one
+    # and never from a dearer one.
+    rng = np.random.default_rng(8)
+    inst = random_instance(rng, 6, 60, 1.6)
+    relaxation = lagrangian_bound(inst)
+    start = regret_greedy(inst, -inst.cost.astype(float))  # a dear one, on purpose
+    better = regret_greedy(inst, inst.cost.astype(float))
+    assert not violations(inst, start) and not violations(inst, better)
+    assert cost_of(inst, better) < cost_of(inst, start) - 100
+    offered = (cost_of(inst, better), better)
+    result, stats = lns(inst, start, reduced_cost=relaxation.reduced_cost,
+                        deadline=time.monotonic() + 30, threads=1, max_steps=1,
+                        outside=lambda: offered)
+    assert stats.adopted == 1  # one step from the dear start alone cannot get this far
+    assert cost_of(inst, result) <= offered[0] and not violations(inst, result)
+
+    dearer = (cost_of(inst, start) + 1, start)
+    result, stats = lns(inst, better, reduced_cost=relaxation.reduced_cost,
+                        deadline=time.monotonic() + 30, threads=1, max_steps=1,
+                        outside=lambda: dearer)
+    assert stats.adopted == 0 and cost_of(inst, result) <= cost_of(inst, better)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -177,3 +178,58 @@ def test_a_cancelled_highs_search_stops_with_what_it_has() -> None:
     assert result.status != "optimal"
     if result.assignment is not None:
         assert not violations(inst, result.assignment)
+
+
+def test_highs_hands_over_every_improving_assignment() -> None:
+    from services.matcher.solver.gap_mip import solve_pairs_mip
+    from services.matcher.solver.gap_model import all_pairs
+
+    rng = np.random.default_rng(12)
+    resource = rng.integers(5, 25, size=(5, 40))
+    inst = GapInstance(name="r", cost=rng.integers(10, 50, size=(5, 40)), resource=resource,
+                       capacity=(resource.sum(axis=1) * 0.9 / 5).astype(int))
+    seen: list[np.ndarray] = []
+    result = solve_pairs_mip(inst, all_pairs(inst), time_limit=30, threads=1,
+                             on_solution=seen.append)
+    assert seen, "HiGHS found assignments but handed none over"
+    costs = [cost_of(inst, a) for a in seen]
+    assert all(not violations(inst, a) for a in seen)
+    assert costs == sorted(costs, reverse=True)
+    assert costs[-1] == result.objective
+
+
+def test_highs_says_optimal_only_when_proven_to_one_unit() -> None:
+    # HiGHS stops at a relative gap of 0.01 %: with a large constant on every cost (which
+    # changes no choice) that is hundreds of units, and its "optimal" is not a proof.
+    from services.matcher.solver.gap_mip import solve_pairs_mip
+    from services.matcher.solver.gap_model import all_pairs
+
+    rng = np.random.default_rng(4)
+    m, n = 6, 40
+    resource = rng.integers(5, 25, size=(m, n))
+    inst = GapInstance(name="r", cost=rng.integers(10, 60, size=(m, n)) + 10_000_000,
+                       resource=resource, capacity=(resource.sum(axis=1) * 0.8 / m).astype(int))
+    result = solve_pairs_mip(inst, all_pairs(inst), time_limit=30, threads=1)
+    assert result.objective is not None
+    assert result.objective - math.ceil(result.bound - 1e-6) >= 1  # stopped within 0.01 % only
+    assert result.status == "feasible"
+
+
+def test_the_pipeline_continues_from_a_cheaper_highs_assignment() -> None:
+    # In a tenth of a second the pipeline alone stays above what HiGHS found in its own time;
+    # handed HiGHS's assignment, its result is never worse than it.
+    from services.matcher.solver.gap_mip import solve_pairs_mip
+    from services.matcher.solver.gap_model import all_pairs
+
+    rng = np.random.default_rng(12)
+    m, n = 8, 120
+    resource = rng.integers(5, 25, size=(m, n))
+    inst = GapInstance(name="r", cost=rng.integers(10, 50, size=(m, n)), resource=resource,
+                       capacity=(resource.sum(axis=1) * 0.8 / m).astype(int))
+    highs = solve_pairs_mip(inst, all_pairs(inst), time_limit=5, threads=1)
+    alone = gap._pipeline(inst, time_limit=0.1, threads=1, seed=0, deterministic=False)
+    assert highs.objective is not None and highs.objective < alone.objective
+    helped = gap._pipeline(inst, time_limit=0.1, threads=1, seed=0, deterministic=False,
+                           outside=lambda: (highs.objective, highs.assignment))
+    assert helped.objective <= highs.objective
+    assert not violations(inst, helped.assignment)
