@@ -125,11 +125,19 @@ def main() -> None:
     if "plain_cpsat" in solvers:
         summary["ours"]["beats_both_on"] = sum(
             all(_better(r["ours"], r[s]) for s in ("plain_cpsat", "highs")) for r in rows)
+        summary["ours"]["behind_on"] = [r["instance"] for r in rows if any(
+            _cheaper(r[s], r["ours"]) for s in ("plain_cpsat", "highs"))]
     out = write_report("matcher-gap", {"time_limit_s": args.time_limit, "threads": args.threads,
                                        "summary": summary, "instances": rows}, path=args.out)
     print(table(rows, solvers))
     print(json.dumps(summary))
     print(f"written {out}")
+
+
+def _cheaper(one: dict[str, Any], other: dict[str, Any]) -> bool:
+    """An assignment strictly cheaper than the other's (or one where the other has none)."""
+    return one["objective"] is not None and (other["objective"] is None
+                                             or one["objective"] < other["objective"])
 
 
 def _better(ours: dict[str, Any], other: dict[str, Any]) -> bool:
