@@ -29,18 +29,23 @@ run: install
 
 # Unit tests, integration tests on SQLite (and on PostgreSQL when TEST_DATABASE_URL is set),
 # then the system test with the real broker and the three services as processes.
+# Unit and integration tests run in TEST_WORKERS processes (pytest-xdist; 0 = in this one; every
+# test has its own database and broker port); system tests run one at a time (whole stacks).
+TEST_WORKERS ?= auto
+XDIST := -n $(TEST_WORKERS)
+
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -m "not integration and not system"
-	$(BIN)/python -m pytest -m "integration"
+	$(BIN)/python -m pytest $(XDIST) -m "not integration and not system"
+	$(BIN)/python -m pytest $(XDIST) -m "integration"
 	$(BIN)/python -m pytest -m "system"
 
 test-fast: install
-	$(BIN)/python -m pytest -m "not integration and not system and not slow" -q
+	$(BIN)/python -m pytest $(XDIST) -m "not integration and not system and not slow" -q
 
 test-integration: install
-	$(BIN)/python -m pytest -m integration
+	$(BIN)/python -m pytest $(XDIST) -m integration
 
 test-system: install
 	$(BIN)/python -m pytest -m system
