@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,6 +17,16 @@ def instance(cost: list[list[int]], resource: list[list[int]], capacity: list[in
              ) -> GapInstance:
     return GapInstance(name="t", cost=np.array(cost), resource=np.array(resource),
                        capacity=np.array(capacity))
+
+
+def random_gap(*, seed: int, m: int, n: int, tightness: float, cost_high: int = 50
+               ) -> GapInstance:
+    """Sizes 5-24, costs 10 to ``cost_high`` - 1, each agent ``tightness`` of an even share."""
+    rng = np.random.default_rng(seed)
+    resource = rng.integers(5, 25, size=(m, n))
+    return GapInstance(name="r", cost=rng.integers(10, cost_high, size=(m, n)),
+                       resource=resource,
+                       capacity=(resource.sum(axis=1) * tightness / m).astype(int))
 
 
 def brute_force(inst: GapInstance) -> int | None:
@@ -82,11 +93,7 @@ def test_random_tiny_instances_match_brute_force() -> None:
 
 
 def test_bigger_random_instance_stays_feasible_and_bounded() -> None:
-    rng = np.random.default_rng(7)
-    m, n = 5, 60
-    resource = rng.integers(5, 25, size=(m, n))
-    inst = GapInstance(name="r", cost=rng.integers(10, 50, size=(m, n)), resource=resource,
-                       capacity=(resource.sum(axis=1) * 0.8 / m).astype(int))
+    inst = random_gap(seed=7, m=5, n=60, tightness=0.8)
     result = gap.solve(inst, time_limit=1, threads=1)
     assert result.status in ("optimal", "feasible")
     assert not violations(inst, result.assignment)
@@ -94,10 +101,7 @@ def test_bigger_random_instance_stays_feasible_and_bounded() -> None:
 
 
 def test_deterministic_mode_repeats_exactly() -> None:
-    rng = np.random.default_rng(3)
-    resource = rng.integers(5, 25, size=(4, 30))
-    inst = GapInstance(name="r", cost=rng.integers(10, 50, size=(4, 30)), resource=resource,
-                       capacity=(resource.sum(axis=1) * 0.9 / 4).astype(int))
+    inst = random_gap(seed=3, m=4, n=30, tightness=0.9)
     runs = [gap.solve(inst, time_limit=0.5, threads=2, seed=5, deterministic=True)
             for _ in range(2)]
     assert runs[0].assignment == runs[1].assignment
@@ -184,10 +188,7 @@ def test_highs_hands_over_every_improving_assignment() -> None:
     from services.matcher.solver.gap_mip import solve_pairs_mip
     from services.matcher.solver.gap_model import all_pairs
 
-    rng = np.random.default_rng(12)
-    resource = rng.integers(5, 25, size=(5, 40))
-    inst = GapInstance(name="r", cost=rng.integers(10, 50, size=(5, 40)), resource=resource,
-                       capacity=(resource.sum(axis=1) * 0.9 / 5).astype(int))
+    inst = random_gap(seed=12, m=5, n=40, tightness=0.9)
     seen: list[np.ndarray] = []
     result = solve_pairs_mip(inst, all_pairs(inst), time_limit=30, threads=1,
                              on_solution=seen.append)
@@ -204,11 +205,8 @@ def test_highs_says_optimal_only_when_proven_to_one_unit() -> None:
     from services.matcher.solver.gap_mip import solve_pairs_mip
     from services.matcher.solver.gap_model import all_pairs
 
-    rng = np.random.default_rng(4)
-    m, n = 6, 40
-    resource = rng.integers(5, 25, size=(m, n))
-    inst = GapInstance(name="r", cost=rng.integers(10, 60, size=(m, n)) + 10_000_000,
-                       resource=resource, capacity=(resource.sum(axis=1) * 0.8 / m).astype(int))
+    plain = random_gap(seed=4, m=6, n=40, tightness=0.8, cost_high=60)
+    inst = replace(plain, cost=plain.cost + 10_000_000)
     result = solve_pairs_mip(inst, all_pairs(inst), time_limit=30, threads=1)
     assert result.objective is not None
     assert result.objective - math.ceil(result.bound - 1e-6) >= 1  # stopped within 0.01 % only
@@ -221,11 +219,7 @@ def test_the_pipeline_continues_from_a_cheaper_highs_assignment() -> None:
     from services.matcher.solver.gap_mip import solve_pairs_mip
     from services.matcher.solver.gap_model import all_pairs
 
-    rng = np.random.default_rng(12)
-    m, n = 8, 120
-    resource = rng.integers(5, 25, size=(m, n))
-    inst = GapInstance(name="r", cost=rng.integers(10, 50, size=(m, n)), resource=resource,
-                       capacity=(resource.sum(axis=1) * 0.8 / m).astype(int))
+    inst = random_gap(seed=12, m=8, n=120, tightness=0.8)
     highs = solve_pairs_mip(inst, all_pairs(inst), time_limit=5, threads=1)
     alone = gap._pipeline(inst, time_limit=0.1, threads=1, seed=0, deterministic=False)
     assert highs.objective is not None and highs.objective < alone.objective
