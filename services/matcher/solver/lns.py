@@ -1,10 +1,21 @@
-"""Large neighbourhood search around an incumbent, for components too big for one model.
+"""Large neighbourhood search around an incumbent, for components too big for one model in
+their share of the time (``solve.lns_neighbourhoods``).
 
 A neighbourhood is a few dozen orders that compete for the same windows: an anchor order
 (an unplaced one of high priority more often than not), the orders placed on its candidate
-windows, and further unplaced orders wanting those windows, up to ``MAX_PAIRS`` pairs. Its
+windows, and further unplaced orders wanting those windows, up to a number of pairs. Its
 model (``model.py``) sees the windows' free hours minus the hours of every order outside the
 neighbourhood, and the incumbent as its hint; a better solution replaces the incumbent's part.
+
+Two sizes (``Neighbourhoods``). ``WIDE`` (6,000 pairs, 0.5 s, every thread) serves components
+too big for one model at all. ``NARROW`` (1,000 pairs, 0.05 s, one worker) serves components
+one model could hold, but not in the time they have: on 14 batches the matcher planned under
+make bench (8,000-pair components, 0.5 s on one thread), narrow neighbourhoods gave 246.7 M CNY
+in all where wide ones gave 253.3 M; a second worker per narrow neighbourhood did worse (two
+threads, 2 s: 242.8 M against 238.0 M). Narrow ones were not better everywhere: on generated
+150-factory × 300-order clusters (39,000 pairs, 10 s) they gave 29.2 M and 29.5 M where wide
+ones gave 27.4 M and 20.1 M, so components that big keep the wide ones.
+
 The random choices come from ``random.Random(seed)``; in deterministic mode every sub-model
 gets a deterministic time budget and the loop stops on the sum of CP-SAT's deterministic time,
 so a run is repeatable.
@@ -26,8 +37,17 @@ from services.matcher.solver.model import ModelData, ScenarioModel, add_hints, b
 
 logger = logging.getLogger(__name__)
 
-MAX_PAIRS = 6000  # pairs in one neighbourhood's model
-SUB_TIME_S = 0.5  # time limit of one neighbourhood's solve
+
+
+@dataclass(frozen=True)
+class Neighbourhoods:
+    max_pairs: int  # pairs in one neighbourhood's model
+    time_s: float  # time limit of one neighbourhood's solve
+    workers: int | None  # CP-SAT workers per neighbourhood; None: the run's threads
+
+
+WIDE = Neighbourhoods(max_pairs=6000, time_s=0.5, workers=None)
+NARROW = Neighbourhoods(max_pairs=1000, time_s=0.05, workers=1)
 
 
 @dataclass
@@ -40,7 +60,8 @@ class LnsStats:
 def improve(instance: Instance, index: EligibilityIndex, orders: list[Order],
             eligible: dict[str, StepEligibility], placement: dict[str, str], *,
             budget_s: float, threads: int, seed: int, deterministic: bool,
-            presolve: bool = False) -> tuple[dict[str, str], LnsStats]:
+            presolve: bool = False, hoods: Neighbourhoods = WIDE
+            ) -> tuple[dict[str, str], LnsStats]:
     """A better ``placement`` (step id → window id) of ``orders`` within ``budget_s``."""
     rng = random.Random(seed)
     placement = dict(placement)
@@ -59,7 +80,8 @@ def improve(instance: Instance, index: EligibilityIndex, orders: list[Order],
         if spent >= budget_s:
             break
         stats.rounds += 1
-        hood = _neighbourhood(rng, orders, eligible, placement, wanted)
+        hood = _neighbourhood(rng, orders, eligible, placement, wanted,
+                              max_pairs=hoods.max_pairs)
         hood_steps = [s for o in hood for s in o.free_steps]
         mine = np.zeros_like(used)
         for s in hood_steps:
@@ -71,13 +93,13 @@ def improve(instance: Instance, index: EligibilityIndex, orders: list[Order],
         add_hints(sm, current)
         solver = cp_model.CpSolver()
         p = solver.parameters
-        p.num_workers, p.random_seed = max(1, threads), seed + stats.rounds
+        p.num_workers, p.random_seed = hoods.workers or max(1, threads), seed + stats.rounds
         p.cp_model_presolve = presolve  # see SolverOptions.presolve
         # no LP in the search: with it, one worker found nothing better than the hint in 0.5 s
         # on a neighbourhood of thousands of pairs, and two did worse over 10 s (the
         # sub-model's bound is not needed: the component's comes from bound.py)
         p.linearization_level = 0
-        limit = min(SUB_TIME_S, max(0.01, budget_s - spent))
+        limit = min(hoods.time_s, max(0.01, budget_s - spent))
         if deterministic:
             p.interleave_search, p.max_deterministic_time = True, limit
         else:
@@ -125,7 +147,7 @@ def plan_value(sm: ScenarioModel, placement: dict[str, str]) -> float:
 
 def _neighbourhood(rng: random.Random, orders: list[Order],
                    eligible: dict[str, StepEligibility], placement: dict[str, str],
-                   wanted: dict[int, list[int]]) -> list[Order]:
+                   wanted: dict[int, list[int]], *, max_pairs: int) -> list[Order]:
     unplaced = [i for i, o in enumerate(orders)
                 if not all(s.id in placement for s in o.free_steps)]
     if unplaced and rng.random() < 0.7:
@@ -136,7 +158,7 @@ def _neighbourhood(rng: random.Random, orders: list[Order],
     chosen, pairs = [anchor], 0
     seen = {anchor}
     frontier = [anchor]
-    while frontier and pairs < MAX_PAIRS:
+    while frontier and pairs < max_pairs:
         i = frontier.pop(0)
         windows = sorted({w for s in orders[i].free_steps
                           for w in eligible[s.id].windows.tolist()})
@@ -146,7 +168,7 @@ def _neighbourhood(rng: random.Random, orders: list[Order],
                 if j in seen:
                     continue
                 size = sum(len(eligible[s.id].windows) for s in orders[j].free_steps)
-                if pairs + size > MAX_PAIRS:
+                if pairs + size > max_pairs:
                     continue
                 seen.add(j)
                 chosen.append(j)

@@ -5,13 +5,15 @@
    reason and detail, its other steps ``order_incomplete``, and stays out of the models.
 2. The other orders are split into independent components: two orders are in one component
    when they share a candidate window (``max_factories`` and the budget couple an order's own
-   steps only). Each component is one model (``model.py``), solved smallest first; the time
-   limit is shared out in proportion to the models' sizes (in normal mode, time a component
-   leaves unused goes to the next ones, and building a model comes out of its component's
-   share). With a wall-clock limit, a component whose model would take more than half of its
-   share to build (``worth_modelling``) keeps the greedy's plan, bounded by the LP
-   (``bound.py``): a short planning run then answers in its time limit instead of overrunning
-   it to build a model CP-SAT has no time to use.
+   steps only). Each component is one model (``model.py``), solved smallest first, or, when
+   it is very big or its share of the time is short for its size (``lns_neighbourhoods``),
+   improved by LNS (``lns.py``); the time limit is shared out in proportion to the
+   components' sizes (in normal mode, time a component leaves unused goes to the next ones,
+   and building a model comes out of its component's share). With a wall-clock limit, a
+   component whose model would take more than half of its share to build
+   (``worth_modelling``) keeps the greedy's plan, bounded by the LP (``bound.py``): a short
+   planning run then answers in its time limit instead of overrunning it to build a model
+   CP-SAT has no time to use.
 3. The greedy's plan (``greedy.py``) is every model's hint.
 4. Read back: the chosen windows; then a repair pass gives every order the optimiser left out
    (or could not decide in time) a greedy try against the capacity that is left, in priority
@@ -55,6 +57,14 @@ RESERVE = 0.85  # of the time left, the rest kept for model building, the bound 
 # 1.5 s only the hint again), so with a wall-clock limit such a component keeps the greedy's plan.
 MODEL_PAIRS_PER_S = 40_000
 MAX_BUILD_SHARE = 0.5
+# One model for a whole component pays off when CP-SAT has about a worker-second per this many
+# eligible pairs; with less, LNS's small neighbourhoods do better. Measured on 14 batches the
+# matcher planned under make bench (8,000-pair components): one worker, 2 s: LNS 235.2 M CNY
+# against the whole model's 242.6-248.1 M; one worker, 0.5 s: 246.9 M against 260.6 M (the
+# whole model was mostly the greedy's plan then); two workers, 2 s (3.4 worker-seconds): the
+# whole model 235.8 M against LNS's 238.0 M.
+FULL_MODEL_PAIRS_PER_WORKER_S = 3_000
+WHOLE_MODEL_MAX_PAIRS = 20_000  # bigger components always get LNS's wide neighbourhoods
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,9 @@ class SolverOptions:
     seed: int = 0
     deterministic: bool = False
     hints: bool = True  # the greedy's plan as a hint
-    lns_min_pairs: int = 20000  # components with more eligible pairs are improved by LNS
+    # components with more eligible pairs than this are improved by LNS; None: decided by the
+    # component's size and budget (``lns_neighbourhoods``)
+    lns_min_pairs: int | None = None
     # a component's search stops once its plan is within this fraction of its bound (CP-SAT's
     # relative_gap_limit): the last 0.1 % of cost is rarely worth the rest of the time limit
     gap_limit: float = 0.001
@@ -167,12 +179,30 @@ def solve(instance: Instance, options: SolverOptions | None = None) -> SolveResu
                "unmodelled_components": float(unmodelled)})
 
 
+def lns_neighbourhoods(size: int, budget: float, options: SolverOptions
+                       ) -> lns.Neighbourhoods | None:
+    """How a component of ``size`` eligible pairs is improved by LNS, or None for one model.
+    With ``options.lns_min_pairs``: wide neighbourhoods above it. Otherwise wide ones above
+    ``WHOLE_MODEL_MAX_PAIRS``, and narrow ones for a component bigger than one of them whose
+    budget gives CP-SAT less than a worker-second per ``FULL_MODEL_PAIRS_PER_WORKER_S`` pairs
+    (sizes, workers and budgets only: a deterministic replay decides the same)."""
+    if options.lns_min_pairs is not None:
+        return lns.WIDE if size > options.lns_min_pairs else None
+    if size > WHOLE_MODEL_MAX_PAIRS:
+        return lns.WIDE
+    workers = max(1, options.threads)
+    if size > lns.NARROW.max_pairs and size > FULL_MODEL_PAIRS_PER_WORKER_S * workers * budget:
+        return lns.NARROW
+    return None
+
+
 def worth_modelling(size: int, budget: float, options: SolverOptions) -> bool:
     """Whether a component of ``size`` eligible pairs gets a model (CP-SAT's, or LNS's
-    neighbourhoods of up to ``lns.MAX_PAIRS``) within ``budget`` seconds: always with a
-    deterministic budget (a replay must do the same work), else only if building it takes at
-    most ``MAX_BUILD_SHARE`` of the budget."""
-    pairs = min(size, lns.MAX_PAIRS) if size > options.lns_min_pairs else size
+    neighbourhoods) within ``budget`` seconds: always with a deterministic budget (a replay
+    must do the same work), else only if building it takes at most ``MAX_BUILD_SHARE`` of the
+    budget."""
+    hoods = lns_neighbourhoods(size, budget, options)
+    pairs = size if hoods is None else min(size, hoods.max_pairs)
     return options.deterministic or pairs / MODEL_PAIRS_PER_S <= MAX_BUILD_SHARE * budget
 
 
@@ -234,10 +264,12 @@ def _solve_component(instance: Instance, index: EligibilityIndex, orders: list[O
                      ) -> tuple[dict[str, str], float, bool, int]:
     """(step id → window id, lower bound in CNY, proven optimal, variables of the model)."""
     start = _own_hint(orders, hint)
-    if size > options.lns_min_pairs:
+    hoods = lns_neighbourhoods(size, budget, options)
+    if hoods is not None:
         placement, stats = lns.improve(
             instance, index, orders, eligible, start, budget_s=budget, threads=options.threads,
-            seed=options.seed, deterministic=options.deterministic, presolve=options.presolve)
+            seed=options.seed, deterministic=options.deterministic, presolve=options.presolve,
+            hoods=hoods)
         return placement, _lp_bound(instance, index, orders, eligible), False, 0
     clock = time.perf_counter()
     sm = build_model(ModelData.build(instance, index, orders, eligible))

@@ -219,6 +219,9 @@ def test_a_search_stopped_at_the_gap_limit_reports_its_gap_not_a_proof() -> None
     assert check_plan(inst, loose.plan) == [] and check_plan(inst, exact.plan) == []
 
 
+WHOLE_UP_TO_20000 = 20_000  # lns_min_pairs: one model for every component up to this size
+
+
 def test_a_component_too_big_to_model_within_its_budget_keeps_the_greedys_plan() -> None:
     """With a wall-clock limit, a component whose model would take more than half of its
     budget to build is not modelled: its plan is the greedy's, bounded by the LP, and the run
@@ -237,26 +240,84 @@ def test_a_component_too_big_to_model_within_its_budget_keeps_the_greedys_plan()
     assert tight.objective == pytest.approx(tight.stats["chain_greedy_objective"])
     assert tight.status == "feasible" and tight.bound <= tight.objective
     assert check_plan(inst, tight.plan) == []
-    replayed = solve(inst, SolverOptions(time_limit_s=0.001, threads=1, deterministic=True))
+    replayed = solve(inst, SolverOptions(time_limit_s=0.001, threads=1, deterministic=True,
+                                         lns_min_pairs=WHOLE_UP_TO_20000))
     assert replayed.stats["unmodelled_components"] == 0 and replayed.variables > 0
     roomy = solve(inst, SolverOptions(time_limit_s=5, threads=1))
     assert roomy.stats["unmodelled_components"] == 0 and roomy.variables > 0
     assert roomy.objective <= tight.objective + 1e-6
 
 
-@pytest.mark.parametrize(("pairs", "budget", "deterministic", "modelled"), [
-    (1_000, 1.0, False, True),
-    (18_000, 1.0, False, True),  # 0.45 s to build of 1 s
-    (18_000, 0.8, False, False),  # 0.45 s of 0.8 s
-    (15_000, 0.4, False, False),  # the 400-factory batch measured: 0.38-0.47 s to build
-    (15_000, 0.4, True, True),
-    (40_000, 1.0, False, True),  # an LNS component: only neighbourhoods are built
+@pytest.mark.parametrize(("pairs", "budget", "deterministic", "lns_min_pairs", "modelled"), [
+    (1_000, 1.0, False, WHOLE_UP_TO_20000, True),
+    (18_000, 1.0, False, WHOLE_UP_TO_20000, True),  # 0.45 s to build of 1 s
+    (18_000, 0.8, False, WHOLE_UP_TO_20000, False),  # 0.45 s of 0.8 s
+    (15_000, 0.4, False, WHOLE_UP_TO_20000, False),  # the 400-factory batch: 0.38-0.47 s
+    (15_000, 0.4, True, WHOLE_UP_TO_20000, True),
+    (40_000, 1.0, False, WHOLE_UP_TO_20000, True),  # LNS: only neighbourhoods are built
+    (15_000, 0.4, False, None, True),  # short for one model: LNS's neighbourhoods instead
+    (1_000, 0.04, False, None, False),  # one neighbourhood's worth: a model, too slow to build
 ])
-def test_worth_modelling(pairs, budget, deterministic, modelled) -> None:  # type: ignore[no-untyped-def]
+def test_worth_modelling(pairs, budget, deterministic, lns_min_pairs, modelled) -> None:  # type: ignore[no-untyped-def]
     from services.matcher.solver.solve import worth_modelling
 
-    options = SolverOptions(deterministic=deterministic)
+    options = SolverOptions(deterministic=deterministic, lns_min_pairs=lns_min_pairs)
     assert worth_modelling(pairs, budget, options) is modelled
+
+
+@pytest.mark.parametrize(("pairs", "budget", "threads", "lns_min_pairs", "hoods"), [
+    (8_000, 1.7, 1, None, "narrow"),  # a make-bench batch, 2 s on one thread: LNS did better
+    (8_000, 1.7, 2, None, None),  # on two threads (3.4 worker-seconds) one model did
+    (8_000, 0.4, 2, None, "narrow"),
+    (1_000, 0.01, 1, None, None),  # no bigger than one narrow neighbourhood: one model
+    (1_001, 0.01, 1, None, "narrow"),
+    (3_000, 1.0, 1, None, None),  # a worker-second per 3,000 pairs
+    (3_001, 1.0, 1, None, "narrow"),
+    (6_000, 1.0, 2, None, None),
+    (20_000, 100.0, 2, None, None),
+    (20_001, 100.0, 2, None, "wide"),  # too big for one model at all
+    (20_001, 0.1, 1, None, "wide"),
+    (50_000, 100.0, 2, WHOLE_UP_TO_20000, "wide"),  # a fixed threshold decides alone
+    (15_000, 0.1, 1, WHOLE_UP_TO_20000, None),
+    (10, 100.0, 2, 0, "wide"),
+])
+def test_a_component_short_of_time_for_its_size_is_improved_by_lns(
+        pairs: int, budget: float, threads: int, lns_min_pairs: int | None,
+        hoods: str | None) -> None:
+    from services.matcher.solver import lns
+    from services.matcher.solver.solve import lns_neighbourhoods
+
+    options = SolverOptions(threads=threads, lns_min_pairs=lns_min_pairs)
+    expected = {None: None, "narrow": lns.NARROW, "wide": lns.WIDE}[hoods]
+    assert lns_neighbourhoods(pairs, budget, options) == expected
+
+
+@pytest.mark.parametrize(("time_limit", "lns"), [(0.2, True), (1.0, False)])
+def test_the_budget_decides_between_lns_and_one_model_in_a_solve(
+        monkeypatch: pytest.MonkeyPatch, time_limit: float, lns: bool) -> None:
+    """One component of 1,502 eligible pairs, one worker, deterministic budgets: 0.2 s is
+    short for one model (LNS), 1 s is not."""
+    from datetime import UTC, datetime
+
+    from services.matcher.solver import lns as lns_module
+
+    calls: list[object] = []
+    real = lns_module.improve
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs["hoods"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lns_module, "improve", spy)
+    inst = from_scenario(generate(factories=30, orders=80, seed=3,
+                                  now=datetime(2026, 12, 1, tzinfo=UTC)))
+    result = solve(inst, SolverOptions(time_limit_s=time_limit, threads=1, deterministic=True,
+                                       greedy_baseline=False))
+    assert result.components == 1
+    assert calls == ([lns_module.NARROW] if lns else [])
+    assert (result.variables == 0) is lns  # LNS reports no whole model's variables
+    assert check_plan(inst, result.plan) == []
+    assert result.objective <= result.stats["chain_greedy_objective"] + 1e-6
 
 
 @pytest.mark.parametrize("presolve", [False, True])
