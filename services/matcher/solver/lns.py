@@ -38,7 +38,6 @@ from services.matcher.solver.model import ModelData, ScenarioModel, add_hints, b
 logger = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class Neighbourhoods:
     max_pairs: int  # pairs in one neighbourhood's model
