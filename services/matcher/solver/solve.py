@@ -266,11 +266,12 @@ def _solve_component(instance: Instance, index: EligibilityIndex, orders: list[O
     start = _own_hint(orders, hint)
     hoods = lns_neighbourhoods(size, budget, options)
     if hoods is not None:
-        placement, stats = lns.improve(
+        bound = _lp_bound(instance, index, orders, eligible)
+        placement, _ = lns.improve(
             instance, index, orders, eligible, start, budget_s=budget, threads=options.threads,
             seed=options.seed, deterministic=options.deterministic, presolve=options.presolve,
-            hoods=hoods)
-        return placement, _lp_bound(instance, index, orders, eligible), False, 0
+            hoods=hoods, target=bound, gap_limit=options.gap_limit)
+        return placement, bound, False, 0
     clock = time.perf_counter()
     sm = build_model(ModelData.build(instance, index, orders, eligible))
     if options.hints:

@@ -342,3 +342,87 @@ def test_lns_neighbourhoods_search_without_the_lp(monkeypatch: pytest.MonkeyPatc
                                        deterministic=True))
     assert check_plan(inst, result.plan) == []
     assert seen and set(seen) == {(0, False)}  # every neighbourhood: no LP, no presolve
+
+
+def _one_component(seed: int = 3):  # type: ignore[no-untyped-def]
+    """A generated cluster of one component (1,502 pairs), its index and the chain greedy's
+    plan."""
+    from datetime import UTC, datetime
+
+    from services.matcher.solver.chain import ChainGreedy
+    from services.matcher.solver.index import EligibilityIndex
+
+    inst = from_scenario(generate(factories=30, orders=80, seed=seed,
+                                  now=datetime(2026, 12, 1, tzinfo=UTC)))
+    index = EligibilityIndex(inst)
+    eligible = index.eligible()
+    plan = ChainGreedy(inst, index, eligible).solve()
+    return inst, index, eligible, plan
+
+
+def test_the_value_lns_tracks_is_the_plans_objective() -> None:
+    from services.matcher.solver.lns import placement_value
+
+    inst, index, _, plan = _one_component()
+    placement = {a.step_id: a.window_id for a in plan.allocations}
+    assert plan.unplaced and plan.allocations  # both kinds of terms are counted
+    assert placement_value(inst, index, inst.orders, placement) == pytest.approx(
+        plan.objective, rel=1e-9)
+
+
+def test_lns_stops_once_its_plan_is_within_the_gap_limit_of_the_bound() -> None:
+    """Deterministic budgets: without a target the search improves the greedy's plan; with
+    that plan's value as the target it stops before its first neighbourhood; with the value
+    it reached as the target, it stops there, no later."""
+    from services.matcher.solver import lns
+    from services.matcher.solver.lns import placement_value
+
+    inst, index, eligible, plan = _one_component()
+    orders = [o for o in inst.orders if o.free_steps]
+    start = {a.step_id: a.window_id for a in plan.allocations}
+    run = dict(budget_s=0.5, threads=1, seed=0, deterministic=True, hoods=lns.NARROW)
+    value0 = placement_value(inst, index, orders, start)
+
+    free, free_stats = lns.improve(inst, index, orders, eligible, start, **run)
+    reached = placement_value(inst, index, orders, free)
+    assert free_stats.improved > 0 and reached < value0 and not free_stats.within_gap
+
+    same, stats = lns.improve(inst, index, orders, eligible, start, **run, target=value0)
+    assert (same, stats.rounds, stats.within_gap) == (start, 0, True)
+    same, stats = lns.improve(inst, index, orders, eligible, start, **run,
+                              target=value0 / 1.01, gap_limit=0.01)  # within 1 %
+    assert (same, stats.rounds, stats.within_gap) == (start, 0, True)
+
+    early, stats = lns.improve(inst, index, orders, eligible, start, **run, target=reached)
+    assert stats.within_gap and 0 < stats.rounds <= free_stats.rounds
+    assert placement_value(inst, index, orders, early) == pytest.approx(reached)
+
+
+@pytest.mark.parametrize(("gap_limit", "searched"), [(0.001, True), (1.0, False)])
+def test_a_solve_gives_lns_the_components_bound_and_its_gap_limit(
+        monkeypatch: pytest.MonkeyPatch, gap_limit: float, searched: bool) -> None:
+    """A gap limit of 100 % is met by any plan: the neighbourhoods are not searched at all."""
+    from services.matcher.solver import lns as lns_module
+    from services.matcher.solver.bound import lp_bound
+
+    seen: list[tuple[float, float, float | None, lns_module.LnsStats]] = []
+    real = lns_module.improve
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        placement, stats = real(*args, **kwargs)
+        inst, index, orders, eligible = args[:4]
+        seen.append((kwargs["target"], kwargs["gap_limit"],
+                     lp_bound(inst, index, orders, eligible), stats))
+        return placement, stats
+
+    monkeypatch.setattr(lns_module, "improve", spy)
+    inst, *_ = _one_component()
+    result = solve(inst, SolverOptions(time_limit_s=0.2, threads=1, deterministic=True,
+                                       greedy_baseline=False, gap_limit=gap_limit))
+    [(target, limit, bound, stats)] = seen
+    assert limit == gap_limit
+    assert bound is not None and target == pytest.approx(bound)
+    assert (stats.rounds > 0) is searched and stats.within_gap is not searched
+    assert check_plan(inst, result.plan) == []
+    if not searched:
+        assert result.objective == pytest.approx(result.stats["chain_greedy_objective"])
