@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
+from services.matcher.domain.costs import objective_term
 from services.matcher.domain.model import Instance, Order
 from services.matcher.solver.index import EligibilityIndex, StepEligibility
 from services.matcher.solver.model import ModelData, ScenarioModel, add_hints, build_model
@@ -75,7 +76,7 @@ def improve(instance: Instance, index: EligibilityIndex, orders: list[Order],
     bound in CNY."""
     rng = random.Random(seed)
     placement = dict(placement)
-    value = placement_value(instance, index, orders, placement)  # CNY, kept up to date
+    value = placement_value(instance, orders, placement)  # CNY, kept up to date
     used = np.zeros(len(index.window_ids), dtype=float)
     steps = {s.id: s for o in orders for s in o.free_steps}
     for sid, wid in placement.items():
@@ -128,13 +129,13 @@ def improve(instance: Instance, index: EligibilityIndex, orders: list[Order],
                 break  # the whole component was solved: nothing left to improve
             continue
         stats.improved += 1
-        value -= placement_value(instance, index, hood, placement)
+        value -= placement_value(instance, hood, placement)
         ids = index.window_ids
         for s in hood_steps:
             placement.pop(s.id, None)
         placement.update({sid: ids[w] for (sid, w), v in sm.x.items()
                           if solver.boolean_value(v)})
-        value += placement_value(instance, index, hood, placement)
+        value += placement_value(instance, hood, placement)
         used = used - mine
         for s in hood_steps:
             if s.id in placement:
@@ -145,16 +146,15 @@ def improve(instance: Instance, index: EligibilityIndex, orders: list[Order],
     return placement, stats
 
 
-def placement_value(instance: Instance, index: EligibilityIndex, orders: list[Order],
-                    placement: dict[str, str]) -> float:
+def placement_value(instance: Instance, orders: list[Order], placement: dict[str, str]
+                    ) -> float:
     """The objective (CNY) of ``placement`` on ``orders``: the terms of the orders it places
     whole, the penalty of the others."""
     total = 0.0
     for o in orders:
         if all(s.id in placement for s in o.free_steps):
-            for s in o.free_steps:
-                _, term = index.prices(o, s, np.array([index.position[placement[s.id]]]))
-                total += float(term[0])
+            total += sum(objective_term(s, instance.candidates[placement[s.id]], o,
+                                        instance.params) for s in o.free_steps)
         else:
             total += instance.params.unplaced_penalty * o.priority * len(o.free_steps)
     return total

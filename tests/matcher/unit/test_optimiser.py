@@ -363,10 +363,10 @@ def _one_component(seed: int = 3):  # type: ignore[no-untyped-def]
 def test_the_value_lns_tracks_is_the_plans_objective() -> None:
     from services.matcher.solver.lns import placement_value
 
-    inst, index, _, plan = _one_component()
+    inst, _, _, plan = _one_component()
     placement = {a.step_id: a.window_id for a in plan.allocations}
     assert plan.unplaced and plan.allocations  # both kinds of terms are counted
-    assert placement_value(inst, index, inst.orders, placement) == pytest.approx(
+    assert placement_value(inst, inst.orders, placement) == pytest.approx(
         plan.objective, rel=1e-9)
 
 
@@ -381,10 +381,10 @@ def test_lns_stops_once_its_plan_is_within_the_gap_limit_of_the_bound() -> None:
     orders = [o for o in inst.orders if o.free_steps]
     start = {a.step_id: a.window_id for a in plan.allocations}
     run = dict(budget_s=0.5, threads=1, seed=0, deterministic=True, hoods=lns.NARROW)
-    value0 = placement_value(inst, index, orders, start)
+    value0 = placement_value(inst, orders, start)
 
     free, free_stats = lns.improve(inst, index, orders, eligible, start, **run)
-    reached = placement_value(inst, index, orders, free)
+    reached = placement_value(inst, orders, free)
     assert free_stats.improved > 0 and reached < value0 and not free_stats.within_gap
 
     same, stats = lns.improve(inst, index, orders, eligible, start, **run, target=value0)
@@ -395,7 +395,7 @@ def test_lns_stops_once_its_plan_is_within_the_gap_limit_of_the_bound() -> None:
 
     early, stats = lns.improve(inst, index, orders, eligible, start, **run, target=reached)
     assert stats.within_gap and 0 < stats.rounds <= free_stats.rounds
-    assert placement_value(inst, index, orders, early) == pytest.approx(reached)
+    assert placement_value(inst, orders, early) == pytest.approx(reached)
 
 
 @pytest.mark.parametrize(("gap_limit", "searched"), [(0.001, True), (1.0, False)])
