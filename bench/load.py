@@ -58,6 +58,18 @@ def ratio(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 3)
 
 
+def across_runs(p99s_s: Sequence[float | None], *, target_s: float) -> dict[str, Any]:
+    """The p99 of repeated runs of one setting, side by side: each run's, their median and how
+    many met ``target_s`` (a run with no p99 — nothing proposed — counts as missing it)."""
+    known = sorted(p for p in p99s_s if p is not None)
+    middle = len(known) // 2
+    median = None if not known else (known[middle] if len(known) % 2
+                                      else round((known[middle - 1] + known[middle]) / 2, 4))
+    return {"runs": len(p99s_s), "p99_s": list(p99s_s), "median_p99_s": median,
+            "runs_within_target": sum(1 for p in p99s_s if p is not None and p <= target_s),
+            "target_p99_s": target_s}
+
+
 def per_second(times_s: Sequence[float], *, start: float, seconds: int) -> list[int]:
     """How many of ``times_s`` fall in each whole second after ``start`` (``seconds`` buckets;
     earlier or later times are ignored)."""

@@ -9,6 +9,9 @@ uvicorn worker each, as ``sharefab run`` starts them), then in one run:
    latency p50/p95/p99 (target p99 ≤ 2 s) and lost orders (target 0). When the default
    settings miss the p99 target, the phase runs again with what an operator would configure
    (``--tuned``), and tuned at lower rates (``--also-rate``, 20 and 50 orders/s);
+   the tuned run at 100 orders/s is repeated (``--repeat``, 3 runs in all), each on a fresh
+   stack, because its p99 varies from run to run on a shared machine: every run's p99 is
+   reported, with their median;
    each run reports the CPU each process spent per order (where the two cores went).
    Lost = accepted orders without a first plan, plus orders stored although their POST timed
    out at the client (found by listing each buyer's orders) that got none.
@@ -29,7 +32,7 @@ from typing import Any
 
 import latency
 import throughput
-from load import ratio
+from load import across_runs, ratio
 from plot import plot
 from report import RESULTS, write_report
 from rich.console import Console
@@ -38,6 +41,7 @@ from rich.table import Table
 from sharefab_cli.stack import SERVICES, LocalStack, StackConfig, free_port
 
 console = Console(highlight=False)
+P99_TARGET_S = 2.0  # order → first proposal at the bench rate
 TUNED = ("MATCHER_BATCH_INTERVAL_S=0.5,MATCHER_SOLVER_THREADS=1,MATCHER_SOLVER_TIME_LIMIT_S=0.5,"
          "MATCHER_BATCH_MAX_STEPS=1000")  # plan often and briefly; leave a core to the others
 
@@ -126,11 +130,13 @@ def main() -> None:
                         help="one more run, tuned, at this rate (repeatable; default 20 and 50)")
     parser.add_argument("--tuned", default=TUNED, help="K=V,… for the second latency run")
     parser.add_argument("--always-tuned", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="tuned runs at --rate, each on a fresh stack (p99 of each + median)")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.warmup, args.batches = 5.0, 1.0, 3
         args.latency_duration, args.factories, args.settle = 15.0, 40, 60.0
-        args.also_rate = []
+        args.also_rate, args.repeat = [], 1
 
     report: dict[str, Any] = {
         "benchmark": "system", "at": datetime.now(UTC).isoformat(), "quick": args.quick,
@@ -143,9 +149,17 @@ def main() -> None:
     report["throughput"], report["batch"] = phase_throughput(args)
     report["latency"] = {"default": phase_latency(args, "default", {}, rate=args.rate)}
     p99 = report["latency"]["default"]["order_to_proposal"]["p99_s"]
-    if args.tuned and (args.always_tuned or p99 is None or p99 > 2.0):
+    if args.tuned and (args.always_tuned or p99 is None or p99 > P99_TARGET_S):
         tuned = dict(kv.split("=", 1) for kv in args.tuned.split(",") if kv)
         report["latency"]["tuned"] = phase_latency(args, "tuned", tuned, rate=args.rate)
+        # further runs of the same setting: the table and JSON report them, the plot does not
+        report["latency_repeats"] = [
+            phase_latency(args, f"tuned, run {k}", tuned, rate=args.rate)
+            for k in range(2, args.repeat + 1)]
+        report["tuned_p99_across_runs"] = across_runs(
+            [r["order_to_proposal"]["p99_s"]
+             for r in [report["latency"]["tuned"], *report["latency_repeats"]]],
+            target_s=P99_TARGET_S)
     for rate in ([20.0, 50.0] if args.also_rate is None else args.also_rate) if args.tuned else []:
         tuned = dict(kv.split("=", 1) for kv in args.tuned.split(",") if kv)
         report["latency"][f"tuned at {rate:g}/s"] = phase_latency(
@@ -176,6 +190,10 @@ def summary_table(report: dict[str, Any]) -> Table:
                       f"(+{lat['stored_without_answer']} stored, POST timed out)", "0")
         table.add_row(f"CPU ms per order ({name})", ", ".join(
             f"{k} {v}" for k, v in lat["cpu_ms_per_accepted_order"].items()), "")
+    if (runs := report.get("tuned_p99_across_runs")) and runs["runs"] > 1:
+        table.add_row(f"p99 of {runs['runs']} tuned runs (median; runs within target)",
+                      f"{', '.join(f'{p} s' for p in runs['p99_s'])} "
+                      f"({runs['median_p99_s']} s; {runs['runs_within_target']})", "p99 ≤ 2 s")
     return table
 
 

@@ -6,7 +6,15 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from load import LoadResult, Target, per_second, percentile, ratio, summarise  # noqa: E402
+from load import (  # noqa: E402
+    LoadResult,
+    Target,
+    across_runs,
+    per_second,
+    percentile,
+    ratio,
+    summarise,
+)
 
 
 def test_nearest_rank_percentiles():
@@ -106,3 +114,15 @@ def test_every_report_says_how_busy_and_how_fast_the_machine_was(tmp_path):
     assert written["a"] == 1 and len(written["load_average_1_5_15_min"]) == 3
     assert written["python_loop_s"] > 0
     assert python_loop_s(iterations=10, repeats=1) < python_loop_s(iterations=2_000_000)
+
+
+def test_p99_across_repeated_runs():
+    odd = across_runs([2.99, 1.68, 1.5], target_s=2.0)
+    assert odd == {"runs": 3, "p99_s": [2.99, 1.68, 1.5], "median_p99_s": 1.68,
+                   "runs_within_target": 2, "target_p99_s": 2.0}
+    even = across_runs([2.26, 1.98, 2.99, 1.5], target_s=2.0)
+    assert even["median_p99_s"] == 2.12 and even["runs_within_target"] == 2
+    assert across_runs([2.0], target_s=2.0)["runs_within_target"] == 1  # at the target meets it
+    missing = across_runs([None, 3.0], target_s=2.0)
+    assert missing["median_p99_s"] == 3.0 and missing["runs_within_target"] == 0
+    assert across_runs([], target_s=2.0)["median_p99_s"] is None
