@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -315,6 +315,13 @@ class SqlMatchRuns:
             return False
         self._known.add(run_id)
         return True
+
+    def stored(self, run_ids: Collection[str]) -> set[str]:
+        unknown = [r for r in run_ids if r not in self._known]
+        if unknown:
+            self._known.update(self.session.scalars(
+                select(MatchRunRow.id).where(MatchRunRow.id.in_(unknown))))
+        return {r for r in run_ids if r in self._known}
 
     def add(self, run: MatchRun, *, plan: Plan, snapshot: dict[str, Any]) -> None:
         self.session.add(MatchRunRow(

@@ -30,25 +30,32 @@ class EventHandler:
         uow, changed = self._uow_factory(), set()
         last = {(p.topic, p.partition): n for n, (_, _, p) in enumerate(events)}
         with uow.together():
+            # this service's own runs' proposals and unplaced steps, read back, apply nothing
+            stored = handlers.stored_runs([p for _, p, _ in events], uow)
+            applies = [handlers.applies(p, stored) for _, p, _ in events]
             # the group's inbox claims in one statement
             claims = iter(handlers.claim_all(
-                [e for e, p, _ in events if handlers.handles(p)], uow))
-            handlers.prefetch_steps([p for _, p, _ in events], uow)
+                [e for (e, _, _), a in zip(events, applies, strict=True) if a], uow))
+            handlers.prefetch_steps(
+                [p for (_, p, _), a in zip(events, applies, strict=True) if a], uow)
             for n, (envelope, payload, position) in enumerate(events):
                 # one offset per partition: the group's last (committed with all the others)
                 mine = position if last[(position.topic, position.partition)] == n else None
-                claimed = next(claims) if handlers.handles(payload) else None
-                if self._apply(envelope, payload, uow, mine, claimed):
+                claimed = next(claims) if applies[n] else None
+                if self._apply(envelope, payload, uow, mine, claimed, skip=not applies[n]):
                     changed.add(payload.cluster_id)
         self._wake(changed)  # after the commit: the planning loop reads what was applied
 
     @staticmethod
     def _apply(envelope: Envelope, payload: EventPayload, uow: UnitOfWork,
-               position: handlers.Position | None, claimed: bool | None = None) -> bool:
+               position: handlers.Position | None, claimed: bool | None = None,
+               *, skip: bool = False) -> bool:
+        if skip and position is None:
+            return False  # nothing to apply, no offset to store
         token = correlation_id.set(envelope.correlation_id or str(envelope.event_id))
         try:
             return handlers.handle_event(envelope, payload, uow=uow, position=position,
-                                         claimed=claimed)
+                                         claimed=claimed, skip=skip)
         finally:
             correlation_id.reset(token)
 

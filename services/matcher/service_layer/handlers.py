@@ -57,6 +57,22 @@ def handles(payload: EventPayload) -> bool:
     return type(payload) in EVENT_HANDLERS
 
 
+def stored_runs(payloads: Sequence[EventPayload], uow: UnitOfWork) -> set[str]:
+    """The match runs these events report on (proposals, unplaced steps) that this service
+    stored, with one query: such events are its own plans read back, which changed the read
+    model when they were made (``applies``)."""
+    ids = {p.match_run_id for p in payloads if isinstance(p, RUN_OUTCOMES)}
+    return uow.runs.stored(ids) if ids else set()
+
+
+def applies(payload: EventPayload, stored: set[str]) -> bool:
+    """Whether a group applies the event: a type the matcher handles, and not the outcome of a
+    run in ``stored`` (``stored_runs``). The others are not claimed in the inbox nor read
+    ahead; they only move the offsets (their handlers would find nothing to do)."""
+    return handles(payload) and not (isinstance(payload, RUN_OUTCOMES)
+                                     and payload.match_run_id in stored)
+
+
 def claim_all(envelopes: Sequence[Envelope], uow: UnitOfWork) -> list[bool]:
     """Claim several events at once, for ``handle_event(claimed=…)`` in the same transaction."""
     return uow.claim_all(CONSUMER, envelopes)
@@ -82,11 +98,13 @@ def prefetch_steps(payloads: Sequence[EventPayload], uow: UnitOfWork) -> None:
 
 
 def handle_event(envelope: Envelope, payload: EventPayload, *, uow: UnitOfWork,
-                 position: Position | None = None, claimed: bool | None = None) -> bool:
+                 position: Position | None = None, claimed: bool | None = None,
+                 skip: bool = False) -> bool:
     """Apply one event; returns False if ignored or applied before. ``position`` is stored
     as the last applied offset of its partition in any case. ``claimed``: the event's inbox
-    claim, when the caller made it already (``claim_all``)."""
-    handler = EVENT_HANDLERS.get(type(payload))
+    claim, when the caller made it already (``claim_all``). ``skip``: the caller found the
+    event has nothing to apply (``applies``); only its position is stored."""
+    handler = None if skip else EVENT_HANDLERS.get(type(payload))
     if handler is None and position is None:
         return False
     applied = False
@@ -356,6 +374,8 @@ EVENT_HANDLERS: dict[type[EventPayload], Callable[[Any, UnitOfWork], object]] = 
 KEEPS_PLANS: frozenset[type[EventPayload]] = frozenset({
     ev.OrderSubmitted, ev.ReservationHeld, ev.ReservationAccepted, ev.ReservationRejected,
     ev.ReservationDeclined, ev.ReservationExpired, ev.ReservationReleased, ev.MachineAdded})
+# a match run's outcomes: what its events tell, the run that made them knew already
+RUN_OUTCOMES = (ev.AllocationProposed, ev.StepUnplaced)
 # returned by a handler that found nothing to do (this instance's own plan, read back)
 UNCHANGED = object()
 # handlers that also take the event's time (``occurred_at``)

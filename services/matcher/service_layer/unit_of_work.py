@@ -3,7 +3,7 @@ unit tests over dicts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol, Self
@@ -73,6 +73,8 @@ class ReadModelRepository(Protocol):
 class MatchRunRepository(Protocol):
     def exists(self, run_id: str) -> bool:
         """True if this instance made (and stored) the run."""
+    def stored(self, run_ids: Collection[str]) -> set[str]:
+        """Those of ``run_ids`` that ``exists`` is true for (one query)."""
     def add(self, run: MatchRun, *, plan: Plan, snapshot: dict[str, Any]) -> None: ...
     def get(self, run_id: str) -> tuple[MatchRun, list[Allocation], list[Unplaced]] | None: ...
     def snapshot(self, run_id: str) -> dict[str, Any] | None:

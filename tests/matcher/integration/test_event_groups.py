@@ -4,6 +4,7 @@ only after the group is committed."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,9 +13,19 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.matcher.bootstrap import create_app
+from shared.events import decode
+from shared.events import payloads as ev
 from shared.messaging.partitions import RecordPosition
 from tests.matcher import events as e
-from tests.matcher.integration.conftest import free_hours, plan_now, settings_for, steps
+from tests.matcher.integration.conftest import (
+    count,
+    feed,
+    free_hours,
+    outbox_events,
+    plan_now,
+    settings_for,
+    steps,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -88,3 +99,42 @@ def test_a_step_read_ahead_and_then_saved_is_read_as_saved(client: TestClient, t
         again = rm.get_step("stp-1")
         assert again is not None and (again.status, again.window_id) == ("held", "win-1")
         assert rm.get_step("stp-unknown") is None
+
+
+def test_a_group_claims_and_reads_nothing_for_its_own_runs(client: TestClient, t0) -> None:  # type: ignore[no-untyped-def]
+    """The proposals and unplaced steps of a run this service stored, read back from the
+    topic, leave no inbox row and read no step (the run applied them when it was made); their
+    offsets are still stored. The same events of a run it does not know are applied."""
+    app = client.app
+    feed(app, *e.walkthrough(t0)[:-1], e.order_submitted(t0, step_ids=("stp-a", "stp-b")),
+         e.order_submitted(t0, "ord-2", step_ids=("stp-big",), hours=500.0))
+    run = plan_now(client)
+    assert (run["placed_steps"], run["unplaced_steps"]) == (2, 1)
+    own = [decode(json.dumps(body).encode()) for body in outbox_events(app)
+           if body["type"] in ("allocation.proposed", "step.unplaced")]
+    assert {env.type for env, _ in own} == {"allocation.proposed", "step.unplaced"}
+    inbox_before, steps_before = count(app, "inbox"), steps(app)
+    statements: list[str] = []
+
+    def listener(conn, cursor, statement, *rest):  # type: ignore[no-untyped-def]
+        if "FROM steps" in statement or "inbox" in statement:
+            statements.append(statement)
+
+    group = [(env, p, RecordPosition("matcher.v1", 0, n)) for n, (env, p) in enumerate(own)]
+    engine = app.state.runtime.engine
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        app.state.event_handler.many(group)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    assert statements == []
+    assert count(app, "inbox") == inbox_before
+    assert steps(app) == steps_before
+    assert ("matcher.v1", 0, len(group) - 1) in _offsets(app)
+
+    # another instance's run (not stored here): claimed and applied
+    other = [(envelope, p.model_copy(update={"match_run_id": "run-elsewhere"}))
+             for envelope, p in own if isinstance(p, ev.StepUnplaced)]
+    app.state.event_handler.many([(env, p, RecordPosition("matcher.v1", 1, n))
+                                  for n, (env, p) in enumerate(other)])
+    assert count(app, "inbox") == inbox_before + len(other)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -152,6 +152,9 @@ class FakeRuns:
 
     def exists(self, run_id: str) -> bool:
         return run_id in self.runs
+
+    def stored(self, run_ids: Collection[str]) -> set[str]:
+        return {r for r in run_ids if r in self.runs}
 
     def add(self, run: MatchRun, *, plan: Plan, snapshot: dict[str, Any]) -> None:
         self.runs[run.id] = (run, plan, snapshot)
