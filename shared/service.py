@@ -20,6 +20,7 @@ from sqlalchemy.orm import sessionmaker
 
 from shared.correlation import CorrelationMiddleware
 from shared.db import make_engine, make_session_factory, ping, run_migrations
+from shared.heap import freeze_startup_heap
 from shared.limits import install_limits
 from shared.logs import configure_logging
 from shared.messaging.kafka import EventConsumer, Handler
@@ -107,6 +108,8 @@ def create_app(spec: ServiceSpec) -> FastAPI:
         run_migrations(settings.database_url, spec.migrations_dir)
         runtime: Runtime = app.state.runtime
         runtime.start()
+        if settings.gc_freeze:
+            freeze_startup_heap()  # full collections skip what lives as long as the process
         logger.info("%s started", settings.service_name)
         try:
             yield

@@ -37,6 +37,9 @@ class ServiceSettings(BaseSettings):
     # process configures. Off: the services' metrics are Prometheus's (/metrics), and the
     # check whether a provider is configured costs each request a few percent of its time.
     otel_telemetry: bool = Field(False, validation_alias=_env("OTEL_TELEMETRY"))
+    # Freeze the started service's objects out of the garbage collector's full passes
+    # (shared/heap.py); off only to compare.
+    gc_freeze: bool = Field(True, validation_alias=_env("GC_FREEZE"))
 
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:19092", validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS")
