@@ -306,19 +306,14 @@ class SqlMatchRuns:
         self._known: set[str] = set()
 
     def exists(self, run_id: str) -> bool:
-        if run_id in self._known:
-            return True  # a run's events come in hundreds; runs are never deleted
-        # the id alone: loading the row would decode its stored snapshot (the whole cluster's
-        # input, often megabytes of JSON) for every proposal event the matcher reads back
-        query = select(MatchRunRow.id).where(MatchRunRow.id == run_id)
-        if self.session.scalar(query) is None:
-            return False
-        self._known.add(run_id)
-        return True
+        return run_id in self.stored((run_id,))
 
     def stored(self, run_ids: Collection[str]) -> set[str]:
+        # known ids are remembered: a run's events come in hundreds; runs are never deleted
         unknown = [r for r in run_ids if r not in self._known]
         if unknown:
+            # the ids alone: loading the rows would decode their stored snapshots (the whole
+            # cluster's input, often megabytes of JSON) for every event the matcher reads back
             self._known.update(self.session.scalars(
                 select(MatchRunRow.id).where(MatchRunRow.id.in_(unknown))))
         return {r for r in run_ids if r in self._known}

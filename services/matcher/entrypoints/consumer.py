@@ -50,8 +50,6 @@ class EventHandler:
     def _apply(envelope: Envelope, payload: EventPayload, uow: UnitOfWork,
                position: handlers.Position | None, claimed: bool | None = None,
                *, skip: bool = False) -> bool:
-        if skip and position is None:
-            return False  # nothing to apply, no offset to store
         token = correlation_id.set(envelope.correlation_id or str(envelope.event_id))
         try:
             return handlers.handle_event(envelope, payload, uow=uow, position=position,
