@@ -38,7 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         observers.append(MatcherMetrics(runtime.metrics.registry))
         if settings.planner_enabled:
             options = PlanningOptions(params=settings.parameters(),
-                                      max_steps=settings.batch_max_steps,
+                                      max_steps=settings.run_max_steps,
+                                      full_batch_steps=settings.batch_max_steps,
                                       producer=settings.service_name,
                                       solver=settings.solver,
                                       solver_options=settings.solver_options(),

@@ -20,7 +20,10 @@ class Settings(ServiceSettings):
     database_url: str = "sqlite:///var/matcher.db"
 
     batch_interval_s: float = 2.0  # period of the planning loop
-    batch_max_steps: int = 1000  # open steps planned in one run of one cluster
+    # the loop plans a cluster at once when this many steps wait, and a run solves only until
+    # this many more will be waiting (runs keep pace with arrivals; a large value turns it off)
+    batch_max_steps: int = Field(50, ge=1)
+    run_max_steps: int = Field(1000, ge=1)  # open steps planned in one run of one cluster
     speed_kmh: float = 50.0  # for transit time between factories
     transport_cost_per_km: float = 2.0
     sme_bonus_per_hour: float = 0.0

@@ -191,12 +191,13 @@ class SqlReadModel:
         waiting = select(STEPS.c.order_id).where(STEPS.c.cluster_id == cluster_id,
                                                  STEPS.c.status == PENDING)
         rows = self.session.execute(
-            select(ORDERS.c.id, ORDERS.c.priority, ORDERS.c.due, func.count())
+            select(ORDERS.c.id, ORDERS.c.priority, ORDERS.c.due, ORDERS.c.submitted_at,
+                   func.count())
             .join(STEPS, STEPS.c.order_id == ORDERS.c.id)
             .where(ORDERS.c.id.in_(waiting), STEPS.c.status.in_(OPEN))
-            .group_by(ORDERS.c.id, ORDERS.c.priority, ORDERS.c.due))
-        return [QueuedOrder(order_id=r[0], priority=r[1], due=r[2], open_steps=r[3])
-                for r in rows]
+            .group_by(ORDERS.c.id, ORDERS.c.priority, ORDERS.c.due, ORDERS.c.submitted_at))
+        return [QueuedOrder(order_id=r[0], priority=r[1], due=r[2], submitted_at=r[3],
+                            open_steps=r[4]) for r in rows]
 
     def clusters_with_pending(self) -> list[str]:
         query = (select(StepRow.cluster_id).distinct()

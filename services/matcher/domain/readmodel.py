@@ -222,6 +222,7 @@ class QueuedOrder:
     priority: int
     due: datetime
     open_steps: int  # pending or unplaced: what planning it adds to the batch
+    submitted_at: datetime | None = None  # when the orders API accepted it (pacing's clock)
 
 
 def select_batch(queue: Iterable[QueuedOrder], max_steps: int) -> list[str]:

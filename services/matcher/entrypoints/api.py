@@ -33,7 +33,8 @@ async def get_uow(request: Request) -> UnitOfWork:
 
 async def get_options(request: Request) -> planning.PlanningOptions:
     s = request.app.state.settings
-    return planning.PlanningOptions(params=s.parameters(), max_steps=s.batch_max_steps,
+    return planning.PlanningOptions(params=s.parameters(), max_steps=s.run_max_steps,
+                                    full_batch_steps=s.batch_max_steps,
                                     producer=s.service_name, solver=s.solver,
                                     solver_options=s.solver_options(),
                                     observer=request.app.state.run_observer)

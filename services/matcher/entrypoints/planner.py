@@ -1,5 +1,8 @@
 """The planning loop: every ``interval_s`` one match run per cluster with pending steps that
-this instance owns, and at once for a cluster where ``max_steps`` pending steps wait.
+this instance owns, and at once for a cluster where ``full_batch_steps`` pending steps wait.
+Each run of the loop is paced (``domain/pacing.py``): it solves only until the next full
+batch waits, measured from the steps that arrived since the loop's previous read of its
+cluster, so under load the runs stay short and follow each other.
 
 Scale-out: matcher instances share one consumer group, so each cluster (the event key) is
 consumed, and planned, by the one instance holding its partition. ``owns(cluster_id)`` says
@@ -13,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Protocol
 
 from services.matcher.domain.runs import BATCH_FULL, INTERVAL
@@ -22,6 +26,8 @@ from shared.background import BackgroundWorker
 from shared.messaging.partitions import Assignment
 
 logger = logging.getLogger(__name__)
+
+NEVER = datetime.min.replace(tzinfo=UTC)  # a cluster's first run: every waiting order is new
 
 
 class _HasAssignment(Protocol):
@@ -58,6 +64,7 @@ class PlanningLoop(BackgroundWorker):
         self._nudged: set[str] = set()
         self._nudged_lock = threading.Lock()
         self._running = threading.Lock()  # held during a run: hand-over waits for it
+        self._last_read: dict[str, datetime] = {}  # cluster → when its last run read it
         self.runs = 0
 
     def nudge(self, cluster_id: str) -> None:
@@ -73,14 +80,14 @@ class PlanningLoop(BackgroundWorker):
         return self._plan(clusters, trigger=INTERVAL)
 
     def plan_full_batches(self) -> int:
-        """Plan the nudged clusters where at least ``max_steps`` pending steps wait."""
+        """Plan the nudged clusters where at least ``full_batch_steps`` pending steps wait."""
         with self._nudged_lock:
             nudged, self._nudged = sorted(self._nudged), set()
         if not nudged:
             return 0
         with self._uow_factory() as uow:
             full = [c for c in nudged
-                    if uow.read_model.pending_count(c) >= self._options.max_steps]
+                    if uow.read_model.pending_count(c) >= self._options.full_batch_steps]
         return self._plan(full, trigger=BATCH_FULL)
 
     def quiesce(self, timeout_s: float = 30.0) -> bool:
@@ -96,9 +103,11 @@ class PlanningLoop(BackgroundWorker):
             with self._running:
                 if not self._owns(cid):
                     continue
+                now = datetime.now(UTC)
+                since, self._last_read[cid] = self._last_read.get(cid, NEVER), now
                 try:
                     plan_cluster(cid, uow=self._uow_factory(), options=self._options,
-                                 trigger=trigger)
+                                 trigger=trigger, now=now, paced_since=since)
                     done += 1
                 except Exception:  # one failing cluster does not stop the others
                     logger.exception("planning cluster %s failed", cid)

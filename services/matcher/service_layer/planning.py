@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from services.matcher.domain import pacing
 from services.matcher.domain.model import Instance, Parameters, Plan
 from services.matcher.domain.readmodel import StepState, build_instance, select_batch
 from services.matcher.domain.runs import INTERVAL, MatchRun
@@ -51,6 +52,7 @@ class UnknownCluster(Exception):
 class PlanningOptions:
     params: Parameters
     max_steps: int = 1000  # open steps per run; the rest wait for the next run
+    full_batch_steps: int = 50  # the loop plans at once when this many wait (and paces runs)
     producer: str = "matcher"
     solver: str = "cpsat"  # cpsat (solver/solve.py) | greedy (solver/greedy.py)
     solver_options: SolverOptions = field(default_factory=SolverOptions)
@@ -58,14 +60,16 @@ class PlanningOptions:
 
 
 def plan_cluster(cluster_id: str, *, uow: UnitOfWork, options: PlanningOptions, trigger: str,
-                 now: datetime | None = None) -> MatchRun:
+                 now: datetime | None = None, paced_since: datetime | None = None) -> MatchRun:
+    """One run. ``paced_since``: the planning loop's previous read of this cluster; the run
+    then solves only until the next full batch waits (``domain/pacing.py``)."""
     now = now or datetime.now(UTC)
     run_id = f"run_{uuid.uuid4().hex[:16]}"
     token = correlation_id.set(run_id)
     clock = time.perf_counter()
     try:
         run, plan, latencies = _run(cluster_id, run_id, uow=uow, options=options,
-                                    trigger=trigger, now=now)
+                                    trigger=trigger, now=now, paced_since=paced_since)
     finally:
         correlation_id.reset(token)
     if options.observer is not None:
@@ -82,16 +86,19 @@ OPTIMISTIC_TRIES = 3  # solves outside the lock before one holds it throughout
 
 @dataclass
 class _Batch:
-    """What a run read: the cluster's plan epoch then, the batch's steps, the solver input."""
+    """What a run read: the cluster's plan epoch then, the batch's steps, the solver input,
+    and the solver's options for it (its time limit paced)."""
 
     cluster_id: str
     epoch: int
     steps: list[StepState]
     instance: Instance
+    solver_options: SolverOptions
 
 
 def _run(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOptions,
-         trigger: str, now: datetime) -> tuple[MatchRun, Plan, list[float]]:
+         trigger: str, now: datetime, paced_since: datetime | None
+         ) -> tuple[MatchRun, Plan, list[float]]:
     """Read the batch, solve it outside any transaction (events keep flowing meanwhile), then
     write the plan if nothing it depends on changed: the cluster's plan epoch and the batch's
     steps are as read. Otherwise read and solve again; the last try holds the cluster's lock
@@ -100,7 +107,8 @@ def _run(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOpti
     for attempt in range(1, OPTIMISTIC_TRIES + 2):
         locked = attempt > OPTIMISTIC_TRIES
         with uow:
-            batch = _read(cluster_id, run_id, uow=uow, options=options, now=now, lock=locked)
+            batch = _read(cluster_id, run_id, uow=uow, options=options, now=now, lock=locked,
+                          paced_since=paced_since)
             if locked:
                 return _write(batch, *_solve(batch, options), run_id, uow=uow,
                               options=options, trigger=trigger, now=now, started=started)
@@ -118,28 +126,35 @@ def _run(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOpti
 
 
 def _read(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOptions,
-          now: datetime, lock: bool) -> _Batch:
+          now: datetime, lock: bool, paced_since: datetime | None) -> _Batch:
     rm = uow.read_model
     if not rm.cluster_exists(cluster_id):
         raise UnknownCluster(cluster_id)
     if lock:
         rm.lock_cluster(cluster_id)
     epoch = rm.plan_epoch(cluster_id)
-    chosen = select_batch(rm.pending_queue(cluster_id), options.max_steps)
+    queue = rm.pending_queue(cluster_id)
+    chosen = select_batch(queue, options.max_steps)
+    solver_options = options.solver_options
+    if paced_since is not None:
+        seen = pacing.arrivals(queue, chosen, since=paced_since, now=now)
+        solver_options = dataclasses.replace(solver_options, time_limit_s=pacing.run_time_limit(
+            solver_options.time_limit_s, full_batch=options.full_batch_steps, seen=seen))
     snap = rm.snapshot(cluster_id, now=now, order_ids=chosen)
     rank = {order_id: n for n, order_id in enumerate(chosen)}
     snap.orders.sort(key=lambda o: rank[o.id])  # the queue's order
     instance = build_instance(snap, params=options.params, now=now,
                               name=f"{cluster_id}/{run_id}")
     return _Batch(cluster_id=cluster_id, epoch=epoch, steps=copy.deepcopy(snap.steps),
-                  instance=instance)
+                  instance=instance, solver_options=solver_options)
 
 
 def _solve(batch: _Batch, options: PlanningOptions
            ) -> tuple[tuple[Plan, float | None, float | None], float]:
     """The solver's answer and the seconds it took."""
     clock = time.perf_counter()
-    solved = solve_instance(batch.instance, options)
+    solved = solve_instance(batch.instance,
+                            dataclasses.replace(options, solver_options=batch.solver_options))
     return solved, time.perf_counter() - clock
 
 
@@ -155,7 +170,7 @@ def _write(batch: _Batch, solved: tuple[Plan, float | None, float | None], wall_
         placed_steps=len(plan.allocations), unplaced_steps=len(plan.unplaced),
         objective=round(plan.objective, 2), wall_s=round(wall_s, 6), started_at=now,
         finished_at=now + timedelta(seconds=time.perf_counter() - started),
-        parameters=_parameters(options),
+        parameters=_parameters(options, batch.solver_options),
         bound=None if bound is None else round(bound, 2), gap=gap,
         seed=options.solver_options.seed)
     uow.runs.add(run, plan=plan, snapshot=to_scenario(instance))
@@ -193,8 +208,9 @@ def solve_instance(instance: Instance, options: PlanningOptions
     return result.plan, result.bound, result.gap
 
 
-def _parameters(options: PlanningOptions) -> dict[str, float | int | str | bool]:
-    s = options.solver_options
+def _parameters(options: PlanningOptions, s: SolverOptions
+                ) -> dict[str, float | int | str | bool]:
+    """What the run was solved with (its own time limit, paced or not: a replay uses it)."""
     return {**dataclasses.asdict(options.params), "max_steps": options.max_steps,
             "solver": options.solver, "time_limit_s": s.time_limit_s, "threads": s.threads,
             "seed": s.seed, "deterministic": s.deterministic, "gap_limit": s.gap_limit,

@@ -3,8 +3,9 @@ long the queue (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def small_batches(database_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for(database_url, batch_max_steps=2))) as c:
+    with TestClient(create_app(settings_for(database_url, run_max_steps=2))) as c:
         yield c
 
 
@@ -38,11 +39,17 @@ def _orders(t0: datetime) -> list[Any]:
 
 
 def test_the_queue_has_one_row_per_waiting_order(small_batches: TestClient, t0: Any) -> None:
+    before = datetime.now(UTC)
     feed(small_batches.app, *_orders(t0), e.order_cancelled("ord-4", step_ids=("stp-4",)))
+    after = datetime.now(UTC)
     due = t0 + timedelta(days=7)
-    assert _queue(small_batches) == [
+    queue = _queue(small_batches)
+    assert [dataclasses.replace(q, submitted_at=None) for q in queue] == [
         QueuedOrder("ord-1", 3, due, 1), QueuedOrder("ord-2", 5, due, 2),
         QueuedOrder("ord-3", 1, t0 + timedelta(days=3), 1)]  # ord-4 was cancelled
+    # when the orders API accepted each (the event's time): what paces the planning loop
+    assert all(q.submitted_at is not None and before <= q.submitted_at <= after
+               for q in queue)
 
 
 def test_a_run_plans_the_first_orders_of_the_queue_only(small_batches: TestClient,

@@ -121,7 +121,8 @@ class FakeReadModel:
                    if s.cluster_id == cluster_id and s.status == PENDING}
         return [QueuedOrder(order_id=o, priority=self.orders[o].priority, due=self.orders[o].due,
                             open_steps=sum(1 for s in self.steps.values()
-                                           if s.order_id == o and s.status in OPEN))
+                                           if s.order_id == o and s.status in OPEN),
+                            submitted_at=self.orders[o].submitted_at)
                 for o in sorted(waiting)]
 
     def clusters_with_pending(self) -> list[str]:

@@ -114,8 +114,9 @@ def two_clusters() -> FakeUnitOfWork:
 
 
 def loop(uow: FakeUnitOfWork, *, owns=None, max_steps: int = 500,  # type: ignore[no-untyped-def]
-         interval_s: float = 60.0) -> PlanningLoop:
-    options = planning.PlanningOptions(params=OPTIONS.params, max_steps=max_steps)
+         full_batch: int = 100, interval_s: float = 60.0) -> PlanningLoop:
+    options = planning.PlanningOptions(params=OPTIONS.params, max_steps=max_steps,
+                                       full_batch_steps=full_batch)
     return PlanningLoop(uow_factory=lambda: uow, options=options, interval_s=interval_s,
                         owns=owns)
 
@@ -140,7 +141,7 @@ def test_the_loop_plans_every_cluster_without_an_ownership_rule() -> None:
 
 def test_a_nudge_plans_a_cluster_at_once_when_a_full_batch_waits() -> None:
     uow = two_clusters()
-    planner = loop(uow, max_steps=2)
+    planner = loop(uow, full_batch=2)
     planner.nudge(e.CLUSTER)
     assert planner.plan_full_batches() == 0  # one pending step: the interval will do
     feed(uow, e.order_submitted(e.default_t0(), "ord-2"))
@@ -167,14 +168,14 @@ def test_a_run_loads_only_the_orders_of_its_batch() -> None:
 def test_a_full_batch_of_a_cluster_owned_elsewhere_is_left_alone() -> None:
     uow = two_clusters()
     feed(uow, e.order_submitted(e.default_t0(), "ord-2"))
-    planner = loop(uow, max_steps=2, owns=lambda cid: cid == OTHER)
+    planner = loop(uow, full_batch=2, owns=lambda cid: cid == OTHER)
     planner.nudge(e.CLUSTER)
     assert planner.plan_full_batches() == 0
 
 
 def test_the_running_loop_wakes_on_a_full_batch_long_before_the_interval() -> None:
     uow = two_clusters()
-    planner = loop(uow, max_steps=2, interval_s=3600)
+    planner = loop(uow, full_batch=2, interval_s=3600)
     handler = make_event_handler(lambda: uow, on_applied=planner.nudge)
     planner.start()
     try:
