@@ -6,12 +6,12 @@ uvicorn worker each, as ``sharefab run`` starts them), then in one run:
    their ratio (target ≥ 0.5);
 2. ``POST /v1/orders:batch`` with 1,000-order batches: orders/s (target ≥ 1,000);
 3. on a fresh stack with a seeded cluster, 100 orders/s for 60 s: order → first proposal
-   latency p50/p95/p99 (target p99 ≤ 2 s) and lost orders (target 0). When the default
-   settings miss the p99 target, the phase runs again with what an operator would configure
-   (``--tuned``), and tuned at lower rates (``--also-rate``, 20 and 50 orders/s);
-   the tuned run at 100 orders/s is repeated (``--repeat``, 3 runs in all), each on a fresh
-   stack, because its p99 varies from run to run on a shared machine: every run's p99 is
-   reported, with their median;
+   latency p50/p95/p99 (target p99 ≤ 2 s) and lost orders (target 0), with the default
+   settings, repeated (``--repeat``, 3 runs in all, each on a fresh stack) because the p99
+   varies from run to run on a shared machine: every run's p99 is reported, with their
+   median. When the median misses the target, the same again with what an operator would
+   configure (``--tuned``). Then one run at lower rates (``--also-rate``, 20 and 50 orders/s)
+   with the setting that met it (the defaults, else the tuned one);
    each run reports the CPU each process spent per order (where the two cores went).
    Lost = accepted orders without a first plan, plus orders stored although their POST timed
    out at the client (found by listing each buyer's orders) that got none.
@@ -42,8 +42,10 @@ from sharefab_cli.stack import SERVICES, LocalStack, StackConfig, free_port
 
 console = Console(highlight=False)
 P99_TARGET_S = 2.0  # order → first proposal at the bench rate
+# plan often and briefly, and leave a core to the others; a full batch of 1,000 steps leaves
+# these runs unpaced, as they were before pacing
 TUNED = ("MATCHER_BATCH_INTERVAL_S=0.5,MATCHER_SOLVER_THREADS=1,MATCHER_SOLVER_TIME_LIMIT_S=0.5,"
-         "MATCHER_BATCH_MAX_STEPS=1000")  # plan often and briefly; leave a core to the others
+         "MATCHER_BATCH_MAX_STEPS=1000")
 
 
 def stack_config(var: str, env: dict[str, str]) -> StackConfig:
@@ -127,11 +129,13 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=180.0,
                         help="seconds to wait for the last first plans; later = lost")
     parser.add_argument("--also-rate", type=float, action="append",
-                        help="one more run, tuned, at this rate (repeatable; default 20 and 50)")
+                        help="one more run at this rate, with the setting that met the p99 target "
+                             "(repeatable; default 20 and 50)")
     parser.add_argument("--tuned", default=TUNED, help="K=V,… for the second latency run")
     parser.add_argument("--always-tuned", action="store_true")
     parser.add_argument("--repeat", type=int, default=3,
-                        help="tuned runs at --rate, each on a fresh stack (p99 of each + median)")
+                        help="runs of a setting at --rate, each on a fresh stack (p99 of each + "
+                             "median)")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.warmup, args.batches = 5.0, 1.0, 3
@@ -147,23 +151,30 @@ def main() -> None:
                    "phase 1; other services and the broker unpinned",
     }
     report["throughput"], report["batch"] = phase_throughput(args)
-    report["latency"] = {"default": phase_latency(args, "default", {}, rate=args.rate)}
-    p99 = report["latency"]["default"]["order_to_proposal"]["p99_s"]
-    if args.tuned and (args.always_tuned or p99 is None or p99 > P99_TARGET_S):
-        tuned = dict(kv.split("=", 1) for kv in args.tuned.split(",") if kv)
-        report["latency"]["tuned"] = phase_latency(args, "tuned", tuned, rate=args.rate)
-        # further runs of the same setting: the table and JSON report them, the plot does not
-        report["latency_repeats"] = [
-            phase_latency(args, f"tuned, run {k}", tuned, rate=args.rate)
-            for k in range(2, args.repeat + 1)]
-        report["tuned_p99_across_runs"] = across_runs(
-            [r["order_to_proposal"]["p99_s"]
-             for r in [report["latency"]["tuned"], *report["latency_repeats"]]],
-            target_s=P99_TARGET_S)
-    for rate in ([20.0, 50.0] if args.also_rate is None else args.also_rate) if args.tuned else []:
-        tuned = dict(kv.split("=", 1) for kv in args.tuned.split(",") if kv)
-        report["latency"][f"tuned at {rate:g}/s"] = phase_latency(
-            args, f"tuned at {rate:g}/s", tuned, rate=rate)
+    report["latency"], report["latency_repeats"], report["p99_across_runs"] = {}, [], {}
+    settings = {"default": {}}
+    if args.tuned:
+        settings["tuned"] = dict(kv.split("=", 1) for kv in args.tuned.split(",") if kv)
+    met = None
+    for name, env in settings.items():
+        if name != "default" and not args.always_tuned and met is not None:
+            break
+        runs = [phase_latency(args, name if k == 1 else f"{name}, run {k}", env, rate=args.rate)
+                for k in range(1, args.repeat + 1)]
+        # the first run is the one plotted; the table and JSON report the others too
+        report["latency"][name] = runs[0]
+        report["latency_repeats"] += runs[1:]
+        across = across_runs([r["order_to_proposal"]["p99_s"] for r in runs],
+                             target_s=P99_TARGET_S)
+        report["p99_across_runs"][name] = across
+        if met is None and across["median_p99_s"] is not None and (
+                across["median_p99_s"] <= P99_TARGET_S):
+            met = name
+    lower = [20.0, 50.0] if args.also_rate is None else args.also_rate
+    name = met or ("tuned" if "tuned" in settings else "default")
+    for rate in lower:
+        report["latency"][f"{name} at {rate:g}/s"] = phase_latency(
+            args, f"{name} at {rate:g}/s", settings[name], rate=rate)
     report["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     stamp = f"{datetime.now(UTC):%Y-%m-%d}" + ("-quick" if args.quick else "")
     json_path = write_report("bench", report, path=RESULTS / f"bench-{stamp}.json")
@@ -190,10 +201,12 @@ def summary_table(report: dict[str, Any]) -> Table:
                       f"(+{lat['stored_without_answer']} stored, POST timed out)", "0")
         table.add_row(f"CPU ms per order ({name})", ", ".join(
             f"{k} {v}" for k, v in lat["cpu_ms_per_accepted_order"].items()), "")
-    if (runs := report.get("tuned_p99_across_runs")) and runs["runs"] > 1:
-        table.add_row(f"p99 of {runs['runs']} tuned runs (median; runs within target)",
-                      f"{', '.join(f'{p} s' for p in runs['p99_s'])} "
-                      f"({runs['median_p99_s']} s; {runs['runs_within_target']})", "p99 ≤ 2 s")
+    for name, runs in report.get("p99_across_runs", {}).items():
+        if runs["runs"] > 1:
+            table.add_row(f"p99 of {runs['runs']} {name} runs (median; runs within target)",
+                          f"{', '.join(f'{p} s' for p in runs['p99_s'])} "
+                          f"({runs['median_p99_s']} s; {runs['runs_within_target']})",
+                          "p99 ≤ 2 s")
     return table
 
 
