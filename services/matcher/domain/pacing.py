@@ -10,7 +10,7 @@ already waits behind this run's. Under steady load that makes runs of about
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,7 +29,7 @@ class Arrivals:
     left_waiting: int
 
 
-def arrivals(queue: Iterable[QueuedOrder], chosen: Iterable[str], *, since: datetime,
+def arrivals(queue: Sequence[QueuedOrder], chosen: Iterable[str], *, since: datetime,
              now: datetime) -> Arrivals:
     """From a run's queue: how fast steps arrived since ``since`` (the loop's last read of the
     cluster), and the open steps of the orders the run did not choose.
@@ -39,26 +39,19 @@ def arrivals(queue: Iterable[QueuedOrder], chosen: Iterable[str], *, since: date
     not dilute it, and one lone order measures no rate at all. Orders submitted before
     ``since`` (planned again after a decline, say) did not just arrive and are left out."""
     taken = set(chosen)
-    fresh: list[QueuedOrder] = []
-    left = 0
-    for q in queue:
-        if q.submitted_at is not None and q.submitted_at > since:
-            fresh.append(q)
-        if q.order_id not in taken:
-            left += q.open_steps
+    left = sum(q.open_steps for q in queue if q.order_id not in taken)
+    fresh = sorted((q.submitted_at, q.order_id, q.open_steps) for q in queue
+                   if q.submitted_at is not None and q.submitted_at > since)
     if len(fresh) < 2:
         return Arrivals(steps=0, over_s=0.0, left_waiting=left)
-    first, *rest = sorted(fresh, key=lambda q: (q.submitted_at, q.order_id))
-    assert first.submitted_at is not None
-    return Arrivals(steps=sum(q.open_steps for q in rest),
-                    over_s=(now - first.submitted_at).total_seconds(), left_waiting=left)
+    (first_at, _, _), *rest = fresh
+    return Arrivals(steps=sum(steps for _, _, steps in rest),
+                    over_s=(now - first_at).total_seconds(), left_waiting=left)
 
 
-def run_time_limit(limit_s: float, *, full_batch: int, seen: Arrivals | None) -> float:
+def run_time_limit(limit_s: float, *, full_batch: int, seen: Arrivals) -> float:
     """The solve time of a run: ``limit_s``, or the time until a full batch waits again."""
     floor = min(limit_s, MIN_RUN_S)
-    if seen is None:  # no earlier read to measure arrivals against
-        return limit_s
     if seen.left_waiting >= full_batch:
         return floor
     if seen.steps <= 0 or seen.over_s <= 0:

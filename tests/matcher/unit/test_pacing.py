@@ -42,7 +42,6 @@ def test_one_new_order_measures_no_rate() -> None:
 
 
 @pytest.mark.parametrize(("seen", "limit"), [
-    (None, 2.0),  # no earlier read: nothing to measure, the whole limit
     (Arrivals(steps=250, over_s=1.0, left_waiting=0), 0.4),  # 100 more steps in 0.4 s
     (Arrivals(steps=250, over_s=1.0, left_waiting=50), 0.2),  # half a batch already waits
     (Arrivals(steps=10, over_s=2.0, left_waiting=0), 2.0),  # a quiet cluster: the limit
@@ -50,8 +49,7 @@ def test_one_new_order_measures_no_rate() -> None:
     (Arrivals(steps=5000, over_s=1.0, left_waiting=0), MIN_RUN_S),  # a burst: the least
     (Arrivals(steps=0, over_s=5.0, left_waiting=100), MIN_RUN_S),  # a full batch waits behind
 ])
-def test_a_run_solves_until_the_next_full_batch_waits(seen: Arrivals | None,
-                                                      limit: float) -> None:
+def test_a_run_solves_until_the_next_full_batch_waits(seen: Arrivals, limit: float) -> None:
     assert run_time_limit(2.0, full_batch=100, seen=seen) == pytest.approx(limit)
 
 
