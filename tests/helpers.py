@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from alembic.config import Config
+
 from shared.audit import AuditEntry, AuditFilter
 from shared.auth import Role, issue_token
 from shared.settings import DEFAULT_JWT_SECRET
@@ -13,6 +17,25 @@ def make_token(firm: str, role: Role | str, *clusters: str) -> str:
 
 def bearer(firm: str, role: Role | str, *clusters: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {make_token(firm, role, *clusters)}"}
+
+
+def alembic_config(database_url: str, migrations_dir: Path) -> Config:
+    """Alembic's configuration for one service's migrations on ``database_url``."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir))
+    cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return cfg
+
+
+def diff_table(diff: tuple) -> str | None:  # type: ignore[type-arg]
+    """The table an entry of alembic's ``compare_metadata`` is about."""
+    if isinstance(diff, list):  # column changes come as a list of tuples
+        diff = diff[0]
+    kind, obj = diff[0], diff[1]
+    if kind.endswith("_column") or kind.startswith("modify_"):  # (kind, schema, table, ...)
+        return diff[2]
+    table = obj if kind in ("remove_table", "add_table") else getattr(obj, "table", None)
+    return None if table is None else table.name
 
 
 def scrape(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -18,6 +18,7 @@ from shared.db import make_engine, run_migrations
 from shared.events import encode, new_event
 from shared.events.payloads import OrderSubmitted
 from shared.messaging.tables import messaging_metadata, outbox
+from tests.helpers import alembic_config, diff_table
 
 pytestmark = pytest.mark.integration
 
@@ -32,17 +33,14 @@ def test_migrations_match_the_models(database_url: str) -> None:
             tables = set(sa.inspect(conn).get_table_names())
     finally:
         engine.dispose()
-    assert [d for d in diff if not _messaging(d) and _table(d) != "audit_log"] == []
-    assert [d for d in audit_diff if _table(d) == "audit_log"] == []
+    assert [d for d in diff if not _messaging(d) and diff_table(d) != "audit_log"] == []
+    assert [d for d in audit_diff if diff_table(d) == "audit_log"] == []
     assert {"orders", "order_steps", "clusters", "idempotency_keys", "order_timeline", "outbox",
             "inbox", "audit_log"} <= tables
 
 
 def _config(database_url: str) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
-    return cfg
+    return alembic_config(database_url, MIGRATIONS_DIR)
 
 
 def test_downgrade_removes_every_table(database_url: str) -> None:
@@ -103,14 +101,4 @@ def test_0002_keeps_existing_orders_and_backfills_their_timeline(database_url: s
 
 def _messaging(diff: tuple) -> bool:  # type: ignore[type-arg]
     """Outbox and inbox belong to shared.messaging, not to the orders models."""
-    return _table(diff) in messaging_metadata.tables
-
-
-def _table(diff: tuple) -> str | None:  # type: ignore[type-arg]
-    if isinstance(diff, list):  # column changes come as a list of tuples
-        diff = diff[0]
-    kind, obj = diff[0], diff[1]
-    if kind.endswith("_column") or kind.startswith("modify_"):  # (kind, schema, table, ...)
-        return diff[2]
-    table = obj if kind in ("remove_table", "add_table") else getattr(obj, "table", None)
-    return None if table is None else table.name
+    return diff_table(diff) in messaging_metadata.tables
