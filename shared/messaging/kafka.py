@@ -75,6 +75,11 @@ class EventConsumer(BackgroundWorker):
       ``offset_store`` — to apply in one transaction (one commit for up to
       ``GROUP_MAX_RECORDS`` events); if that fails they are applied one by one as above.
     ``assignment`` shows the partitions held and those caught up (None before the first).
+
+    A member whose join has not ended with an assignment (possibly empty) within the longest
+    a rebalance may legitimately take — the max poll interval plus the session timeout — is
+    rebuilt, with a new member id. Seen once after a broker restart: one service's consumer
+    kept polling, its partitions revoked, and never got them back.
     """
 
     def __init__(
@@ -111,6 +116,9 @@ class EventConsumer(BackgroundWorker):
         self._ends: dict[TopicPartition, int] | None = None  # None: to be read after assignment
         self._lagging: set[TopicPartition] = set()
         self._assign_failed = False
+        self._unassigned_since: float | None = None  # joining the group since (monotonic)
+        self._rejoin_timeout_s = (settings.kafka_max_poll_interval_ms
+                                  + settings.kafka_session_timeout_ms) / 1000
 
     def _make_consumer(self) -> KafkaConsumer:
         s = self._settings
@@ -127,6 +135,7 @@ class EventConsumer(BackgroundWorker):
             fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
         )
         self._consumer = consumer
+        self._unassigned_since = time.monotonic()
         consumer.subscribe(self._topics, listener=_Listener(self))
         return consumer
 
@@ -142,8 +151,10 @@ class EventConsumer(BackgroundWorker):
                 self._on_revoked(parts)
             except Exception:
                 logger.exception("on_revoked hook failed")
+        self._unassigned_since = time.monotonic()  # the join starts after the hook
 
     def _assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        self._unassigned_since = None
         tps = sorted(assigned)
         logger.info("partitions assigned: %s", _fmt({(tp.topic, tp.partition) for tp in tps}))
         try:
@@ -222,6 +233,13 @@ class EventConsumer(BackgroundWorker):
             self._paused.difference_update(resume)
         self._publish_assignment(consumer)
 
+    def _check_rejoin(self) -> None:
+        """Raise (the loop then rebuilds the consumer) if joining the group takes too long."""
+        since = self._unassigned_since
+        if since is not None and time.monotonic() - since > self._rejoin_timeout_s:
+            raise RuntimeError(f"no partitions assigned for {time.monotonic() - since:.0f} s "
+                               "after joining the group; rebuilding the consumer")
+
     def _publish_assignment(self, consumer: KafkaConsumer) -> None:
         assert self.assignment is not None
         counts = {}
@@ -253,6 +271,7 @@ class EventConsumer(BackgroundWorker):
                 if batch:
                     consumer.commit()  # positions: after the applied records, or sought back
                 self._catch_up(consumer, 0 if blocked else polled)
+                self._check_rejoin()
                 self.lag = _lag(consumer)
                 if blocked:
                     backoff = min(TRANSIENT_BACKOFF_MAX_S, max(0.2, backoff * 2))
