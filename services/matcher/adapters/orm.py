@@ -165,7 +165,8 @@ class MatchRunRow(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime] = mapped_column(UtcDateTime())
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
-    snapshot: Mapped[dict[str, Any]] = mapped_column(CompressedJSON)  # the input, as a scenario
+    # the input, as a scenario; loaded only when asked for (a replay), not with every run listed
+    snapshot: Mapped[dict[str, Any]] = mapped_column(CompressedJSON, deferred=True)
     bound: Mapped[float | None] = mapped_column(Float, nullable=True)
     gap: Mapped[float | None] = mapped_column(Float, nullable=True)
     seed: Mapped[int | None] = mapped_column(Integer, nullable=True)

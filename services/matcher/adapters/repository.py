@@ -313,8 +313,7 @@ class SqlMatchRuns:
         # known ids are remembered: a run's events come in hundreds; runs are never deleted
         unknown = [r for r in run_ids if r not in self._known]
         if unknown:
-            # the ids alone: loading the rows would decode their stored snapshots (the whole
-            # cluster's input, often megabytes of JSON) for every event the matcher reads back
+            # the ids alone, for every event the matcher reads back
             self._known.update(self.session.scalars(
                 select(MatchRunRow.id).where(MatchRunRow.id.in_(unknown))))
         return {r for r in run_ids if r in self._known}

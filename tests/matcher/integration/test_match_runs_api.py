@@ -1,6 +1,7 @@
 """DESIGN §5's walk-through through the matcher: events in, POST /v1/match-runs, events out."""
 
 import pytest
+import sqlalchemy as sa
 
 from services.matcher.domain.costs import haversine_km
 from tests.matcher import events as e
@@ -100,3 +101,27 @@ def test_unknown_run_is_404_and_a_bad_cursor_422(client):  # type: ignore[no-unt
     assert r.status_code == 404 and r.json()["status"] == 404
     assert client.get("/v1/match-runs?cursor=zzz", headers=OPERATOR).status_code == 422
     assert client.get("/v1/match-runs?limit=0", headers=OPERATOR).status_code == 422
+
+
+def test_listing_and_reading_runs_leave_their_stored_inputs_unread(client, t0):  # type: ignore[no-untyped-def]
+    feed(client.app, *e.walkthrough(t0))
+    run = plan_now(client)
+    statements: list[str] = []
+
+    def listener(conn, cursor, statement, *rest):  # type: ignore[no-untyped-def]
+        if "FROM match_runs" in statement:
+            statements.append(statement)
+
+    engine = client.app.state.runtime.engine
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert client.get("/v1/match-runs", headers=OPERATOR).status_code == 200
+        assert client.get(f"/v1/match-runs/{run['id']}", headers=OPERATOR).status_code == 200
+        reads = len(statements)
+        # a replay needs the input: it is loaded then, and only then
+        replay = client.post(f"/v1/match-runs/{run['id']}/replay", headers=OPERATOR)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    assert reads >= 2 and not any("snapshot" in s for s in statements[:reads]), statements
+    assert replay.status_code == 200 and replay.json()["identical"] is True
+    assert any("snapshot" in s for s in statements[reads:])
