@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import MetaData, inspect
 
 from shared.audit import AuditEntry, AuditFilter
 from shared.auth import Role, issue_token
+from shared.db import make_engine, run_migrations
 from shared.settings import DEFAULT_JWT_SECRET
 
 
@@ -25,6 +30,20 @@ def alembic_config(database_url: str, migrations_dir: Path) -> Config:
     cfg.set_main_option("script_location", str(migrations_dir))
     cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return cfg
+
+
+def migrated_schema(database_url: str, migrations_dir: Path, *models: MetaData
+                    ) -> tuple[list[list[Any]], set[str]]:
+    """Apply a service's migrations, then compare the database with each of ``models``
+    (alembic's ``compare_metadata``): the differences per model, and the tables there are."""
+    run_migrations(database_url, migrations_dir)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            diffs = [compare_metadata(MigrationContext.configure(conn), m) for m in models]
+            return diffs, set(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
 
 
 def diff_table(diff: tuple) -> str | None:  # type: ignore[type-arg]

@@ -10,14 +10,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 
 from services.matcher.adapters.orm import Base, MatchRunRow
 from services.matcher.bootstrap import MIGRATIONS_DIR
 from services.matcher.solver.generate import generate
-from shared.db import make_engine, run_migrations
-from tests.helpers import alembic_config, diff_table
+from shared.db import make_engine
+from tests.helpers import alembic_config, diff_table, migrated_schema
 
 pytestmark = pytest.mark.integration
 
@@ -25,13 +23,7 @@ BEFORE = "0006_cluster_plan_epoch"
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
-    run_migrations(database_url, MIGRATIONS_DIR)
-    engine = make_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    finally:
-        engine.dispose()
+    (diff,), _tables = migrated_schema(database_url, MIGRATIONS_DIR, Base.metadata)
     # outbox and inbox belong to shared.messaging, not to the matcher's models
     assert [d for d in diff if diff_table(d) in Base.metadata.tables] == []
 

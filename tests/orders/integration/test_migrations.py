@@ -7,9 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from alembic.autogenerate import compare_metadata
 from alembic.config import Config
-from alembic.migration import MigrationContext
 
 from services.orders.adapters.orm import Base, IdempotencyRow, OrderRow, TimelineRow
 from services.orders.bootstrap import MIGRATIONS_DIR
@@ -18,21 +16,14 @@ from shared.db import make_engine, run_migrations
 from shared.events import encode, new_event
 from shared.events.payloads import OrderSubmitted
 from shared.messaging.tables import messaging_metadata, outbox
-from tests.helpers import alembic_config, diff_table
+from tests.helpers import alembic_config, diff_table, migrated_schema
 
 pytestmark = pytest.mark.integration
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
-    run_migrations(database_url, MIGRATIONS_DIR)
-    engine = make_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-            audit_diff = compare_metadata(MigrationContext.configure(conn), audit_metadata)
-            tables = set(sa.inspect(conn).get_table_names())
-    finally:
-        engine.dispose()
+    (diff, audit_diff), tables = migrated_schema(database_url, MIGRATIONS_DIR, Base.metadata,
+                                                 audit_metadata)
     assert [d for d in diff if not _messaging(d) and diff_table(d) != "audit_log"] == []
     assert [d for d in audit_diff if diff_table(d) == "audit_log"] == []
     assert {"orders", "order_steps", "clusters", "idempotency_keys", "order_timeline", "outbox",
