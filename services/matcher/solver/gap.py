@@ -31,6 +31,15 @@ larger instances the pipeline wins by far.
 HiGHS starts without our incumbent because, measured, a start changed its search without
 helping it (e10100: 11,604 with a start, 11,577-11,584 without).
 
+Larger instances with a tight LP run the same portfolio with HiGHS on a core instead of the whole
+model (``highs_core``): after steps 1 and 2, the pairs of reduced cost <= 3 and the warm start's.
+On type E that is 5-10 % of the pairs (e40400: 1,207 of 16,000), a MIP HiGHS searches well; on
+type D, whose reduced costs are small, it is 15-19 %, and the LNS keeps both threads. A core is a
+heuristic restriction: HiGHS's bound there, its optimality and its infeasibility say nothing
+about the instance, so only its assignments are used. Measured at 10 s on two threads, seeds 0-2:
+e40400 44,605-44,635 instead of 44,668-44,738 (HiGHS alone 44,714); e60900 100,289-100,323
+instead of 100,444; e801600 unchanged (177,243-177,599 against 177,406-177,496).
+
 Every assignment returned has been checked against the instance (``gap_data.violations``).
 """
 
@@ -46,7 +55,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from services.matcher.solver.gap_bound import lagrangian_bound
+from services.matcher.solver.gap_bound import LagrangianBound, lagrangian_bound
 from services.matcher.solver.gap_data import GapInstance, cost_of, violations
 from services.matcher.solver.gap_heuristic import improve, regret_greedy
 from services.matcher.solver.gap_lns import lns
@@ -63,6 +72,8 @@ CORE_SLACK: float | None = 5.0
 FINAL_LINEARIZATION: int | None = 2
 PORTFOLIO_MAX_PAIRS = 15_000  # m * n up to which HiGHS runs beside the pipeline
 PORTFOLIO_MARGIN_S = 0.05     # HiGHS stops this much before the limit, to leave time to compare
+CORE_MIP_SLACK = 3.0          # larger instances: HiGHS on the pairs of reduced cost <= this ...
+CORE_MIP_MAX_SHARE = 0.12     # ... when they are at most this share of all pairs (tight LP)
 
 
 class InvalidAssignmentError(RuntimeError):
@@ -113,21 +124,57 @@ def solve(
     """Best assignment found within ``time_limit`` seconds (wall clock; with ``deterministic``,
     fixed work limits instead, so equal inputs and seeds give equal results)."""
     start = time.monotonic()
-    if deterministic or threads < 2 or instance.m * instance.n > PORTFOLIO_MAX_PAIRS:
+    if deterministic or threads < 2:
         return _pipeline(instance, time_limit=time_limit, threads=threads, seed=seed,
                          deterministic=deterministic)
-    # The portfolio: HiGHS on the whole model from the start, in one thread, the pipeline in
-    # the others; whichever proves optimality first stops the other.
+    if instance.m * instance.n <= PORTFOLIO_MAX_PAIRS:
+        # HiGHS on the whole model from the start, in one thread, the pipeline in the others;
+        # whichever proves optimality first stops the other.
+        return _portfolio(instance, all_pairs(instance), whole=True, time_limit=time_limit,
+                          threads=threads, seed=seed, start=start)
+    prepared = prepare(instance, time_limit=time_limit, deterministic=False, start=start)
+    core = highs_core(instance, prepared)
+    if core is None:
+        return _pipeline(instance, time_limit=time_limit, threads=threads, seed=seed,
+                         deterministic=False, prepared=prepared)
+    share = len(core) / (instance.m * instance.n)
+    return _portfolio(instance, core, whole=False, time_limit=time_limit, threads=threads,
+                      seed=seed, start=start,
+                      prepared=replace(prepared, stats={**prepared.stats,
+                                                        "highs_core_share": share}))
+
+
+def highs_core(instance: GapInstance, prepared: Prepared) -> list[Pair] | None:
+    """The pairs HiGHS searches beside the pipeline on a large instance: those of reduced cost
+    at most ``CORE_MIP_SLACK``, plus the warm start's. None when there is nothing to search
+    (no feasible warm start, or it is optimal already) or the LP is loose (type D), so the
+    core is a large share of all pairs and the LNS does better with every thread."""
+    if prepared.upper is None or prepared.upper <= prepared.relaxation.bound:
+        return None
+    core = kept_pairs(prepared.relaxation.reduced_cost, slack=CORE_MIP_SLACK,
+                      incumbent=prepared.warm)
+    return core if len(core) <= CORE_MIP_MAX_SHARE * instance.m * instance.n else None
+
+
+def _portfolio(instance: GapInstance, pairs: list[Pair], *, whole: bool, time_limit: float,
+               threads: int, seed: int, start: float,
+               prepared: Prepared | None = None) -> GapResult:
+    """HiGHS on ``pairs`` in one thread, the pipeline in the others, trading assignments.
+
+    With ``whole`` (every pair), HiGHS's bound is valid and its proof of optimality stops the
+    pipeline; on a core it is neither, and the pipeline stops only at the time limit."""
     proven, ours_proven = threading.Event(), threading.Event()
     found = Incumbent(instance)
+    left = time_limit - (time.monotonic() - start) - PORTFOLIO_MARGIN_S
     with ThreadPoolExecutor(max_workers=1) as pool:
-        highs = pool.submit(_highs_whole, instance, time_limit=time_limit - PORTFOLIO_MARGIN_S,
-                            seed=seed, proven=proven, cancel=ours_proven, found=found)
+        highs = pool.submit(_highs, instance, pairs, whole=whole, time_limit=left, seed=seed,
+                            proven=proven, cancel=ours_proven, found=found)
         ours = _pipeline(instance, time_limit=time_limit, threads=threads - 1, seed=seed,
-                         deterministic=False, stop=proven.is_set, outside=found.best)
+                         deterministic=False, stop=proven.is_set, outside=found.best,
+                         prepared=prepared)
         if ours.status in ("optimal", "infeasible"):
             ours_proven.set()
-        return _best_of(instance, ours, highs, start)
+        return _best_of(instance, ours, highs, start, whole=whole)
 
 
 class Incumbent:
@@ -152,26 +199,27 @@ class Incumbent:
             return self._best
 
 
-def _highs_whole(instance: GapInstance, *, time_limit: float, seed: int,
-                 proven: threading.Event, cancel: threading.Event,
-                 found: Incumbent) -> CpResult:
-    result = solve_pairs_mip(instance, all_pairs(instance), time_limit=time_limit, threads=1,
-                             seed=seed, cancel=cancel, on_solution=found.offer)
-    if result.status in ("optimal", "infeasible"):
+def _highs(instance: GapInstance, pairs: list[Pair], *, whole: bool, time_limit: float,
+           seed: int, proven: threading.Event, cancel: threading.Event,
+           found: Incumbent) -> CpResult:
+    result = solve_pairs_mip(instance, pairs, time_limit=time_limit, threads=1, seed=seed,
+                             cancel=cancel, on_solution=found.offer)
+    if whole and result.status in ("optimal", "infeasible"):
         proven.set()
     return result
 
 
 def _best_of(instance: GapInstance, ours: GapResult, mip: Future[CpResult],
-             start: float) -> GapResult:
-    """The pipeline's result, improved by HiGHS's assignment and bound where they are better."""
+             start: float, *, whole: bool = True) -> GapResult:
+    """The pipeline's result, improved by HiGHS's assignment and bound where they are better
+    (its bound and its infeasibility only when it searched the ``whole`` model, not a core)."""
     other = mip.result()
     stats = {**ours.stats, "highs_objective": (math.nan if other.objective is None
                                                else float(other.objective))}
-    if other.status == "infeasible":
+    if whole and other.status == "infeasible":
         return _result(instance, "infeasible", None, None, None, start, stats)
     bound = ours.bound
-    if math.isfinite(other.bound):
+    if whole and math.isfinite(other.bound):
         highs_bound = math.ceil(other.bound - 1e-6)
         bound = highs_bound if bound is None else max(bound, highs_bound)
     if other.objective is not None and (ours.objective is None
@@ -184,6 +232,27 @@ def _best_of(instance: GapInstance, ours: GapResult, mip: Future[CpResult],
                    start, stats)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """Steps 1 and 2 of the module docstring: the relaxation and the warm start."""
+    start: float                  # monotonic time the solve began
+    relaxation: LagrangianBound
+    warm: np.ndarray
+    upper: int | None             # the warm start's cost; None when it is infeasible
+    stats: dict[str, float]
+
+
+def prepare(instance: GapInstance, *, time_limit: float, deterministic: bool,
+             start: float) -> Prepared:
+    bound_limit = math.inf if deterministic else min(0.15 * time_limit, 2.0)
+    relaxation = lagrangian_bound(instance, time_limit=bound_limit)
+    warm = improve(instance, regret_greedy(instance, relaxation.adjusted_cost(instance)))
+    upper = None if violations(instance, warm) else cost_of(instance, warm)
+    return Prepared(start=start, relaxation=relaxation, warm=warm, upper=upper, stats={
+        "lagrangian_bound": relaxation.value,
+        "warm_start": math.nan if upper is None else float(upper)})
+
+
 def _pipeline(
     instance: GapInstance,
     *,
@@ -193,20 +262,17 @@ def _pipeline(
     deterministic: bool,
     stop: Callable[[], bool] | None = None,
     outside: Callable[[], tuple[int, np.ndarray] | None] | None = None,
+    prepared: Prepared | None = None,
 ) -> GapResult:
-    """Steps 1-5 of the module docstring; ``stop()`` true ends the search early (HiGHS beside
-    it proved optimality); ``outside()`` is the best (cost, assignment) HiGHS has found so far."""
-    start = time.monotonic()
-    stats: dict[str, float] = {}
-    bound_limit = math.inf if deterministic else min(0.15 * time_limit, 2.0)
-    relaxation = lagrangian_bound(instance, time_limit=bound_limit)
+    """Steps 1-5 of the module docstring (1 and 2 already done when ``prepared`` is given);
+    ``stop()`` true ends the search early (HiGHS beside it proved optimality); ``outside()``
+    is the best (cost, assignment) HiGHS has found so far."""
+    if prepared is None:
+        prepared = prepare(instance, time_limit=time_limit, deterministic=deterministic,
+                            start=time.monotonic())
+    start, relaxation = prepared.start, prepared.relaxation
+    warm, upper, stats = prepared.warm, prepared.upper, dict(prepared.stats)
     lower = relaxation.bound
-    stats["lagrangian_bound"] = relaxation.value
-
-    warm = improve(instance, regret_greedy(instance, relaxation.adjusted_cost(instance)))
-    warm_ok = not violations(instance, warm)
-    upper = cost_of(instance, warm) if warm_ok else None
-    stats["warm_start"] = float(upper) if upper is not None else math.nan
     if upper is not None and upper <= lower:
         return _result(instance, "optimal", warm, upper, lower, start, stats)
     if upper is not None:

@@ -227,3 +227,86 @@ def test_the_pipeline_continues_from_a_cheaper_highs_assignment() -> None:
                            outside=lambda: (highs.objective, highs.assignment))
     assert helped.objective <= highs.objective
     assert not violations(inst, helped.assignment)
+
+
+def test_core_portfolio_matches_brute_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every instance takes the large-instance path (HiGHS on a core beside the pipeline): the
+    # result must still be the proven optimum, proven by the pipeline alone, or infeasible.
+    monkeypatch.setattr(gap, "PORTFOLIO_MAX_PAIRS", 0)
+    monkeypatch.setattr(gap, "CORE_MIP_MAX_SHARE", 1.0)
+    cores: list[int] = []
+    real = gap.highs_core
+
+    def counted(inst: GapInstance, prepared: gap.Prepared) -> list[tuple[int, int]] | None:
+        core = real(inst, prepared)
+        if core is not None:
+            cores.append(len(core))
+        return core
+
+    monkeypatch.setattr(gap, "highs_core", counted)
+    assert_matches_brute_force(seed=12, count=40, threads=2, agents=(2, 4), jobs=(3, 7),
+                               capacity_low=3)
+    assert cores, "no instance ran HiGHS on a core"
+
+
+def test_a_core_search_neither_bounds_nor_proves_the_instance() -> None:
+    # HiGHS on a core: its assignment may win, but its bound, its "optimal" and its
+    # "infeasible" hold for the core only.
+    from concurrent.futures import Future
+
+    from services.matcher.solver.gap_model import CpResult
+
+    inst = instance(cost=[[1, 2, 5], [4, 9, 1]], resource=[[4, 3, 1], [2, 2, 1]],
+                    capacity=[5, 4])
+    ours = gap.GapResult(instance="t", m=2, n=3, status="feasible", objective=11, bound=5,
+                         wall_s=1.0, assignment=[0, 1, 1])
+    core: Future[CpResult] = Future()
+    core.set_result(CpResult(status="optimal", objective=7, bound=7.0,
+                             assignment=np.array([1, 0, 1])))
+    best = gap._best_of(inst, ours, core, start=0.0, whole=False)
+    assert (best.status, best.objective, best.bound) == ("feasible", 7, 5)
+    assert best.stats["winner"] == "highs"
+    empty: Future[CpResult] = Future()
+    empty.set_result(CpResult(status="infeasible", objective=None, bound=math.inf,
+                              assignment=None))
+    kept = gap._best_of(inst, ours, empty, start=0.0, whole=False)
+    assert (kept.status, kept.objective, kept.bound) == ("feasible", 11, 5)
+
+
+def test_highs_searches_a_core_of_large_tight_instances_only() -> None:
+    from pathlib import Path
+
+    from services.matcher.solver.gap_data import load
+
+    data = Path(__file__).resolve().parents[4] / "shared" / "data" / "gap"
+    if not data.is_dir():
+        pytest.fail(f"benchmark data missing: {data}")
+    (tight,) = load(data / "gap_e" / "e40400")
+    (loose,) = load(data / "gap_d" / "d40400")
+    assert tight.m * tight.n > gap.PORTFOLIO_MAX_PAIRS
+    cores = {inst.name: gap.highs_core(inst, gap.prepare(inst, time_limit=10,
+                                                          deterministic=False, start=0.0))
+             for inst in (tight, loose)}
+    assert cores[loose.name] is None
+    core = cores[tight.name]
+    assert core is not None and len(core) <= gap.CORE_MIP_MAX_SHARE * tight.m * tight.n
+    result = gap.solve(tight, time_limit=2, threads=2)
+    assert 0 < result.stats["highs_core_share"] <= gap.CORE_MIP_MAX_SHARE
+    assert not violations(tight, result.assignment)
+    assert result.bound <= 44_561 <= result.objective  # best-known: the bound stays valid
+
+
+def test_only_a_whole_model_search_stops_the_pipeline() -> None:
+    import threading
+
+    from services.matcher.solver.gap_model import all_pairs
+
+    inst = instance(cost=[[1, 2, 5], [4, 9, 1]], resource=[[4, 3, 1], [2, 2, 1]],
+                    capacity=[5, 4])
+    core = [(0, 0), (1, 1), (1, 2), (0, 2)]  # solved to optimality: 1 + 9 + 1 = 11, not 7
+    for pairs, whole in ((core, False), (all_pairs(inst), True)):
+        proven = threading.Event()
+        result = gap._highs(inst, pairs, whole=whole, time_limit=5, seed=0, proven=proven,
+                            cancel=threading.Event(), found=gap.Incumbent(inst))
+        assert result.status == "optimal"
+        assert proven.is_set() is whole
