@@ -10,6 +10,9 @@ still be infeasible on very tight instances (the caller checks, and CP-SAT repai
 
 from __future__ import annotations
 
+import math
+import time
+
 import numpy as np
 
 from services.matcher.solver.gap_data import GapInstance
@@ -101,13 +104,16 @@ def _swap_pass(instance: GapInstance, agent: np.ndarray, load: np.ndarray) -> in
     return swaps
 
 
-def improve(instance: GapInstance, agent: np.ndarray, *, max_rounds: int = 50) -> np.ndarray:
-    """Shift moves to a local optimum, then swaps, until neither improves (or max_rounds)."""
+def improve(instance: GapInstance, agent: np.ndarray, *, max_rounds: int = 50,
+            deadline: float = math.inf) -> np.ndarray:
+    """Shift moves to a local optimum, then swaps, until neither improves (or max_rounds, or
+    the ``deadline`` in monotonic seconds: checked before every pass, so it may be passed by
+    one pass, ~90 ms at 1,600 jobs)."""
     agent = agent.copy()
     load = loads(instance, agent)
     for _ in range(max_rounds):
-        while _shift_round(instance, agent, load):
+        while time.monotonic() < deadline and _shift_round(instance, agent, load):
             pass
-        if not _swap_pass(instance, agent, load):
+        if time.monotonic() >= deadline or not _swap_pass(instance, agent, load):
             break
     return agent

@@ -60,6 +60,17 @@ def test_local_search_keeps_feasibility_and_never_costs_more() -> None:
             assert cost_of(inst, better) <= cost_of(inst, start)
 
 
+def test_local_search_stops_at_its_deadline() -> None:
+    # A random assignment has improving moves; past its deadline the search makes none.
+    rng = np.random.default_rng(6)
+    inst = random_instance(rng, 4, 40, 3.0)
+    start = rng.integers(0, 4, size=40)
+    assert not violations(inst, start)
+    assert cost_of(inst, improve(inst, start)) < cost_of(inst, start)
+    late = improve(inst, start, deadline=time.monotonic() - 1)
+    assert late.tolist() == start.tolist()
+
+
 def test_lns_never_worsens_and_stays_feasible() -> None:
     rng = np.random.default_rng(8)
     inst = random_instance(rng, 6, 60, 1.6)

@@ -130,21 +130,47 @@ def test_portfolio_matches_brute_force_with_two_threads() -> None:
                                capacity_low=3)
 
 
+def two_local_optima() -> GapInstance:
+    """Two full agents of capacity 4; jobs of size 2, 2 and 4. [0, 0, 1] (cost 15) and
+    [1, 1, 0] (cost 3) are both feasible and no shift or swap leads from one to the other."""
+    return instance(cost=[[5, 5, 1], [1, 1, 5]], resource=[[2, 2, 4], [2, 2, 4]],
+                    capacity=[4, 4])
+
+
 def test_highs_result_replaces_a_worse_pipeline_result() -> None:
+    from concurrent.futures import Future
+
+    from services.matcher.solver.gap_model import CpResult
+
+    inst = two_local_optima()
+    worse = gap.GapResult(instance="t", m=2, n=3, status="feasible", objective=15, bound=1,
+                          wall_s=1.0, assignment=[0, 0, 1])
+    highs: Future[CpResult] = Future()
+    highs.set_result(CpResult(status="optimal", objective=3, bound=3.0,
+                              assignment=np.array([1, 1, 0])))
+    best = gap._best_of(inst, worse, highs, start=0.0)
+    assert (best.status, best.objective, best.bound) == ("optimal", 3, 3)
+    assert best.assignment == [1, 1, 0] and best.stats["winner"] == "highs"
+
+
+def test_both_assignments_are_polished_before_they_are_compared() -> None:
+    # Neither HiGHS's [0, 1, 1] (cost 11) nor the pipeline's is 1-opt here: exchanging jobs 0
+    # and 1 gives the optimum, 7; the result has it, and says what the polish gained.
     from concurrent.futures import Future
 
     from services.matcher.solver.gap_model import CpResult
 
     inst = instance(cost=[[1, 2, 5], [4, 9, 1]], resource=[[4, 3, 1], [2, 2, 1]],
                     capacity=[5, 4])
-    worse = gap.GapResult(instance="t", m=2, n=3, status="feasible", objective=11, bound=5,
-                          wall_s=1.0, assignment=[0, 1, 1])
+    assert gap.polish(inst, np.array([0, 1, 1]))[0] == 7
     highs: Future[CpResult] = Future()
-    highs.set_result(CpResult(status="optimal", objective=7, bound=7.0,
-                              assignment=np.array([1, 0, 1])))
-    best = gap._best_of(inst, worse, highs, start=0.0)
-    assert (best.status, best.objective, best.bound) == ("optimal", 7, 7)
-    assert best.assignment == [1, 0, 1] and best.stats["winner"] == "highs"
+    highs.set_result(CpResult(status="feasible", objective=11, bound=5.0,
+                              assignment=np.array([0, 1, 1])))
+    ours = gap.GapResult(instance="t", m=2, n=3, status="feasible", objective=11, bound=5,
+                         wall_s=1.0, assignment=[0, 1, 1])
+    best = gap._best_of(inst, ours, highs, start=0.0)
+    assert (best.objective, best.assignment) == (7, [1, 0, 1])
+    assert best.stats["polish_gain"] == 4 and best.stats["highs_objective"] == 11
 
 
 def test_portfolio_runs_highs_beside_the_pipeline_on_every_small_instance() -> None:
@@ -256,21 +282,20 @@ def test_a_core_search_neither_bounds_nor_proves_the_instance() -> None:
 
     from services.matcher.solver.gap_model import CpResult
 
-    inst = instance(cost=[[1, 2, 5], [4, 9, 1]], resource=[[4, 3, 1], [2, 2, 1]],
-                    capacity=[5, 4])
-    ours = gap.GapResult(instance="t", m=2, n=3, status="feasible", objective=11, bound=5,
-                         wall_s=1.0, assignment=[0, 1, 1])
+    inst = two_local_optima()
+    ours = gap.GapResult(instance="t", m=2, n=3, status="feasible", objective=15, bound=1,
+                         wall_s=1.0, assignment=[0, 0, 1])
     core: Future[CpResult] = Future()
-    core.set_result(CpResult(status="optimal", objective=7, bound=7.0,
-                             assignment=np.array([1, 0, 1])))
+    core.set_result(CpResult(status="optimal", objective=3, bound=3.0,
+                             assignment=np.array([1, 1, 0])))
     best = gap._best_of(inst, ours, core, start=0.0, whole=False)
-    assert (best.status, best.objective, best.bound) == ("feasible", 7, 5)
+    assert (best.status, best.objective, best.bound) == ("feasible", 3, 1)
     assert best.stats["winner"] == "highs"
     empty: Future[CpResult] = Future()
     empty.set_result(CpResult(status="infeasible", objective=None, bound=math.inf,
                               assignment=None))
     kept = gap._best_of(inst, ours, empty, start=0.0, whole=False)
-    assert (kept.status, kept.objective, kept.bound) == ("feasible", 11, 5)
+    assert (kept.status, kept.objective, kept.bound) == ("feasible", 15, 1)
 
 
 def test_highs_searches_a_core_of_large_tight_instances_only() -> None:
