@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from concurrent.futures import Future
 from dataclasses import replace
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 from services.matcher.solver import gap
 from services.matcher.solver.gap_data import GapInstance, cost_of, parse_instance, violations
+from services.matcher.solver.gap_model import CpResult
 
 
 def instance(cost: list[list[int]], resource: list[list[int]], capacity: list[int]
@@ -130,6 +132,20 @@ def test_portfolio_matches_brute_force_with_two_threads() -> None:
                                capacity_low=3)
 
 
+def highs_found(status: str, objective: int | None, bound: float,
+                assignment: list[int] | None) -> Future[CpResult]:
+    """HiGHS's thread, finished with this result (what ``gap._best_of`` waits for)."""
+    done: Future[CpResult] = Future()
+    done.set_result(CpResult(status=status, objective=objective, bound=bound,
+                             assignment=None if assignment is None else np.array(assignment)))
+    return done
+
+
+def pipeline_found(objective: int, bound: int, assignment: list[int]) -> gap.GapResult:
+    return gap.GapResult(instance="t", m=2, n=3, status="feasible", objective=objective,
+                         bound=bound, wall_s=1.0, assignment=assignment)
+
+
 def two_local_optima() -> GapInstance:
     """Two full agents of capacity 4; jobs of size 2, 2 and 4. [0, 0, 1] (cost 15) and
     [1, 1, 0] (cost 3) are both feasible and no shift or swap leads from one to the other."""
@@ -138,17 +154,9 @@ def two_local_optima() -> GapInstance:
 
 
 def test_highs_result_replaces_a_worse_pipeline_result() -> None:
-    from concurrent.futures import Future
-
-    from services.matcher.solver.gap_model import CpResult
-
     inst = two_local_optima()
-    worse = gap.GapResult(instance="t", m=2, n=3, status="feasible", objective=15, bound=1,
-                          wall_s=1.0, assignment=[0, 0, 1])
-    highs: Future[CpResult] = Future()
-    highs.set_result(CpResult(status="optimal", objective=3, bound=3.0,
-                              assignment=np.array([1, 1, 0])))
-    best = gap._best_of(inst, worse, highs, start=0.0)
+    worse = pipeline_found(15, 1, [0, 0, 1])
+    best = gap._best_of(inst, worse, highs_found("optimal", 3, 3.0, [1, 1, 0]), start=0.0)
     assert (best.status, best.objective, best.bound) == ("optimal", 3, 3)
     assert best.assignment == [1, 1, 0] and best.stats["winner"] == "highs"
 
@@ -156,19 +164,11 @@ def test_highs_result_replaces_a_worse_pipeline_result() -> None:
 def test_both_assignments_are_polished_before_they_are_compared() -> None:
     # Neither HiGHS's [0, 1, 1] (cost 11) nor the pipeline's is 1-opt here: exchanging jobs 0
     # and 1 gives the optimum, 7; the result has it, and says what the polish gained.
-    from concurrent.futures import Future
-
-    from services.matcher.solver.gap_model import CpResult
-
     inst = instance(cost=[[1, 2, 5], [4, 9, 1]], resource=[[4, 3, 1], [2, 2, 1]],
                     capacity=[5, 4])
     assert gap.polish(inst, np.array([0, 1, 1]))[0] == 7
-    highs: Future[CpResult] = Future()
-    highs.set_result(CpResult(status="feasible", objective=11, bound=5.0,
-                              assignment=np.array([0, 1, 1])))
-    ours = gap.GapResult(instance="t", m=2, n=3, status="feasible", objective=11, bound=5,
-                         wall_s=1.0, assignment=[0, 1, 1])
-    best = gap._best_of(inst, ours, highs, start=0.0)
+    highs = highs_found("feasible", 11, 5.0, [0, 1, 1])
+    best = gap._best_of(inst, pipeline_found(11, 5, [0, 1, 1]), highs, start=0.0)
     assert (best.objective, best.assignment) == (7, [1, 0, 1])
     assert best.stats["polish_gain"] == 4 and best.stats["highs_objective"] == 11
 
@@ -278,22 +278,13 @@ def test_core_portfolio_matches_brute_force(monkeypatch: pytest.MonkeyPatch) -> 
 def test_a_core_search_neither_bounds_nor_proves_the_instance() -> None:
     # HiGHS on a core: its assignment may win, but its bound, its "optimal" and its
     # "infeasible" hold for the core only.
-    from concurrent.futures import Future
-
-    from services.matcher.solver.gap_model import CpResult
-
     inst = two_local_optima()
-    ours = gap.GapResult(instance="t", m=2, n=3, status="feasible", objective=15, bound=1,
-                         wall_s=1.0, assignment=[0, 0, 1])
-    core: Future[CpResult] = Future()
-    core.set_result(CpResult(status="optimal", objective=3, bound=3.0,
-                             assignment=np.array([1, 1, 0])))
+    ours = pipeline_found(15, 1, [0, 0, 1])
+    core = highs_found("optimal", 3, 3.0, [1, 1, 0])
     best = gap._best_of(inst, ours, core, start=0.0, whole=False)
     assert (best.status, best.objective, best.bound) == ("feasible", 3, 1)
     assert best.stats["winner"] == "highs"
-    empty: Future[CpResult] = Future()
-    empty.set_result(CpResult(status="infeasible", objective=None, bound=math.inf,
-                              assignment=None))
+    empty = highs_found("infeasible", None, math.inf, None)
     kept = gap._best_of(inst, ours, empty, start=0.0, whole=False)
     assert (kept.status, kept.objective, kept.bound) == ("feasible", 15, 1)
 
