@@ -108,6 +108,7 @@ class LoadResult:
     finished_at: list[float]  # monotonic time each answer arrived
     errors: int = 0
     started_at: float = 0.0
+    server_cpu_s: float | None = None  # CPU the measured server used meanwhile, when known
 
     @property
     def requests(self) -> int:
@@ -124,7 +125,10 @@ class LoadResult:
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "req_per_s": round(self.ok / self.duration_s, 1) if self.duration_s else 0.0,
             "latency": summarise(self.latencies_s),
-        }
+        } | ({} if self.server_cpu_s is None else {
+            "server_cpu_ms_per_answer": round(1000 * self.server_cpu_s / max(1, self.requests), 3),
+            "server_cpu_share_of_a_core": round(self.server_cpu_s / self.duration_s, 2)
+            if self.duration_s else 0.0})
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:

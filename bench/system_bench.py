@@ -3,7 +3,9 @@ uvicorn worker each, as ``sharefab run`` starts them), then in one run:
 
 1. the anchor — FastAPI's hello world under uvicorn with the same settings — and
    ``POST /v1/orders``, each under the same closed-loop load (32 connections, 30 s): req/s and
-   their ratio (target ≥ 0.5);
+   their ratio (target ≥ 0.5); ``POST /v1/orders`` also on the orders service alone (no
+   consumer, relay, broker or other service), and each server's CPU per answer, so the report
+   says how much of the gap is the request path itself;
 2. ``POST /v1/orders:batch`` with 1,000-order batches: orders/s (target ≥ 1,000);
 3. on a fresh stack with a seeded cluster, 100 orders/s for 60 s: order → first proposal
    latency p50/p95/p99 (target p99 ≤ 2 s) and lost orders (target 0), with the default
@@ -68,6 +70,10 @@ def phase_throughput(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
                                        warmup_s=args.warmup)
         console.print(f"hello world: {hello['req_per_s']:,.1f} req/s")
         with tempfile.TemporaryDirectory() as var:
+            alone = throughput.orders_alone(Path(var), connections=args.connections,
+                                            duration_s=args.duration, warmup_s=args.warmup)
+        console.print(f"POST /v1/orders, orders service alone: {alone['req_per_s']:,.1f} req/s")
+        with tempfile.TemporaryDirectory() as var:
             stack, logs = started(stack_config(var, {}))
             try:
                 cluster_s = throughput.create_cluster(stack.config)
@@ -89,8 +95,10 @@ def phase_throughput(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
         "connections": args.connections, "duration_s": args.duration, "warmup_s": args.warmup,
         "generator": "bench/load.py (asyncio, HTTP/1.1 keep-alive), one process",
         "generator_pinned_to_cpu1": generator_pinned, "hello_world": hello,
-        "orders_post": orders, "cluster_known_after_s": round(cluster_s, 2),
+        "orders_post_alone": alone, "orders_post": orders,
+        "cluster_known_after_s": round(cluster_s, 2),
         "ratio": ratio(orders["req_per_s"], hello["req_per_s"]),
+        "ratio_alone": ratio(alone["req_per_s"], hello["req_per_s"]),
     }, batch
 
 
@@ -189,8 +197,12 @@ def summary_table(report: dict[str, Any]) -> Table:
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_column("target", justify="right")
-    table.add_row("hello world req/s", f"{tp['hello_world']['req_per_s']:,.1f}", "")
-    table.add_row("POST /v1/orders req/s", f"{tp['orders_post']['req_per_s']:,.1f}", "")
+    for key, name in (("hello_world", "hello world"),
+                      ("orders_post_alone", "POST /v1/orders, orders service alone"),
+                      ("orders_post", "POST /v1/orders")):
+        table.add_row(f"{name} req/s (server CPU ms per answer)",
+                      f"{tp[key]['req_per_s']:,.1f} ({tp[key]['server_cpu_ms_per_answer']})", "")
+    table.add_row("ratio orders alone / hello", str(tp["ratio_alone"]), "")
     table.add_row("ratio orders / hello", str(tp["ratio"]), "≥ 0.5")
     table.add_row("orders:batch orders/s", f"{batch['orders_per_s']:,.1f}", "≥ 1,000")
     for name, lat in report["latency"].items():

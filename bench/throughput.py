@@ -1,6 +1,11 @@
 """Phases 1 and 2 of ``make bench``: the hello-world anchor against ``POST /v1/orders`` under
 the same closed-loop load, then ``POST /v1/orders:batch`` with 1,000-order batches.
 
+``POST /v1/orders`` is measured twice: on the orders service alone (its consumer and outbox relay
+off, no broker, no other service: the request path and its database write only), then in the
+whole system. Each server's CPU per request is reported beside its rate, so the report shows
+where the ratio goes: into the request path, or into the work the orders cause.
+
 Both servers are pinned to CPU 0 while they are measured and the load generator (this process)
 to CPU 1, so that neither starves the other on a two-core machine; the other services and the
 broker are left to the scheduler (they do the background work the orders cause)."""
@@ -14,16 +19,21 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from latency import cpu_seconds
 from load import LoadResult, Target, closed_loop, per_second
 from orders_batch import order as batch_order
 from orders_batch import wait_for_cluster
 
+from services.orders.adapters.unit_of_work import SqlAlchemyOrdersUnitOfWork
+from services.orders.bootstrap import MIGRATIONS_DIR as ORDERS_MIGRATIONS
 from shared.auth import Role, issue_token
+from shared.db import make_engine, make_session_factory, run_migrations
 from shared.settings import DEFAULT_JWT_SECRET
 from sharefab_cli.stack import StackConfig, free_port, port_open, wait_until
 
@@ -62,10 +72,16 @@ def buyer_headers(n: int) -> list[dict[str, str]]:
 
 
 def measure(targets: list[Target], *, connections: int, duration_s: float,
-            warmup_s: float) -> LoadResult:
+            warmup_s: float, pid: int | None = None) -> LoadResult:
+    """The closed loop's result; with ``pid``, also the CPU seconds that process used during the
+    measured part."""
     if warmup_s > 0:
         asyncio.run(closed_loop(targets, connections=connections, duration_s=warmup_s))
-    return asyncio.run(closed_loop(targets, connections=connections, duration_s=duration_s))
+    if pid is None:
+        return asyncio.run(closed_loop(targets, connections=connections, duration_s=duration_s))
+    before = cpu_seconds({"server": pid})["server"]
+    result = asyncio.run(closed_loop(targets, connections=connections, duration_s=duration_s))
+    return replace(result, server_cpu_s=cpu_seconds({"server": pid})["server"] - before)
 
 
 def result_json(result: LoadResult) -> dict[str, Any]:
@@ -82,31 +98,70 @@ def hello_world(*, connections: int, duration_s: float, warmup_s: float) -> dict
         wait_until(lambda: port_open(port), timeout_s=30, what="the hello-world app")
         pinned = pin(proc.pid, {0})
         result = measure([Target("127.0.0.1", port, "GET", "/")], connections=connections,
-                         duration_s=duration_s, warmup_s=warmup_s)
+                         duration_s=duration_s, warmup_s=warmup_s, pid=proc.pid)
     finally:
         proc.terminate()
         proc.wait(10)
     return {**result_json(result), "pinned_to_cpu0": pinned}
 
 
-def orders_post(config: StackConfig, orders_pid: int, *, connections: int, duration_s: float,
-                warmup_s: float) -> dict[str, Any]:
-    headers = buyer_headers(connections)
+def order_body() -> bytes:
+    """The one-step order every connection posts."""
     due = (datetime.now(UTC) + timedelta(days=14)).replace(microsecond=0).isoformat()
-    body = json.dumps({
+    return json.dumps({
         "cluster_id": CLUSTER, "title": "Brackets", "delivery": {"lat": 39.94, "lon": 119.55},
         "due": due, "min_tier": "basic", "max_distance_km": 60, "priority": 3,
         "steps": [{"key": "mill", "process": "cnc_milling", "material": "steel",
                    "quantity": 500, "hours": 6.0, "after": []}]}).encode()
-    port = config.ports["orders"]
-    targets = [Target("127.0.0.1", port, "POST", "/v1/orders", h, body) for h in headers]
+
+
+def orders_post(config: StackConfig, orders_pid: int, *, connections: int, duration_s: float,
+                warmup_s: float) -> dict[str, Any]:
+    return _orders_post(config.ports["orders"], orders_pid, connections=connections,
+                        duration_s=duration_s, warmup_s=warmup_s)
+
+
+def _orders_post(port: int, orders_pid: int, *, connections: int, duration_s: float,
+                 warmup_s: float) -> dict[str, Any]:
+    body = order_body()
+    targets = [Target("127.0.0.1", port, "POST", "/v1/orders", h, body)
+               for h in buyer_headers(connections)]
     pinned = pin(orders_pid, {0})
     try:
         result = measure(targets, connections=connections, duration_s=duration_s,
-                         warmup_s=warmup_s)
+                         warmup_s=warmup_s, pid=orders_pid)
     finally:
         pin(orders_pid, all_cpus())
     return {**result_json(result), "pinned_to_cpu0": pinned, "body_bytes": len(body)}
+
+
+def orders_alone(var: Path, *, connections: int, duration_s: float,
+                 warmup_s: float) -> dict[str, Any]:
+    """``POST /v1/orders`` on the orders service alone: its own SQLite database (migrated, the
+    cluster stored through its own repository), consumer and outbox relay off, no broker. What
+    the request path and its write cost, without the work the orders cause elsewhere."""
+    url = f"sqlite:///{var / 'orders-alone.db'}"
+    run_migrations(url, ORDERS_MIGRATIONS)
+    engine = make_engine(url)
+    try:
+        with SqlAlchemyOrdersUnitOfWork(make_session_factory(engine)) as uow:
+            uow.clusters.upsert(CLUSTER, "Qinhuangdao auto parts")
+            uow.commit()
+    finally:
+        engine.dispose()
+    port = free_port()
+    env = {**os.environ, "ORDERS_DATABASE_URL": url, "KAFKA_CONSUMER_ENABLED": "false",
+           "OUTBOX_RELAY_ENABLED": "false", "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}
+    proc = subprocess.Popen(uvicorn_command("services.orders.bootstrap:create_app", port),
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        wait_until(lambda: port_open(port), timeout_s=60, what="the orders service alone")
+        return _orders_post(port, proc.pid, connections=connections, duration_s=duration_s,
+                            warmup_s=warmup_s)
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def create_cluster(config: StackConfig) -> float:

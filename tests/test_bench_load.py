@@ -54,6 +54,15 @@ def test_requests_per_second_count_only_successes():
                         latencies_s=[0.1] * 14, finished_at=[])
     report = result.report()
     assert (report["requests"], report["ok"], report["req_per_s"]) == (14, 10, 5.0)
+    assert "server_cpu_ms_per_answer" not in report  # not measured
+
+
+def test_server_cpu_is_reported_per_answer_and_as_a_share_of_a_core():
+    result = LoadResult(duration_s=2.0, connections=1, statuses={201: 3000, 422: 1000},
+                        latencies_s=[0.1] * 4000, finished_at=[], server_cpu_s=1.5)
+    report = result.report()
+    assert report["server_cpu_ms_per_answer"] == 0.375  # every answer cost the server CPU
+    assert report["server_cpu_share_of_a_core"] == 0.75
 
 
 def test_request_bytes_are_a_complete_http_request():
