@@ -11,7 +11,7 @@ from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from shared.auth import Role, current_principal
+from shared.auth import BearerPrincipal, Role
 
 PARAM = re.compile(r"{[^}]+}")
 
@@ -57,8 +57,9 @@ def _roles(root: Dependant) -> frozenset[Role] | None:
     stack = [root]
     while stack:
         dependant = stack.pop()
-        authenticated = authenticated or dependant.call is current_principal
-        if (roles := getattr(dependant.call, "roles", None)) is not None:
-            allowed &= roles
+        if isinstance(dependant.call, BearerPrincipal):
+            authenticated = True
+            if dependant.call.roles is not None:
+                allowed &= dependant.call.roles
         stack.extend(dependant.dependencies)
     return frozenset(allowed) if authenticated else None
