@@ -101,9 +101,10 @@ class BearerPrincipal(HTTPBearer):
     ``roles``, a caller holding one of them (403 problem otherwise).
 
     One dependency rather than a chain (bearer credentials → principal → role check): FastAPI
-    resolves every level of a chain again on each request, and on ``POST /v1/orders`` those
-    levels were a fifth of the request path. Being an ``HTTPBearer``, it still puts the
-    ``HTTPBearer`` security scheme into the OpenAPI document."""
+    resolves every level of a chain again on each request, and the two levels saved were ~10 %
+    of the CPU of a ``POST /v1/orders`` (measured in process, side by side). Being an
+    ``HTTPBearer``, it still puts the ``HTTPBearer`` security scheme into the OpenAPI
+    document."""
 
     def __init__(self, roles: frozenset[Role] | None = None) -> None:
         super().__init__(auto_error=False, scheme_name="HTTPBearer",
