@@ -3,7 +3,7 @@ the same closed-loop load, then ``POST /v1/orders:batch`` with 1,000-order batch
 
 ``POST /v1/orders`` is measured twice: on the orders service alone (its consumer and outbox relay
 off, no broker, no other service: the request path and its database write only), then in the
-whole system. Each server's CPU per request is reported beside its rate, so the report shows
+whole system. Each server's CPU per answer is reported beside its rate, so the report shows
 where the ratio goes: into the request path, or into the work the orders cause.
 
 Both servers are pinned to CPU 0 while they are measured and the load generator (this process)
