@@ -56,7 +56,8 @@ class ServiceMetrics:
 class RuntimeCollector(Collector):
     """Gauges read from the running service when Prometheus scrapes.
 
-    ``runtime`` is ``shared.service.Runtime`` (duck-typed: ``relay``, ``consumer``, ``settings``).
+    ``runtime`` is ``shared.service.Runtime`` (duck-typed: ``relay``, ``consumer``, ``retention``,
+    ``settings``).
     """
 
     def __init__(self, runtime: Any) -> None:
@@ -78,6 +79,12 @@ class RuntimeCollector(Collector):
                                   "Messages this process sent to a dead-letter topic")
         dlq.add_metric([], getattr(consumer, "dead_lettered", 0) if consumer else 0)
         yield dlq
+        pruned = CounterMetricFamily("sharefab_retention_pruned_rows",
+                                     "Rows this process deleted past retention, by table",
+                                     labels=["table"])
+        for table, rows in sorted(self._runtime.retention.pruned.items()):
+            pruned.add_metric([table], rows)
+        yield pruned
 
     def _backlog(self) -> Metric:
         backlog = GaugeMetricFamily("sharefab_outbox_backlog",

@@ -55,3 +55,14 @@ def create_audit_table() -> None:
 
 def drop_audit_table() -> None:
     audit_metadata.drop_all(bind=op.get_bind(), checkfirst=False)
+
+
+def create_inbox_age_index() -> None:
+    """The inbox's index by ``applied_at``, which retention deletes by. A database created
+    since has it from its first migration (the live messaging tables), hence
+    ``if_not_exists``."""
+    op.create_index("ix_inbox_applied_at", "inbox", ["applied_at"], if_not_exists=True)
+
+
+def drop_inbox_age_index() -> None:
+    op.drop_index("ix_inbox_applied_at", table_name="inbox", if_exists=True)

@@ -26,6 +26,7 @@ from shared.logs import configure_logging
 from shared.messaging.kafka import EventConsumer, Handler
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.producer import Producer, broker_reachable
+from shared.messaging.retention import RetentionWorker
 from shared.metrics import ServiceMetrics, install_metrics
 from shared.openapi_problems import document_problems
 from shared.problems import install_problem_handlers
@@ -44,6 +45,7 @@ class Runtime:
     session_factory: sessionmaker
     producer: Producer
     relay: OutboxRelay
+    retention: RetentionWorker
     consumer: EventConsumer | None = None
     background: list = field(default_factory=list)  # objects with start()/stop()
     # Set by the service's wire(): makes the unit of work routes and handlers use.
@@ -60,20 +62,26 @@ class Runtime:
             publish_batch=producer.send_batch,
             poll_interval_s=settings.outbox_poll_interval_s,
         )
+        retention = RetentionWorker(engine=engine, outbox_days=settings.outbox_retention_days,
+                                    inbox_days=settings.inbox_retention_days,
+                                    interval_s=settings.retention_interval_s)
         return cls(settings=settings, engine=engine, session_factory=make_session_factory(engine),
-                   producer=producer, relay=relay)
+                   producer=producer, relay=relay, retention=retention)
 
     def start(self) -> None:
         if self.settings.outbox_relay_enabled:
             self.relay.start()
         if self.consumer is not None:
             self.consumer.start()
+        if self.settings.outbox_retention_days or self.settings.inbox_retention_days:
+            self.retention.start()
         for task in self.background:
             task.start()
 
     def stop(self) -> None:
         for task in reversed(self.background):
             task.stop()
+        self.retention.stop()
         if self.consumer is not None:
             self.consumer.stop()
         self.relay.stop()

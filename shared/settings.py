@@ -71,6 +71,13 @@ class ServiceSettings(BaseSettings):
                                          validation_alias=_env("SQLITE_BUSY_TIMEOUT_S"))
     outbox_poll_interval_s: float = 0.5
     consumer_max_retries: int = 3
+    # Retention (shared/messaging/retention.py), in days; 0 keeps the table for ever.
+    outbox_retention_days: float = Field(14.0, ge=0,
+                                         validation_alias=_env("OUTBOX_RETENTION_DAYS"))
+    inbox_retention_days: float = Field(30.0, ge=0,
+                                        validation_alias=_env("INBOX_RETENTION_DAYS"))
+    retention_interval_s: float = Field(3600.0, gt=0,
+                                        validation_alias=_env("RETENTION_INTERVAL_S"))
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> ServiceSettings:
@@ -83,6 +90,16 @@ class ServiceSettings(BaseSettings):
             raise ValueError("JWT_SECRET must be at least 32 bytes for HS256")
         if self.rate_limit.strip():
             parse_many(self.rate_limit)  # raises ValueError naming the bad limit
+        return self
+
+    @model_validator(mode="after")
+    def _inbox_outlives_outbox(self) -> ServiceSettings:
+        if self.inbox_retention_days and (
+                not self.outbox_retention_days
+                or self.inbox_retention_days < self.outbox_retention_days):
+            raise ValueError(
+                "INBOX_RETENTION_DAYS must be 0 (keep) or at least OUTBOX_RETENTION_DAYS: an "
+                "event replayed from the outbox must still be in its consumers' inboxes")
         return self
 
     @property

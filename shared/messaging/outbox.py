@@ -1,6 +1,7 @@
 """Transactional outbox: events are rows written with the state change, published by a relay.
 
-Published rows are kept (``published_at`` set) so a service can re-publish after a broker loss.
+Published rows are kept (``published_at`` set) so a service can re-publish after a broker loss,
+for ``OUTBOX_RETENTION_DAYS`` (shared/messaging/retention.py).
 """
 
 from __future__ import annotations

@@ -1,20 +1,21 @@
 """Re-publish a service's outbox after the broker lost its topics.
 
-The relay keeps published rows (``published_at`` set), so every event a service emitted since a
-moment can be sent again, in its original order, with its original ``event_id``: consumers that
-applied it already find it in their inbox and change nothing.
+The relay keeps published rows (``published_at`` set) for ``OUTBOX_RETENTION_DAYS``, so every
+event a service emitted since a moment within them can be sent again, in its original order,
+with its original ``event_id``: consumers that applied it already find it in their inbox (kept
+at least as long) and change nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from shared.messaging.tables import outbox
+from shared.messaging.tables import as_stored, outbox
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,8 @@ def replay_outbox(
 ) -> ReplayResult:
     """Publish every outbox row created at or after ``since`` (and before ``until``), in id
     order, ``batch_size`` at a time; each batch is acknowledged before the next is read."""
-    since_utc = _as_stored(engine, since)
-    until_utc = _as_stored(engine, until) if until is not None else None
+    since_utc = as_stored(engine, since)
+    until_utc = as_stored(engine, until) if until is not None else None
     last_id, count = 0, 0
     first_at = last_at = None
     while True:
@@ -55,8 +56,3 @@ def replay_outbox(
         last_at = rows[-1].created_at
         last_id = rows[-1].id
 
-
-def _as_stored(engine: Engine, moment: datetime) -> datetime:
-    """UTC; naive on SQLite, which stores the outbox's times as naive UTC text."""
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return utc.replace(tzinfo=None) if engine.dialect.name == "sqlite" else utc

@@ -1,6 +1,9 @@
 """The outbox and inbox tables every service's database holds (created by its migrations)."""
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
+from sqlalchemy import Engine
 
 messaging_metadata = sa.MetaData()
 
@@ -27,4 +30,11 @@ inbox = sa.Table(
     sa.Column("event_id", sa.String(36), primary_key=True),
     sa.Column("type", sa.String(100), nullable=False),
     sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_inbox_applied_at", "applied_at"),  # retention deletes by age
 )
+
+
+def as_stored(engine: Engine, moment: datetime) -> datetime:
+    """``moment`` as these tables store times: UTC, naive on SQLite (naive UTC text there)."""
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return utc.replace(tzinfo=None) if engine.dialect.name == "sqlite" else utc

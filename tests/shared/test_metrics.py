@@ -22,9 +22,11 @@ class Relay:
         return self.backlog
 
 
-def make_app(*, backlog: int | None = 0, consumer: object = None) -> FastAPI:
+def make_app(*, backlog: int | None = 0, consumer: object = None,
+             pruned: dict[str, int] | None = None) -> FastAPI:
     app = FastAPI()
-    runtime = SimpleNamespace(metrics=ServiceMetrics(), relay=Relay(backlog), consumer=consumer)
+    runtime = SimpleNamespace(metrics=ServiceMetrics(), relay=Relay(backlog), consumer=consumer,
+                              retention=SimpleNamespace(pruned=pruned or {}))
     install_metrics(app, runtime)
 
     @app.get("/v1/things/{thing_id}")
@@ -73,10 +75,13 @@ def test_every_app_has_its_own_registry() -> None:
                       route=route, status="200") == 1
 
 
-def test_runtime_gauges_come_from_the_relay_and_the_consumer() -> None:
+def test_runtime_gauges_come_from_the_relay_the_consumer_and_retention() -> None:
     consumer = SimpleNamespace(lag={("orders", 0): 7, ("orders", 1): 0}, dead_lettered=2)
-    with TestClient(make_app(backlog=5, consumer=consumer)) as client:
+    pruned = {"outbox": 40, "inbox": 3}
+    with TestClient(make_app(backlog=5, consumer=consumer, pruned=pruned)) as client:
         got = metrics_of(client)
+    assert sample(got, "sharefab_retention_pruned_rows_total", table="outbox") == 40
+    assert sample(got, "sharefab_retention_pruned_rows_total", table="inbox") == 3
     assert sample(got, "sharefab_outbox_backlog") == 5
     assert sample(got, "sharefab_consumer_lag", topic="orders", partition="0") == 7
     assert sample(got, "sharefab_consumer_lag", topic="orders", partition="1") == 0

@@ -1,10 +1,19 @@
-"""The orders service's /metrics: orders accepted (not replays, not refused items)."""
+"""The orders service's /metrics: orders accepted (not replays, not refused items), and the
+rows retention deleted."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from services.orders.bootstrap import MIGRATIONS_DIR, create_app
+from services.orders.config import Settings
+from shared.db import make_engine, run_migrations
+from shared.messaging.tables import as_stored, inbox, outbox
 from tests.helpers import sample, scrape
 from tests.orders.integration.support import BUYER, order_body
 
@@ -38,3 +47,34 @@ def test_orders_submitted_counts_accepted_orders(client: TestClient) -> None:
                   status="422") == 1
     assert sample(got, "sharefab_http_requests_total", method="GET",
                   route="/v1/orders/{order_id}", status="200") == 1
+
+
+def test_a_started_service_prunes_its_outbox_and_inbox_and_says_so(database_url: str) -> None:
+    """The runtime starts retention with the service: rows past it, written before the start,
+    are gone once it runs, and /metrics counts them."""
+    run_migrations(database_url, MIGRATIONS_DIR)
+    engine = make_engine(database_url)
+    old = as_stored(engine, datetime.now(UTC) - timedelta(days=40))
+    with engine.begin() as conn:
+        conn.execute(sa.insert(outbox), [{
+            "event_id": "e-old", "topic": "orders.v1", "key": "k", "type": "t", "body": "{}",
+            "created_at": old, "published_at": old}])
+        conn.execute(sa.insert(inbox), [{"consumer": "orders", "event_id": "e-claimed",
+                                         "type": "t", "applied_at": old}])
+    app = create_app(Settings(database_url=database_url, kafka_consumer_enabled=False,
+                              outbox_relay_enabled=False))
+    try:
+        with TestClient(app) as client:
+            retention = app.state.runtime.retention
+            deadline = time.monotonic() + 20
+            while retention.pruned != {"outbox": 1, "inbox": 1} and time.monotonic() < deadline:
+                time.sleep(0.05)
+            got = scrape(client.get("/metrics").text)
+        with engine.connect() as conn:
+            left = (conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar_one(),
+                    conn.execute(sa.select(sa.func.count()).select_from(inbox)).scalar_one())
+    finally:
+        engine.dispose()
+    assert left == (0, 0)
+    assert sample(got, "sharefab_retention_pruned_rows_total", table="outbox") == 1
+    assert sample(got, "sharefab_retention_pruned_rows_total", table="inbox") == 1
