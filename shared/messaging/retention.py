@@ -15,6 +15,7 @@ writers never wait long.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -43,8 +44,10 @@ def prune_messages(
     inbox_days: float,
     now: datetime | None = None,
     batch_size: int = BATCH_SIZE,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> Pruned:
-    """Delete what is past retention (``0`` days: keep everything); answers how many rows."""
+    """Delete what is past retention (``0`` days: keep everything); answers how many rows.
+    ``stopping`` is asked between batches: a first run on years of rows ends at a shutdown."""
     at = now or datetime.now(UTC)
     pruned_outbox = pruned_inbox = 0
     if outbox_days > 0:
@@ -52,24 +55,26 @@ def prune_messages(
         pruned_outbox = _delete_in_batches(engine, sa.delete(outbox).where(outbox.c.id.in_(
             sa.select(outbox.c.id)
             .where(outbox.c.published_at.is_not(None), outbox.c.created_at < cutoff)
-            .order_by(outbox.c.id).limit(batch_size))), batch_size)
+            .order_by(outbox.c.id).limit(batch_size))), batch_size, stopping)
     if inbox_days > 0:
         cutoff = as_stored(engine, at - timedelta(days=inbox_days))
         pruned_inbox = _delete_in_batches(engine, sa.delete(inbox).where(
             sa.tuple_(inbox.c.consumer, inbox.c.event_id).in_(
                 sa.select(inbox.c.consumer, inbox.c.event_id)
-                .where(inbox.c.applied_at < cutoff).limit(batch_size))), batch_size)
+                .where(inbox.c.applied_at < cutoff).limit(batch_size))), batch_size, stopping)
     return Pruned(outbox=pruned_outbox, inbox=pruned_inbox)
 
 
-def _delete_in_batches(engine: Engine, statement: sa.Delete, batch_size: int) -> int:
+def _delete_in_batches(engine: Engine, statement: sa.Delete, batch_size: int,
+                       stopping: Callable[[], bool]) -> int:
     total = 0
-    while True:
+    while not stopping():
         with write_turn(engine), engine.begin() as conn:
             deleted = conn.execute(statement).rowcount
         total += deleted
         if deleted < batch_size:
-            return total
+            break
+    return total
 
 
 class RetentionWorker(BackgroundWorker):
@@ -89,7 +94,7 @@ class RetentionWorker(BackgroundWorker):
 
     def prune_once(self) -> Pruned:
         done = prune_messages(self._engine, outbox_days=self._outbox_days,
-                              inbox_days=self._inbox_days)
+                              inbox_days=self._inbox_days, stopping=self._stop.is_set)
         self.pruned["outbox"] += done.outbox
         self.pruned["inbox"] += done.inbox
         if done.outbox or done.inbox:

@@ -133,3 +133,13 @@ def test_every_service_migrates_an_existing_inbox_to_the_age_index(database_url:
     assert "ix_inbox_applied_at" not in _inbox_indexes(database_url)
     command.upgrade(cfg, "head")
     assert "ix_inbox_applied_at" in _inbox_indexes(database_url)
+
+
+def test_pruning_stops_between_batches_when_asked(engine) -> None:
+    _fill(engine, [_outbox_row(engine, f"o{i:02d}", age_days=20, published=True)
+                   for i in range(12)], [])
+    asked = iter([False, True])  # one batch, then the service is stopping
+    done = prune_messages(engine, outbox_days=14, inbox_days=30, now=NOW, batch_size=5,
+                          stopping=lambda: next(asked, True))
+    assert done.outbox == 5
+    assert len(_left(engine)[0]) == 7
