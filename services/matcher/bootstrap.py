@@ -16,6 +16,7 @@ from services.matcher.entrypoints import api, dashboard, stats_api
 from services.matcher.entrypoints.consumer import make_event_handler
 from services.matcher.entrypoints.metrics import MatcherMetrics
 from services.matcher.entrypoints.planner import PlanningLoop, flush_outbox, partition_owner
+from services.matcher.entrypoints.retention import RunInputRetention
 from services.matcher.service_layer.planning import PlanningOptions
 from shared.events.topics import CAPACITY, MATCHING, ORDERS
 from shared.service import Runtime, ServiceSpec
@@ -48,7 +49,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                       interval_s=settings.batch_interval_s,
                                       owns=partition_owner(lambda: runtime.consumer)))
         on_applied = loops[0].nudge if loops else None
-        return make_event_handler(uow_factory, on_applied=on_applied), list(loops)
+        background: list[Any] = list(loops)
+        if settings.snapshot_retention_days:
+            background.append(RunInputRetention(
+                uow_factory=uow_factory, days=settings.snapshot_retention_days,
+                interval_s=settings.retention_interval_s,
+                on_pruned=observers[0].run_inputs_pruned.inc))
+        return make_event_handler(uow_factory, on_applied=on_applied), background
 
     def consumer_options(runtime: Runtime) -> dict[str, Any]:
         """Rebuild from the topics: stored offsets, causes replayed before effects, and a

@@ -35,6 +35,8 @@ class Settings(ServiceSettings):
     solver_seed: int = 0
     solver_deterministic: bool = False  # deterministic time budget: replays are identical
     solver_gap_limit: float = Field(0.001, ge=0, lt=1)  # stop a search this close to its bound
+    # a run's input (its snapshot, for replays) is deleted after this many days; 0 keeps it
+    snapshot_retention_days: float = Field(30.0, ge=0)
 
     def parameters(self) -> Parameters:
         return Parameters(speed_kmh=self.speed_kmh,

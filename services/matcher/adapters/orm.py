@@ -165,8 +165,10 @@ class MatchRunRow(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime] = mapped_column(UtcDateTime())
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # the input, as a scenario; loaded only when asked for (a replay), not with every run listed
-    snapshot: Mapped[dict[str, Any]] = mapped_column(CompressedJSON, deferred=True)
+    # the input, as a scenario; loaded only when asked for (a replay), not with every run listed;
+    # None once retention deleted it (MATCHER_SNAPSHOT_RETENTION_DAYS)
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(CompressedJSON, deferred=True,
+                                                            nullable=True)
     bound: Mapped[float | None] = mapped_column(Float, nullable=True)
     gap: Mapped[float | None] = mapped_column(Float, nullable=True)
     seed: Mapped[int | None] = mapped_column(Integer, nullable=True)

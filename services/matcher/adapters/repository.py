@@ -336,7 +336,16 @@ class SqlMatchRuns:
 
     def snapshot(self, run_id: str) -> dict[str, Any] | None:
         row = self.session.get(MatchRunRow, run_id)
-        return dict(row.snapshot) if row is not None else None
+        return dict(row.snapshot) if row is not None and row.snapshot is not None else None
+
+    def prune_snapshots(self, *, started_before: datetime, limit: int) -> int:
+        oldest = (select(MatchRunRow.id)
+                  .where(MatchRunRow.started_at < started_before,
+                         MatchRunRow.snapshot.is_not(None))
+                  .order_by(MatchRunRow.started_at).limit(limit))
+        return self.session.execute(  # type: ignore[attr-defined, no-any-return]
+            update(MatchRunRow).where(MatchRunRow.id.in_(oldest)).values(snapshot=None)
+            .execution_options(synchronize_session=False)).rowcount
 
     def get(self, run_id: str) -> tuple[MatchRun, list[Allocation], list[Unplaced]] | None:
         row = self.session.get(MatchRunRow, run_id)

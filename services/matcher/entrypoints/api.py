@@ -101,10 +101,17 @@ def get_match_run(run_id: str, _: Operator, uow: UowDep) -> MatchRunDetailPublic
 
 @router.post("/match-runs/{run_id}/replay",
              summary="Solve a run's stored input again, deterministically, and compare",
-             responses={404: {"description": "no such run"}})
+             responses={404: {"description": "no such run"},
+                        410: {"description": "the run's input was deleted after "
+                                             "MATCHER_SNAPSHOT_RETENTION_DAYS"}})
 def replay_match_run(run_id: str, _: Operator, uow: UowDep,
                      options: OptionsDep) -> ReplayPublic:
-    found = replay.replay_run(run_id, uow=uow, options=options)
+    try:
+        found = replay.replay_run(run_id, uow=uow, options=options)
+    except replay.InputDeleted as exc:
+        raise Problem(410, "Gone", f"match run {run_id} is kept, but its input was deleted "
+                      "after the retention period (MATCHER_SNAPSHOT_RETENTION_DAYS), so it "
+                      "cannot be replayed") from exc
     if found is None:
         raise Problem(404, "Not found", f"match run {run_id} does not exist")
     return ReplayPublic.model_validate(found, from_attributes=True)

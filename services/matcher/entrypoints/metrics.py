@@ -37,6 +37,10 @@ class MatcherMetrics:
             "sharefab_order_to_proposal_seconds",
             "Order accepted by the orders API → the matcher's first proposal for it",
             buckets=LATENCY_BUCKETS, registry=registry)
+        self.run_inputs_pruned = Counter(
+            "sharefab_match_run_inputs_pruned",
+            "Match runs whose input (snapshot) retention deleted; the runs stay",
+            registry=registry)
         self.gap = Gauge(
             "sharefab_solver_gap_ratio",
             "Relative gap (objective − bound) / |objective| of the cluster's latest "

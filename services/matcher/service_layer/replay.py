@@ -27,13 +27,20 @@ class Replay:
     differences: list[dict[str, Any]]
 
 
+class InputDeleted(Exception):
+    """The run exists, but retention deleted its input (MATCHER_SNAPSHOT_RETENTION_DAYS)."""
+
+
 def replay_run(run_id: str, *, uow: UnitOfWork, options: PlanningOptions) -> Replay | None:
-    """None if there is no such run. ``options`` supplies what the run did not store."""
+    """None if there is no such run; ``InputDeleted`` if its input is gone. ``options``
+    supplies what the run did not store."""
     with uow:
         found = uow.runs.get(run_id)
-        snapshot = uow.runs.snapshot(run_id)
-    if found is None or snapshot is None:
+        snapshot = uow.runs.snapshot(run_id) if found is not None else None
+    if found is None:
         return None
+    if snapshot is None:
+        raise InputDeleted(run_id)
     run, allocations, _ = found
     p = run.parameters
     solver_options = SolverOptions(

@@ -78,7 +78,10 @@ class MatchRunRepository(Protocol):
     def add(self, run: MatchRun, *, plan: Plan, snapshot: dict[str, Any]) -> None: ...
     def get(self, run_id: str) -> tuple[MatchRun, list[Allocation], list[Unplaced]] | None: ...
     def snapshot(self, run_id: str) -> dict[str, Any] | None:
-        """The run's stored input (a scenario), or None if there is no such run."""
+        """The run's stored input (a scenario), or None if there is no such run or retention
+        deleted its input."""
+    def prune_snapshots(self, *, started_before: datetime, limit: int) -> int:
+        """Delete the input of up to ``limit`` runs started before then; the runs stay."""
     def list(self, *, cluster_id: str | None, after: tuple[datetime, str] | None,
              limit: int) -> list[MatchRun]:
         """Newest first; ``after`` = (started_at, id) of the last run of the previous page."""

@@ -1,10 +1,16 @@
-"""POST /v1/match-runs/{id}/replay: the stored input solved again, deterministically."""
+"""POST /v1/match-runs/{id}/replay: the stored input solved again, deterministically; and
+the input's retention (a run's record stays, its input goes)."""
+
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from services.matcher.bootstrap import create_app
+from services.matcher.service_layer.retention import prune_run_inputs
+from tests.helpers import sample, scrape
 from tests.matcher import events as e
 from tests.matcher.integration.conftest import (
     BUYER,
@@ -99,3 +105,51 @@ def test_the_greedy_can_still_be_chosen(database_url, t0):  # type: ignore[no-un
         assert detail["parameters"]["solver"] == "greedy" and run["status"] == "feasible"
         body = client.post(f"/v1/match-runs/{run['id']}/replay", headers=OPERATOR).json()
         assert body["identical"] is True
+
+
+def test_a_run_past_retention_keeps_its_record_but_not_its_input(client, t0):  # type: ignore[no-untyped-def]
+    feed(client.app, *busy_cluster(t0))
+    first = plan_now(client)
+    feed(client.app, e.order_submitted(t0, "ord-5", hours=3.0))
+    second = plan_now(client)
+    uow_factory = client.app.state.runtime.uow_factory
+    assert prune_run_inputs(uow_factory, days=30) == 0  # both runs are new
+    month_later = datetime.now(UTC) + timedelta(days=31)
+    assert prune_run_inputs(uow_factory, days=30, now=month_later, batch=1) == 2
+    assert prune_run_inputs(uow_factory, days=30, now=month_later) == 0  # nothing left
+    assert prune_run_inputs(uow_factory, days=0, now=month_later) == 0  # 0: keep
+    for run in (first, second):
+        r = client.post(f"/v1/match-runs/{run['id']}/replay", headers=OPERATOR)
+        assert r.status_code == 410, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "MATCHER_SNAPSHOT_RETENTION_DAYS" in r.json()["detail"]
+        detail = client.get(f"/v1/match-runs/{run['id']}", headers=OPERATOR)
+        assert detail.status_code == 200  # the record stays, with its proposals
+        assert len(detail.json()["proposals"]) == run["placed_steps"]
+    assert count(client.app, "match_runs") == 2
+
+
+def test_a_started_matcher_deletes_old_inputs_and_counts_them(database_url, t0):  # type: ignore[no-untyped-def]
+    with TestClient(create_app(settings_for(database_url))) as client:
+        feed(client.app, *busy_cluster(t0))
+        old = plan_now(client)
+        feed(client.app, e.order_submitted(t0, "ord-5", hours=3.0))
+        new = plan_now(client)
+        with client.app.state.runtime.engine.begin() as conn:  # as if run 40 days ago
+            conn.execute(sa.text("UPDATE match_runs SET started_at = :at WHERE id = :id"),
+                         {"at": datetime.now(UTC) - timedelta(days=40), "id": old["id"]})
+    app = create_app(settings_for(database_url, snapshot_retention_days=30))
+    with TestClient(app) as client:  # a restart: retention runs at start
+
+        def pruned() -> float | None:
+            return sample(scrape(client.get("/metrics").text),
+                          "sharefab_match_run_inputs_pruned_total")
+
+        deadline = time.monotonic() + 20
+        while pruned() != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pruned() == 1
+        assert client.post(f"/v1/match-runs/{old['id']}/replay",
+                           headers=OPERATOR).status_code == 410
+        assert client.post(f"/v1/match-runs/{new['id']}/replay",
+                           headers=OPERATOR).status_code == 200
