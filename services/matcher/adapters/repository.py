@@ -343,7 +343,7 @@ class SqlMatchRuns:
                   .where(MatchRunRow.started_at < started_before,
                          MatchRunRow.snapshot.is_not(None))
                   .order_by(MatchRunRow.started_at).limit(limit))
-        return self.session.execute(  # type: ignore[attr-defined, no-any-return]
+        return self.session.execute(
             update(MatchRunRow).where(MatchRunRow.id.in_(oldest)).values(snapshot=None)
             .execution_options(synchronize_session=False)).rowcount
 
