@@ -55,4 +55,3 @@ def replay_outbox(
         first_at = first_at or rows[0].created_at
         last_at = rows[-1].created_at
         last_id = rows[-1].id
-

@@ -1,8 +1,8 @@
 """Retention of the outbox and the inbox: without it both grow by a row per event for ever.
 
 * Outbox: a published row older than ``OUTBOX_RETENTION_DAYS`` is deleted. Unpublished rows
-  are never deleted, however old. ``sharefab replay`` re-publishes from the rows kept, so the
-  retention is also how far back a replay after a broker loss can reach.
+  are never deleted, however old. ``sharefab replay-outbox`` re-publishes from the rows kept,
+  so the retention is also how far back a replay after a broker loss can reach.
 * Inbox: a claim older than ``INBOX_RETENTION_DAYS`` is deleted; an event delivered again after
   that would be applied again. The setting must therefore outlast both the outbox retention
   (what a replay can send again) and the broker's own retention (what a consumer can read
