@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from shared.background import BackgroundWorker
+from shared.background import PeriodicWorker, drain
 from shared.db import write_turn
 from shared.messaging.tables import as_stored, inbox, outbox
 
@@ -67,17 +67,14 @@ def prune_messages(
 
 def _delete_in_batches(engine: Engine, statement: sa.Delete, batch_size: int,
                        stopping: Callable[[], bool]) -> int:
-    total = 0
-    while not stopping():
+    def batch() -> int:
         with write_turn(engine), engine.begin() as conn:
-            deleted = conn.execute(statement).rowcount
-        total += deleted
-        if deleted < batch_size:
-            break
-    return total
+            return conn.execute(statement).rowcount
+
+    return drain(batch, size=batch_size, stopping=stopping)
 
 
-class RetentionWorker(BackgroundWorker):
+class RetentionWorker(PeriodicWorker):
     """Prunes the outbox and inbox at start and then every ``interval_s``; ``pruned`` counts
     the rows deleted so far per table (exported as ``sharefab_retention_pruned_rows``)."""
 
@@ -85,14 +82,13 @@ class RetentionWorker(BackgroundWorker):
 
     def __init__(self, *, engine: Engine, outbox_days: float, inbox_days: float,
                  interval_s: float) -> None:
-        super().__init__()
+        super().__init__(interval_s=interval_s, tick_at_start=True)
         self._engine = engine
         self._outbox_days = outbox_days
         self._inbox_days = inbox_days
-        self._interval_s = interval_s
         self.pruned = {"outbox": 0, "inbox": 0}
 
-    def prune_once(self) -> Pruned:
+    def tick(self) -> Pruned:
         done = prune_messages(self._engine, outbox_days=self._outbox_days,
                               inbox_days=self._inbox_days, stopping=self._stop.is_set)
         self.pruned["outbox"] += done.outbox
@@ -101,11 +97,3 @@ class RetentionWorker(BackgroundWorker):
             logger.info("retention: %d outbox and %d inbox rows deleted",
                         done.outbox, done.inbox)
         return done
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.prune_once()
-            except Exception:  # a database hiccup: try again next time
-                logger.exception("retention failed; retrying in %.0f s", self._interval_s)
-            self._stop.wait(self._interval_s)

@@ -8,35 +8,25 @@ from collections.abc import Callable
 
 from services.matcher.service_layer.retention import prune_run_inputs
 from services.matcher.service_layer.unit_of_work import UnitOfWork
-from shared.background import BackgroundWorker
+from shared.background import PeriodicWorker
 
 logger = logging.getLogger(__name__)
 
 
-class RunInputRetention(BackgroundWorker):
+class RunInputRetention(PeriodicWorker):
     thread_name = "matcher-retention"
 
     def __init__(self, *, uow_factory: Callable[[], UnitOfWork], days: float, interval_s: float,
                  on_pruned: Callable[[int], None]) -> None:
-        super().__init__()
+        super().__init__(interval_s=interval_s, tick_at_start=True)
         self._uow_factory = uow_factory
         self._days = days
-        self._interval_s = interval_s
         self._on_pruned = on_pruned
 
-    def prune_once(self) -> int:
+    def tick(self) -> int:
         pruned = prune_run_inputs(self._uow_factory, days=self._days,
                                   stopping=self._stop.is_set)
         if pruned:
             self._on_pruned(pruned)
             logger.info("retention: the input of %d match runs deleted", pruned)
         return pruned
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.prune_once()
-            except Exception:  # a database hiccup: try again next time
-                logger.exception("match-run retention failed; retrying in %.0f s",
-                                 self._interval_s)
-            self._stop.wait(self._interval_s)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from services.matcher.service_layer.unit_of_work import UnitOfWork
+from shared.background import drain
 
 BATCH = 200  # runs per UPDATE: a few MB of snapshots
 
@@ -22,12 +23,11 @@ def prune_run_inputs(uow_factory: Callable[[], UnitOfWork], *, days: float,
     if days <= 0:
         return 0
     before = (now or datetime.now(UTC)) - timedelta(days=days)
-    total = 0
-    while not stopping():
+
+    def one_batch() -> int:
         with uow_factory() as uow:
             done = uow.runs.prune_snapshots(started_before=before, limit=batch)
             uow.commit()
-        total += done
-        if done < batch:
-            break
-    return total
+        return done
+
+    return drain(one_batch, size=batch, stopping=stopping)
