@@ -56,6 +56,10 @@ class ServiceSettings(BaseSettings):
         300000, validation_alias=_env("KAFKA_MAX_POLL_INTERVAL_MS")
     )
     kafka_fetch_max_wait_ms: int = Field(500, validation_alias=_env("KAFKA_FETCH_MAX_WAIT_MS"))
+    # Consumer offsets are committed to the broker at most this often (0: after every polled
+    # batch); a crash re-delivers what was applied since, which the inbox skips.
+    kafka_commit_interval_ms: int = Field(1000, ge=0,
+                                          validation_alias=_env("KAFKA_COMMIT_INTERVAL_MS"))
     kafka_consumer_enabled: bool = Field(True, validation_alias=_env("KAFKA_CONSUMER_ENABLED"))
     outbox_relay_enabled: bool = Field(True, validation_alias=_env("OUTBOX_RELAY_ENABLED"))
 

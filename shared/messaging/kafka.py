@@ -7,11 +7,13 @@ Nothing here knows which broker it talks to (Apache Kafka in deployments, Tansu 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer
+from kafka.errors import KafkaError
 from kafka.structs import TopicPartition
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -32,6 +34,7 @@ MAX_POLL_RECORDS = 200
 # that the transaction (on SQLite, the one writer's turn) stays short for the API's writes
 GROUP_MAX_RECORDS = 32
 TRANSIENT_BACKOFF_MAX_S = 5.0
+COMMIT_TIMEOUT_MS = 5000  # a stopping consumer does not wait longer for a broker that is gone
 
 
 class _Transient(Exception):
@@ -52,11 +55,14 @@ class _Listener(ConsumerRebalanceListener):
 class EventConsumer(BackgroundWorker):
     """A consumer-group member that applies events with retries and dead-letters failures.
 
-    ``handler`` must be idempotent (the inbox makes it so); offsets are committed after each
-    polled batch has been applied or dead-lettered, so a crash re-delivers at most one batch.
+    ``handler`` must be idempotent (the inbox makes it so). Offsets of the records applied or
+    dead-lettered are committed at most every ``kafka_commit_interval_ms`` while partitions
+    are assigned, and when the consumer stops: after a crash or a rebalance, what was applied
+    since the last commit is delivered again, and the inbox skips it. (A commit is a broker
+    round trip: with kafka-python, as much of this process's CPU as publishing a small batch.)
 
     A transient database error (``shared.transient``) is not the event's fault: the consumer
-    seeks back to the failing record, commits what it applied, waits (backing off up to
+    seeks back to the failing record, waits (backing off up to
     ``TRANSIENT_BACKOFF_MAX_S``) and polls again — without limit, staying in its group — so
     nothing is dead-lettered because the database was down. ``waiting_for_database`` is true
     meanwhile. Any other error is retried ``consumer_max_retries`` times, then dead-lettered.
@@ -117,6 +123,10 @@ class EventConsumer(BackgroundWorker):
         self._lagging: set[TopicPartition] = set()
         self._assign_failed = False
         self._unassigned_since: float | None = None  # joining the group since (monotonic)
+        self._commit_interval_s = settings.kafka_commit_interval_ms / 1000
+        self._uncommitted = False  # records applied since the last commit
+        self._committed_at = -math.inf  # monotonic
+        self.commits = 0
         self._rejoin_timeout_s = (settings.kafka_max_poll_interval_ms
                                   + settings.kafka_session_timeout_ms) / 1000
 
@@ -268,8 +278,10 @@ class EventConsumer(BackgroundWorker):
                 self.last_poll_at = time.monotonic()
                 polled = sum(len(r) for r in batch.values())
                 blocked = self._apply_batch(consumer, batch)
-                if batch:
-                    consumer.commit()  # positions: after the applied records, or sought back
+                self._uncommitted = self._uncommitted or bool(batch)
+                if (self.assignment is not None  # not in the middle of a rebalance
+                        and time.monotonic() - self._committed_at >= self._commit_interval_s):
+                    self._commit(consumer)
                 self._catch_up(consumer, 0 if blocked else polled)
                 self._check_rejoin()
                 self.lag = _lag(consumer)
@@ -286,7 +298,24 @@ class EventConsumer(BackgroundWorker):
                     consumer = None
                 self._stop.wait(2.0)
         if consumer is not None:
-            self._close(consumer)
+            try:
+                self._commit(consumer)
+            finally:
+                self._close(consumer)
+
+    def _commit(self, consumer: KafkaConsumer) -> None:
+        """Positions — after the applied records, or sought back — to the broker, if any
+        record was applied since the last commit."""
+        if not self._uncommitted:
+            return
+        self._committed_at = time.monotonic()  # a failed commit too waits for the interval
+        try:
+            consumer.commit(timeout_ms=COMMIT_TIMEOUT_MS)
+        except KafkaError as exc:  # e.g. a rebalance began: those records come again, skipped
+            logger.info("offsets not committed (%s); trying again later", exc)
+            return
+        self._uncommitted = False
+        self.commits += 1
 
     def _apply_batch(self, consumer: KafkaConsumer, batch) -> bool:  # type: ignore[no-untyped-def]
         """Apply every record; on a transient database error seek each partition back to its

@@ -3,9 +3,11 @@ raises, closes it and makes a new member), and a legitimate rebalance is left al
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
+from kafka.errors import CommitFailedError
 from kafka.structs import TopicPartition
 
 from shared.messaging import kafka as kafka_module
@@ -108,3 +110,34 @@ def test_the_running_loop_closes_a_stuck_member_and_joins_with_a_new_one(
         c.stop()
     # unassigned for 0.2 s: closed, and after the loop's 2 s pause a new member joins
     assert len(NeverAssigned.made) >= 2 and NeverAssigned.made[0].closed
+
+
+
+class Committing:
+    """A KafkaConsumer stand-in that counts commits, or fails them."""
+
+    def __init__(self, *, fails: bool = False) -> None:
+        self.commits = 0
+        self.fails = fails
+
+    def commit(self, timeout_ms: int) -> None:
+        if self.fails:
+            raise CommitFailedError("the group is rebalancing")
+        self.commits += 1
+
+
+def test_a_commit_that_fails_is_logged_and_made_again_later(
+        clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    """Records applied just before a rebalance: their offsets are committed by a later
+    attempt (or, if the partitions went, the next owner reads them again; its inbox skips
+    them) — the consumer is not rebuilt for it."""
+    caplog.set_level(logging.INFO, logger="shared.messaging.kafka")
+    c, stand_in = consumer(), Committing(fails=True)
+    c._uncommitted = True  # records applied since the last commit
+    c._commit(stand_in)  # type: ignore[arg-type]
+    assert c.commits == 0 and "offsets not committed" in caplog.text
+    stand_in.fails = False
+    c._commit(stand_in)  # type: ignore[arg-type]
+    assert stand_in.commits == 1 and c.commits == 1
+    c._commit(stand_in)  # type: ignore[arg-type]
+    assert stand_in.commits == 1  # nothing applied since: nothing to commit

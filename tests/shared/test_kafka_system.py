@@ -81,3 +81,68 @@ def test_consumer_applies_good_events_and_dead_letters_poison(kafka_broker):
     assert "unknown version 42" in errors[poison[1]]
     assert "cannot apply" in errors[poison[2]]
     assert consumer.dead_lettered == 3
+
+
+def _committed(bootstrap: str, group: str, tp: TopicPartition) -> int | None:
+    consumer = KafkaConsumer(bootstrap_servers=[bootstrap], group_id=group,
+                             enable_auto_commit=False)
+    try:
+        return consumer.committed(tp)
+    finally:
+        consumer.close(autocommit=False)
+
+
+def _until(done, timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert done()
+
+
+def test_offsets_are_committed_at_most_every_interval_and_when_the_consumer_stops(kafka_broker):
+    """With a long interval the first applied record is committed at once, later ones wait;
+    stopping commits them, so the group's next member starts after them."""
+    settings = _settings(kafka_broker).model_copy(update={"kafka_commit_interval_ms": 60_000})
+    producer = Producer(settings)
+    group, tag = f"test-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex[:6]
+    names = {n: f"{n}-{tag}" for n in "abcd"}
+    tp = TopicPartition(f"commits-{tag}", 0)  # a topic of its own: no other test's records
+    ensure_topics([kafka_broker], partitions=1, topics=[tp.topic])
+
+    def event(name: str) -> tuple[str, str, bytes]:
+        return (tp.topic, tag, encode(new_event(ClusterCreated(
+            cluster_id=name, name=name, lat=1, lon=2, max_distance_km=60), key=tag,
+            producer="t")))
+
+    def member(applied: list[str]) -> EventConsumer:
+        return EventConsumer(settings, group_id=group, topics=[tp.topic], producer=producer,
+                             handler=lambda envelope, payload: applied.append(payload.cluster_id))
+
+    first: list[str] = []
+    consumer = member(first)
+    try:
+        producer.send_batch([event(names["a"])])
+        consumer.start()
+        _until(lambda: consumer.commits == 1)  # the first applied record: at once
+        assert first == [names["a"]]
+        assert _committed(kafka_broker, group, tp) == 1
+        producer.send_batch([event(names["b"]), event(names["c"])])
+        _until(lambda: len(first) == 3)
+        time.sleep(0.5)  # a few more polls
+        assert consumer.commits == 1
+        assert _committed(kafka_broker, group, tp) == 1
+    finally:
+        consumer.stop()
+    assert consumer.commits == 2
+    assert _committed(kafka_broker, group, tp) == 3
+
+    second: list[str] = []
+    consumer = member(second)
+    try:
+        producer.send_batch([event(names["d"])])
+        consumer.start()
+        _until(lambda: len(second) == 1)
+    finally:
+        consumer.stop()
+        producer.close()
+    assert second == [names["d"]]  # nothing the first member applied came again
