@@ -20,7 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from limits import RateLimitItem, parse_many
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,12 +38,46 @@ def parse_rate_limit(value: str) -> list[RateLimitItem]:
     return parse_many(value) if value.strip() else []
 
 
+SWEEP_INTERVAL_S = 1.0  # expired in-process counters are dropped this often
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """``limits``' in-process storage, its expired counters dropped at most once a second, on
+    a hit, in the caller's thread.
+
+    ``MemoryStorage`` drops them 10 ms after a hit in a new ``threading.Timer`` thread, so from
+    about 100 requests a second on it starts a thread every 10 ms: ~0.3 ms of CPU each on our
+    machines, about 3 % of a core for nothing (measured against no limiter, 100 hits a second:
+    415 against 83 µs of CPU per request). A counter past its expiry is ignored when read
+    either way; the sweep only frees memory."""
+
+    def __init__(self, uri: str | None = None, **options: Any) -> None:
+        super().__init__(uri, **options)
+        self.timer.cancel()  # the parent's first timer; no other is started
+        self._next_sweep = time.monotonic() + SWEEP_INTERVAL_S
+        self.sweeps = 0
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # the parent calls it on every hit
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + SWEEP_INTERVAL_S
+            self.sweeps += 1
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+
+
+def rate_limit_storage(uri: str) -> Storage:
+    """The ``limits`` storage a ``RATE_LIMIT_STORAGE_URI`` names (``memory://``: swept)."""
+    if uri.partition("://")[0] == "memory":
+        return SweptMemoryStorage(uri)
+    return storage_from_string(uri)
+
+
 class RateLimiter:
     """Counts a caller's requests against every configured limit (a sliding window each)."""
 
     def __init__(self, items: list[RateLimitItem], storage_uri: str = "memory://") -> None:
         self.items = items
-        self._limiter = SlidingWindowCounterRateLimiter(storage_from_string(storage_uri))
+        self._limiter = SlidingWindowCounterRateLimiter(rate_limit_storage(storage_uri))
 
     def hit(self, key: str) -> float | None:
         """Counts one request of ``key``: None if allowed, else seconds until it may retry."""
