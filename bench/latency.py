@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 from load import ConnectionPool, open_loop, percentile, summarise
+from threads import ThreadCpu
 
 from services.matcher.solver.generate import generate
 from shared.auth import Role
@@ -175,10 +176,13 @@ def run(config: StackConfig, *, rate: float, duration_s: float, factories: int,
     bodies = [order_body(o, cluster=CLUSTER, factory_ids=demo.factory_ids, title=f"Lot {j}")
               for j, o in enumerate(scenario["orders"])]
     first = datetime.now(UTC)
+    threads = {name: ThreadCpu(pid).start() for name, pid in (pids or {}).items()
+               if name != "broker"}
     cpu_before = cpu_seconds(pids or {})
     sent, _ = asyncio.run(_post_all(config, bodies, rate=rate, duration_s=duration_s))
     waited = wait_planned(demo, timeout_s=settle_s)
     cpu_used = {k: v - cpu_before[k] for k, v in cpu_seconds(pids or {}).items()}
+    thread_used = {name: t.used() for name, t in threads.items()}
     unanswered = asyncio.run(_unanswered(config, sent))
     asyncio.run(_outcomes(config, sent + unanswered))
     for u in unanswered:
@@ -215,6 +219,11 @@ def run(config: StackConfig, *, rate: float, duration_s: float, factories: int,
         # from the first POST until every order had its first plan: where the cores went
         "cpu_ms_per_accepted_order": {
             name: round(1000 * used / max(1, len(accepted)), 1) for name, used in cpu_used.items()},
+        # the services' share of that, thread by thread (bench/threads.py)
+        "cpu_ms_per_accepted_order_by_thread": {
+            name: {thread: round(1000 * used / max(1, len(accepted)), 2)
+                   for thread, used in by_thread.items()}
+            for name, by_thread in thread_used.items()},
     }
 
 

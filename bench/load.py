@@ -109,6 +109,7 @@ class LoadResult:
     errors: int = 0
     started_at: float = 0.0
     server_cpu_s: float | None = None  # CPU the measured server used meanwhile, when known
+    server_cpu_by_thread_s: dict[str, float] | None = None  # the same, thread by thread
 
     @property
     def requests(self) -> int:
@@ -128,7 +129,10 @@ class LoadResult:
         } | ({} if self.server_cpu_s is None else {
             "server_cpu_ms_per_answer": round(1000 * self.server_cpu_s / max(1, self.requests), 3),
             "server_cpu_share_of_a_core": round(self.server_cpu_s / self.duration_s, 2)
-            if self.duration_s else 0.0})
+            if self.duration_s else 0.0}) | ({} if self.server_cpu_by_thread_s is None else {
+            "server_cpu_ms_per_answer_by_thread": {
+                name: round(1000 * used / max(1, self.requests), 3)
+                for name, used in self.server_cpu_by_thread_s.items()}})
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:

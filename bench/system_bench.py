@@ -62,6 +62,13 @@ def started(config: StackConfig) -> tuple[LocalStack, deque[str]]:
     return stack, logs
 
 
+def by_thread(result: dict[str, Any]) -> str:
+    """The server's CPU per answer by thread, busiest first, on one line."""
+    threads = result.get("server_cpu_ms_per_answer_by_thread") or {}
+    return "  CPU ms per answer by thread: " + (", ".join(
+        f"{name} {ms:.3f}" for name, ms in threads.items()) or "not measured")
+
+
 def phase_throughput(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     generator_pinned = throughput.pin(os.getpid(), {1})
     try:
@@ -73,6 +80,7 @@ def phase_throughput(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
             alone = throughput.orders_alone(Path(var), connections=args.connections,
                                             duration_s=args.duration, warmup_s=args.warmup)
         console.print(f"POST /v1/orders, orders service alone: {alone['req_per_s']:,.1f} req/s")
+        console.print(by_thread(alone))
         with tempfile.TemporaryDirectory() as var:
             stack, logs = started(stack_config(var, {}))
             try:
@@ -81,6 +89,7 @@ def phase_throughput(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
                     stack.config, stack.procs["orders"].pid, connections=args.connections,
                     duration_s=args.duration, warmup_s=args.warmup)
                 console.print(f"POST /v1/orders: {orders['req_per_s']:,.1f} req/s")
+                console.print(by_thread(orders))
                 console.rule("2. POST /v1/orders:batch")
                 batch = throughput.batches(stack.config, count=args.batches, size=1000)
                 console.print(f"batches: {batch['orders_per_s']:,.1f} orders/s")

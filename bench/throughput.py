@@ -29,6 +29,7 @@ from latency import cpu_seconds
 from load import LoadResult, Target, closed_loop, per_second
 from orders_batch import order as batch_order
 from orders_batch import wait_for_cluster
+from threads import ThreadCpu
 
 from services.orders.adapters.unit_of_work import SqlAlchemyOrdersUnitOfWork
 from services.orders.bootstrap import MIGRATIONS_DIR as ORDERS_MIGRATIONS
@@ -74,14 +75,16 @@ def buyer_headers(n: int) -> list[dict[str, str]]:
 def measure(targets: list[Target], *, connections: int, duration_s: float,
             warmup_s: float, pid: int | None = None) -> LoadResult:
     """The closed loop's result; with ``pid``, also the CPU seconds that process used during the
-    measured part."""
+    measured part, in all and by thread."""
     if warmup_s > 0:
         asyncio.run(closed_loop(targets, connections=connections, duration_s=warmup_s))
     if pid is None:
         return asyncio.run(closed_loop(targets, connections=connections, duration_s=duration_s))
+    threads = ThreadCpu(pid).start()
     before = cpu_seconds({"server": pid})["server"]
     result = asyncio.run(closed_loop(targets, connections=connections, duration_s=duration_s))
-    return replace(result, server_cpu_s=cpu_seconds({"server": pid})["server"] - before)
+    return replace(result, server_cpu_s=cpu_seconds({"server": pid})["server"] - before,
+                   server_cpu_by_thread_s=threads.used())
 
 
 def result_json(result: LoadResult) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """The load generator's arithmetic (bench/load.py): percentiles, ratio, per-second counts."""
 
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from load import (  # noqa: E402
     ratio,
     summarise,
 )
+from threads import ENDED, ThreadCpu, by_thread  # noqa: E402
 
 
 def test_nearest_rank_percentiles():
@@ -63,6 +66,44 @@ def test_server_cpu_is_reported_per_answer_and_as_a_share_of_a_core():
     report = result.report()
     assert report["server_cpu_ms_per_answer"] == 0.375  # every answer cost the server CPU
     assert report["server_cpu_share_of_a_core"] == 0.75
+
+
+def test_server_cpu_by_thread_is_reported_per_answer():
+    result = LoadResult(duration_s=2.0, connections=1, statuses={201: 4000},
+                        latencies_s=[0.1] * 4000, finished_at=[], server_cpu_s=1.5,
+                        server_cpu_by_thread_s={"MainThread": 1.0, "AnyIO worker thread": 0.5})
+    assert result.report()["server_cpu_ms_per_answer_by_thread"] == {
+        "MainThread": 0.25, "AnyIO worker thread": 0.125}
+
+
+def test_cpu_by_thread_adds_up_a_pool_names_strangers_and_counts_ended_threads():
+    before = {1: 100, 2: 50, 3: 10, 4: 7}
+    after = {1: 300, 2: 90, 3: 40, 4: 7, 5: 20}  # 5 started meanwhile, another came and went
+    used = by_thread(before=before, after=after, process_before=1000, process_after=1300,
+                     names={1: "MainThread", 2: "AnyIO worker thread",
+                            3: "AnyIO worker thread", 4: "retention"}, tick_s=0.01)
+    assert list(used) == ["MainThread", "AnyIO worker thread", "thread 5", ENDED]  # busiest first
+    assert used == pytest.approx({"MainThread": 2.0, "AnyIO worker thread": 0.7,
+                                  "thread 5": 0.2, ENDED: 0.1})  # "retention" was idle
+
+
+def test_cpu_by_thread_of_a_running_process_names_its_threads():
+    spinner = ("import threading, time\n"
+               "def spin():\n"
+               "    while True: pass\n"
+               "threading.Thread(target=spin, name='bench-spinner', daemon=True).start()\n"
+               "print('up', flush=True)\n"
+               "time.sleep(60)\n")
+    child = subprocess.Popen([sys.executable, "-c", spinner], stdout=subprocess.PIPE)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"up\n"
+        reading = ThreadCpu(child.pid).start()
+        time.sleep(0.5)
+        used = reading.used()
+    finally:
+        child.kill()
+        child.wait()
+    assert used["bench-spinner"] >= 0.1 and used.get("MainThread", 0.0) < 0.1
 
 
 def test_request_bytes_are_a_complete_http_request():
