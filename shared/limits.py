@@ -47,9 +47,10 @@ class SweptMemoryStorage(MemoryStorage):
 
     ``MemoryStorage`` drops them 10 ms after a hit in a new ``threading.Timer`` thread, so from
     about 100 requests a second on it starts a thread every 10 ms: ~0.3 ms of CPU each on our
-    machines, about 3 % of a core for nothing (measured against no limiter, 100 hits a second:
-    415 against 83 µs of CPU per request). A counter past its expiry is ignored when read
-    either way; the sweep only frees memory."""
+    machines, about 3 % of a core for nothing (measured at 100 hits a second: 415–467 µs of
+    CPU per request with it, 158–172 with this one, 50–83 with no limiter). A counter past its
+    expiry is ignored when read either way; the sweep only frees memory, and sweeping 10,000
+    counters (5,000 firms) takes about 1 ms."""
 
     def __init__(self, uri: str | None = None, **options: Any) -> None:
         super().__init__(uri, **options)
