@@ -18,12 +18,11 @@ import os
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 from load import ConnectionPool, open_loop, percentile, summarise
-from threads import ThreadCpu
+from threads import ThreadCpu, process_ticks
 
 from services.matcher.solver.generate import generate
 from shared.auth import Role
@@ -162,11 +161,7 @@ def buckets(sent: list[dict[str, Any]], *, start: datetime, width_s: float,
 def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     """User + system CPU seconds used so far by each process (Linux /proc)."""
     tick = os.sysconf("SC_CLK_TCK")
-    out = {}
-    for name, pid in pids.items():
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        out[name] = (int(fields[11]) + int(fields[12])) / tick
-    return out
+    return {name: process_ticks(pid) / tick for name, pid in pids.items()}
 
 
 def run(config: StackConfig, *, rate: float, duration_s: float, factories: int,
