@@ -112,7 +112,6 @@ def test_the_running_loop_closes_a_stuck_member_and_joins_with_a_new_one(
     assert len(NeverAssigned.made) >= 2 and NeverAssigned.made[0].closed
 
 
-
 class Committing:
     """A KafkaConsumer stand-in that counts commits, or fails them."""
 
@@ -127,7 +126,7 @@ class Committing:
 
 
 def test_a_commit_that_fails_is_logged_and_made_again_later(
-        clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+        caplog: pytest.LogCaptureFixture) -> None:
     """Records applied just before a rebalance: their offsets are committed by a later
     attempt (or, if the partitions went, the next owner reads them again; its inbox skips
     them) — the consumer is not rebuilt for it."""
