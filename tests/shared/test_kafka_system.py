@@ -12,6 +12,7 @@ from shared.events.payloads import ClusterCreated
 from shared.messaging.kafka import EventConsumer
 from shared.messaging.producer import Producer, ensure_topics
 from shared.settings import ServiceSettings
+from sharefab_cli.stack import wait_until
 
 pytestmark = pytest.mark.system
 
@@ -92,13 +93,6 @@ def _committed(bootstrap: str, group: str, tp: TopicPartition) -> int | None:
         consumer.close(autocommit=False)
 
 
-def _until(done, timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while not done() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert done()
-
-
 def test_offsets_are_committed_at_most_every_interval_and_when_the_consumer_stops(kafka_broker):
     """With a long interval the first applied record is committed at once, later ones wait;
     stopping commits them, so the group's next member starts after them."""
@@ -123,11 +117,12 @@ def test_offsets_are_committed_at_most_every_interval_and_when_the_consumer_stop
     try:
         producer.send_batch([event(names["a"])])
         consumer.start()
-        _until(lambda: consumer.commits == 1)  # the first applied record: at once
+        # the first applied record: committed at once
+        wait_until(lambda: consumer.commits == 1, timeout_s=30, what="the first commit")
         assert first == [names["a"]]
         assert _committed(kafka_broker, group, tp) == 1
         producer.send_batch([event(names["b"]), event(names["c"])])
-        _until(lambda: len(first) == 3)
+        wait_until(lambda: len(first) == 3, timeout_s=30, what="b and c applied")
         time.sleep(0.5)  # a few more polls
         assert consumer.commits == 1
         assert _committed(kafka_broker, group, tp) == 1
@@ -141,7 +136,7 @@ def test_offsets_are_committed_at_most_every_interval_and_when_the_consumer_stop
     try:
         producer.send_batch([event(names["d"])])
         consumer.start()
-        _until(lambda: len(second) == 1)
+        wait_until(lambda: len(second) == 1, timeout_s=30, what="d applied")
     finally:
         consumer.stop()
         producer.close()
