@@ -104,8 +104,10 @@ class ServiceClient:
                     f"(403: {detail}); it needs an operator token.")
         message = f"{self.service} answered {response.status_code} to {what}: {detail}"
         errors = problem.get("errors") or []
-        fields = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors[:5]
-                           if isinstance(e, dict))
+        fields = "; ".join(
+            str(e.get("field")) if e.get("message") in detail else
+            f"{e.get('field')}: {e.get('message')}"
+            for e in errors[:5] if isinstance(e, dict))
         return f"{message} ({fields})" if fields else message
 
     def close(self) -> None:

@@ -111,7 +111,15 @@ def test_an_unknown_run_is_a_clear_error(matcher):  # type: ignore[no-untyped-de
 def test_a_bad_window_names_the_field(matcher):  # type: ignore[no-untyped-def]
     result = cli(matcher, "stats", "--window", "soon")
     assert result.exit_code == 1
-    assert "matcher answered 422" in result.stderr and "window" in result.stderr
+    assert "matcher answered 422" in result.stderr and "(query.window)" in result.stderr
+    assert result.stderr.count("'soon' is not a number") == 1  # the detail, not repeated
+
+
+def test_an_unknown_cluster_is_a_clear_error(matcher):  # type: ignore[no-untyped-def]
+    result = cli(matcher, "stats", "--cluster", "qhd-autp")
+    assert result.exit_code == 1
+    assert "matcher answered 404" in result.stderr and "qhd-autp" in result.stderr
+    assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("command", [["stats"], ["match-runs"], ["replay", "run_x"]])

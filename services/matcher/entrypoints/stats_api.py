@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Annotated
 
@@ -16,6 +18,7 @@ from services.matcher.schemas_stats import (
     StatsSeriesPublic,
 )
 from services.matcher.service_layer import stats
+from services.matcher.service_layer.planning import UnknownCluster
 from services.matcher.service_layer.unit_of_work import UnitOfWork
 from shared.auth import Operator
 from shared.problems import Problem
@@ -27,6 +30,7 @@ WindowText = Annotated[str, Query(max_length=10, description="15m, 1h, 24h, 7d â
 ClusterQuery = Annotated[str | None, Query(max_length=64, description="one cluster; default all")]
 Buckets = Annotated[int, Query(ge=1, le=120, description="how many equal buckets")]
 ERRORS = {401: {"description": "no or bad token"}, 403: {"description": "not an operator"},
+          404: {"description": "a cluster the matcher does not know"},
           422: {"description": "bad window"}}
 
 
@@ -36,6 +40,15 @@ def window_of(text: str) -> timedelta:
     except InvalidWindow as exc:
         raise Problem(422, "Validation failed", str(exc),
                       errors=[{"field": "query.window", "message": str(exc)}]) from exc
+
+
+@contextmanager
+def _known_cluster() -> Iterator[None]:
+    try:
+        yield
+    except UnknownCluster as exc:
+        raise Problem(404, "Not found", str(exc),
+                      errors=[{"field": "query.cluster", "message": str(exc)}]) from exc
 
 
 async def get_uow(request: Request) -> UnitOfWork:
@@ -60,7 +73,8 @@ def get_stats_series(_: Operator, uow: UowDep, cluster: ClusterQuery = None,
 
 def stats_public(*, uow: UnitOfWork, cluster: str | None, window: str) -> StatsPublic:
     span = window_of(window)
-    r = stats.report(uow=uow, cluster_id=cluster, window=span)
+    with _known_cluster():
+        r = stats.report(uow=uow, cluster_id=cluster, window=span)
     s = r.steps
     return StatsPublic(
         cluster_id=cluster, window=window, window_s=int(span.total_seconds()), since=r.since,
@@ -83,7 +97,8 @@ def stats_public(*, uow: UnitOfWork, cluster: str | None, window: str) -> StatsP
 def series_public(*, uow: UnitOfWork, cluster: str | None, window: str,
                   buckets: int) -> StatsSeriesPublic:
     span = window_of(window)
-    points = stats.series(uow=uow, cluster_id=cluster, window=span, buckets=buckets)
+    with _known_cluster():
+        points = stats.series(uow=uow, cluster_id=cluster, window=span, buckets=buckets)
     width_s = span.total_seconds() / buckets
     return StatsSeriesPublic(
         cluster_id=cluster, window=window, bucket_s=round(width_s),

@@ -84,6 +84,7 @@ def test_the_window_and_the_cluster_filter(client, t0):  # type: ignore[no-untyp
     assert stats(client, window="15m")["orders_submitted"] == 1
     assert stats(client, window="3h")["orders_submitted"] == 2
     assert stats(client, window="15m")["latency"]["count"] == 2  # both first proposed now
+    feed(client.app, e.cluster_created("elsewhere"))
     other = stats(client, cluster="elsewhere", window="7d")
     assert (other["cluster_id"], other["orders_submitted"], other["steps_placed"],
             other["match_runs_total"], other["match_rate"], other["utilisation"]) == (
@@ -122,6 +123,19 @@ def test_a_bad_window_is_a_problem(client, window):  # type: ignore[no-untyped-d
         assert response.status_code == 422
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.json()["errors"][0]["field"] == "query.window"
+
+
+def test_a_cluster_the_matcher_does_not_know_is_a_404(client):  # type: ignore[no-untyped-def]
+    feed(client.app, e.cluster_created())
+    for path in ("/v1/stats", "/v1/stats/series"):
+        response = client.get(path, params={"cluster": "qhd-autp"}, headers=OPERATOR)
+        assert response.status_code == 404, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        problem = response.json()
+        assert "qhd-autp" in problem["detail"]
+        assert problem["errors"][0]["field"] == "query.cluster"
+        assert client.get(path, params={"cluster": e.CLUSTER},
+                          headers=OPERATOR).status_code == 200
 
 
 def test_only_operators_see_stats(client):  # type: ignore[no-untyped-def]
