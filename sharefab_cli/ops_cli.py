@@ -116,27 +116,59 @@ def match_runs(ctx: typer.Context, cluster: Cluster = None,
     console.print(runs_table(page["items"], title="match runs, newest first", objective=True))
 
 
-def runs_table(runs: list[dict[str, Any]], *, title: str, objective: bool = False) -> Table:
-    table = Table(title=title + " (times UTC)", title_justify="left", box=box.SIMPLE_HEAD,
-                  pad_edge=False)
-    columns: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
-        ("id", lambda r: r["id"]), ("cluster", lambda r: r["cluster_id"]),
+def runs_table(runs: list[dict[str, Any]], *, title: str, objective: bool = False,
+               width: int | None = None) -> Table:
+    """The runs as a table that fits ``width`` columns (default: the terminal's) where it can:
+    a cluster or a date shared by every run goes into the title instead of a column, and when
+    the table is still too wide its columns close up and the objective is abbreviated (3.03M)
+    rather than any cell being cut short (rich would cut them all)."""
+    table = _runs_table(runs, title=title, objective=objective, tight=False)
+    width = width or console.width
+    if console.measure(table, options=console.options.update_width(4 * width)).maximum > width:
+        table = _runs_table(runs, title=title, objective=objective, tight=True)
+    return table
+
+
+def _runs_table(runs: list[dict[str, Any]], *, title: str, objective: bool,
+                tight: bool) -> Table:
+    clusters = {r["cluster_id"] for r in runs}
+    days = {_when(r["started_at"])[:10] for r in runs}
+    one_cluster, one_day = len(clusters) == 1, len(days) == 1
+    where = f" in {next(iter(clusters))}" if one_cluster else ""
+    when = f"{next(iter(days))}, UTC" if one_day else "times UTC"
+    table = Table(title=f"{title}{where} ({when})", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, show_edge=False, collapse_padding=True,
+                  padding=(0, 0) if tight else (0, 1))
+    columns: list[tuple[str, Callable[[dict[str, Any]], str]]] = [("id", lambda r: r["id"])]
+    if not one_cluster:
+        columns.append(("cluster", lambda r: r["cluster_id"]))
+    columns += [
         ("trigger", lambda r: r["trigger"]), ("status", lambda r: r["status"]),
         ("placed", lambda r: str(r["placed_steps"])),
         ("unpl.", lambda r: str(r["unplaced_steps"])),
     ]
     if objective:
-        columns.append(("objective", lambda r: "—" if r.get("objective") is None
-                        else f"{r['objective']:,.0f}"))
-    columns += [("gap", lambda r: _pct(r.get("gap"), digits=2)),
+        columns.append(("obj." if tight else "objective",
+                        lambda r: _amount(r.get("objective"), short=tight)))
+    columns += [("gap", lambda r: _pct(r.get("gap"), digits=2).replace(" ", "")),
                 ("wall", lambda r: f"{r['wall_s']:.2f}s"),
-                ("started", lambda r: _when(r["started_at"])[5:])]
+                ("started", lambda r: _when(r["started_at"])[11 if one_day else 5:])]
     for name, _ in columns:
-        table.add_column(name, no_wrap=name == "id", justify="left" if name in (
+        table.add_column(name, no_wrap=True, justify="left" if name in (
             "id", "cluster", "trigger", "status", "started") else "right")
     for run in runs:
         table.add_row(*(cell(run) for _, cell in columns))
     return table
+
+
+def _amount(value: float | None, *, short: bool) -> str:
+    if value is None:
+        return "—"
+    if short and abs(value) >= 1e6:
+        return f"{value / 1e6:.2f}M"
+    if short and abs(value) >= 1e4:
+        return f"{value / 1e3:.0f}k"
+    return f"{value:,.0f}"
 
 
 def replay(ctx: typer.Context,

@@ -34,8 +34,9 @@ def t0():  # type: ignore[no-untyped-def]
     return e.default_t0()
 
 
-def cli(client: TestClient, *args: str):  # type: ignore[no-untyped-def]
-    return runner.invoke(app, list(args), obj=AppTransport(client), env={"COLUMNS": "160"})
+def cli(client: TestClient, *args: str, columns: int = 160):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), obj=AppTransport(client),
+                         env={"COLUMNS": str(columns)})
 
 
 def row(output: str, label: str) -> str:
@@ -86,6 +87,22 @@ def test_match_runs_lists_the_runs_newest_first(matcher, t0):  # type: ignore[no
     assert result.stdout.index(second["id"]) < result.stdout.index(first["id"])
     empty = cli(matcher, "match-runs", "--cluster", "elsewhere")
     assert empty.exit_code == 0 and "no match runs yet in cluster elsewhere" in empty.stdout
+
+
+@pytest.mark.parametrize("command", [["match-runs"], ["stats"]])
+def test_the_runs_fit_an_80_column_terminal(matcher, t0, command):  # type: ignore[no-untyped-def]
+    feed(matcher.app, *busy_cluster(t0))
+    runs = [plan_now(matcher) for _ in range(3)]
+    result = cli(matcher, *command, columns=80)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in result.stdout  # no cell cut short
+    for run in runs:
+        (line,) = [ln for ln in lines if run["id"] in ln]
+        assert f"{run['placed_steps']} " in line and run["status"] in line
+        assert run["started_at"][11:19] in line  # the time; the date is in the title
+    assert f"in qhd-auto ({runs[0]['started_at'][:10]}, UTC)" in result.stdout
 
 
 def test_replay_says_identical_or_shows_the_differences(matcher, t0):  # type: ignore[no-untyped-def]
