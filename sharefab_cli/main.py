@@ -15,6 +15,7 @@ from rich.markup import escape
 from shared.auth import Role, issue_token
 from shared.settings import ServiceSettings
 from sharefab_cli import demo, dlq_cli, gap_cli, ops_cli, outbox_cli, scenario_cli
+from sharefab_cli.ops_client import DEFAULT_URLS
 from sharefab_cli.stack import SERVICES, LocalStack, StackConfig, StackError
 
 app = typer.Typer(help="sharefab: shared manufacturing for industrial clusters.",
@@ -113,12 +114,21 @@ def _print_welcome(config: StackConfig, tokens: dict[str, str]) -> None:
     console.print("\nDemo tokens (paste into another shell):")
     for name, value in tokens.items():
         console.print(f"export {name}={value}", soft_wrap=True)
-    urls = " ".join(f"--{s}-url {config.url(s)}" for s in SERVICES)
-    console.print(
-        "\nWalk-through: follow README.md § 'Walk-through' with these tokens, or let\n"
-        f"  .venv/bin/sharefab walkthrough {urls}\n"
-        "create a cluster, a factory, a machine and an idle window, place an order, accept the\n"
-        "hold and show the order allocated.")
+
+    def command(name: str, *services: str) -> None:  # URLs other than the CLI's defaults
+        urls = "".join(f" --{s}-url {config.url(s)}" for s in services
+                       if config.url(s) != DEFAULT_URLS[s])
+        console.print(f"  .venv/bin/sharefab {name}{urls}", soft_wrap=True)
+
+    console.print("\nWalk-through (README.md § 'Walk-through'): create a cluster, a factory, a "
+                  "machine and an idle window, place an order, accept the hold and show the "
+                  "order allocated:")
+    command("walkthrough", *SERVICES)
+    console.print("A demo cluster with a stream of orders, then the operator's view:")
+    command("demo", *SERVICES)
+    command("stats", "matcher")
+    command("match-runs", "matcher")
+    console.print(f"  dashboard: {config.url('matcher')}/dashboard (sign in with $OP)")
     console.print("\nPress Ctrl-C to stop everything.")
     console.rule()
 
@@ -160,9 +170,9 @@ def migrate(
 
 @app.command()
 def walkthrough(
-    orders_url: Annotated[str, typer.Option()] = "http://127.0.0.1:8001",
-    capacity_url: Annotated[str, typer.Option()] = "http://127.0.0.1:8002",
-    matcher_url: Annotated[str, typer.Option()] = "http://127.0.0.1:8003",
+    orders_url: Annotated[str, typer.Option()] = DEFAULT_URLS["orders"],
+    capacity_url: Annotated[str, typer.Option()] = DEFAULT_URLS["capacity"],
+    matcher_url: Annotated[str, typer.Option()] = DEFAULT_URLS["matcher"],
     cluster: Annotated[str, typer.Option(help="cluster id to create or reuse")] = "qhd-auto",
     orders: Annotated[
         int, typer.Option(min=1, max=50, help="orders to place one after another")
