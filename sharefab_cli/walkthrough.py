@@ -133,7 +133,23 @@ class Walkthrough:
                                          headers=self.auth["SUP"]), 200, "list reservations")
             return next((r for r in page["items"] if r["order_id"] == order_id), None)
 
-        return poll(find, timeout_s=self.timeout_s, what=f"a held reservation for {order_id}")
+        try:
+            return poll(find, timeout_s=self.timeout_s,
+                        what=f"a held reservation for {order_id}")
+        except WalkthroughError as exc:
+            raise WalkthroughError(f"{exc}{self._why_not_held(order_id)}") from exc
+
+    def _why_not_held(self, order_id: str) -> str:
+        """What the order says about itself, when the matcher left it unplaced."""
+        response = self.http.get(f"{self.e.orders}/v1/orders/{order_id}",
+                                 headers=self.auth["BUY"])
+        if response.status_code != 200 or response.json()["status"] != "unplaced":
+            return ""
+        reasons = sorted({s["unplaced_reason"] or "?" for s in response.json()["steps"]})
+        hint = (f"; other orders in cluster {self.cluster_id} took the capacity (after `sharefab "
+                "demo`, say): --cluster with a new id runs the walk-through in a cluster of its "
+                "own") if "capacity_taken" in reasons else ""
+        return f": the matcher left the order unplaced ({', '.join(reasons)}){hint}"
 
     def wait_allocated(self, order_id: str) -> dict[str, Any]:
         def allocated() -> dict[str, Any] | None:
