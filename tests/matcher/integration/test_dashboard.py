@@ -126,6 +126,10 @@ def test_the_numbers_on_screen_are_those_of_v1_stats(served):  # type: ignore[no
             RESULTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(RESULTS / f"dashboard-{date.today().isoformat()}.png"),
                             full_page=True)
+            page.fill("#cluster", "qhd-autp")  # a typo: the page says so
+            page.press("#cluster", "Enter")
+            page.wait_for_selector("#error:not([hidden])", timeout=20000)
+            typo = page.inner_text("#error")
         finally:
             browser.close()
 
@@ -145,3 +149,4 @@ def test_the_numbers_on_screen_are_those_of_v1_stats(served):  # type: ignore[no
         assert number(shown[key]) == pytest.approx(stats[key], abs=0.05), key
     assert reasons_shown == stats["unplaced_reasons"]
     assert runs_shown == [r["id"] for r in stats["match_runs"]]
+    assert typo == "Could not refresh: cluster 'qhd-autp' is not known to the matcher"
