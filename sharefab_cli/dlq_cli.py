@@ -18,7 +18,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.padding import Padding
+from rich.text import Text
 
 from shared.events.topics import TOPICS, dlq_topic
 
@@ -137,15 +138,20 @@ def list_dead_letters(
                                    "consumer_group": d.consumer_group, "error": d.error,
                                    "value": (d.value or b"").decode("utf-8", "replace")}))
         return
-    table = Table(title=f"{len(letters)} dead letter(s)")
-    table.add_column("id", no_wrap=True)
-    for header in ("dead-lettered at (UTC)", "topic", "partition@offset", "type", "group"):
-        table.add_column(header)
-    table.add_column("error", overflow="fold")
+    console.print(f"[bold]{len(letters)} dead letter(s)[/bold]")
     for d in letters:
-        table.add_row(d.id, d.at.strftime("%Y-%m-%d %H:%M:%S"), d.source_topic, d.source,
-                      escape(d.event_type), d.consumer_group, escape(d.error[:160]))
-    console.print(table)
+        console.print(*letter_lines(d))
+
+
+def letter_lines(d: DeadLetter) -> list[Text | Padding]:
+    """One dead letter as a short block that any terminal width can show whole: the id (what
+    `dlq replay` takes), the event and when it was dead-lettered, then where it came from and
+    the error, indented, wrapped rather than cut."""
+    head = Text.assemble((d.id, "bold"), f"  {d.event_type}  ",
+                         d.at.strftime("%Y-%m-%d %H:%M:%S UTC"))
+    body = Text(f"from {d.source_topic} {d.source}, consumer group {d.consumer_group or '?'}\n"
+                f"error: {d.error[:500] or '(none recorded)'}")
+    return [head, Padding(body, (0, 0, 0, 2))]
 
 
 @dlq_app.command("replay")
