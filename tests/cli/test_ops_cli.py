@@ -135,7 +135,7 @@ def test_a_bad_window_names_the_field(matcher):  # type: ignore[no-untyped-def]
 def test_an_unknown_cluster_is_a_clear_error(matcher):  # type: ignore[no-untyped-def]
     result = cli(matcher, "stats", "--cluster", "qhd-autp")
     assert result.exit_code == 1
-    assert "matcher answered 404" in result.stderr and "qhd-autp" in result.stderr
+    assert "matcher answered 422" in result.stderr and "qhd-autp" in result.stderr
     assert "Traceback" not in result.output
 
 

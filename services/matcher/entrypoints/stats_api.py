@@ -30,8 +30,7 @@ WindowText = Annotated[str, Query(max_length=10, description="15m, 1h, 24h, 7d â
 ClusterQuery = Annotated[str | None, Query(max_length=64, description="one cluster; default all")]
 Buckets = Annotated[int, Query(ge=1, le=120, description="how many equal buckets")]
 ERRORS = {401: {"description": "no or bad token"}, 403: {"description": "not an operator"},
-          404: {"description": "a cluster the matcher does not know"},
-          422: {"description": "bad window"}}
+          422: {"description": "bad window, or a cluster the matcher does not know"}}
 
 
 def window_of(text: str) -> timedelta:
@@ -47,7 +46,7 @@ def _known_cluster() -> Iterator[None]:
     try:
         yield
     except UnknownCluster as exc:
-        raise Problem(404, "Not found", str(exc),
+        raise Problem(422, "Validation failed", str(exc),
                       errors=[{"field": "query.cluster", "message": str(exc)}]) from exc
 
 

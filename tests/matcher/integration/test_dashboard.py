@@ -54,7 +54,7 @@ def test_a_token_link_signs_in_once_and_leaves_an_httponly_cookie(client):  # ty
     assert set(data.json()) == {"stats", "series"}
     assert client.get("/dashboard/data", params={"window": "2w"}).status_code == 422
     unknown = client.get("/dashboard/data", params={"cluster": "qhd-autp"})
-    assert unknown.status_code == 404 and "qhd-autp" in unknown.json()["detail"]
+    assert unknown.status_code == 422 and "qhd-autp" in unknown.json()["detail"]
     client.post("/dashboard/logout")
     assert client.get("/dashboard/data").status_code == 401
 

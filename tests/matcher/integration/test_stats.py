@@ -125,11 +125,11 @@ def test_a_bad_window_is_a_problem(client, window):  # type: ignore[no-untyped-d
         assert response.json()["errors"][0]["field"] == "query.window"
 
 
-def test_a_cluster_the_matcher_does_not_know_is_a_404(client):  # type: ignore[no-untyped-def]
+def test_a_cluster_the_matcher_does_not_know_is_a_422(client):  # type: ignore[no-untyped-def]
     feed(client.app, e.cluster_created())
     for path in ("/v1/stats", "/v1/stats/series"):
         response = client.get(path, params={"cluster": "qhd-autp"}, headers=OPERATOR)
-        assert response.status_code == 404, response.text
+        assert response.status_code == 422, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
         problem = response.json()
         assert "qhd-autp" in problem["detail"]
