@@ -104,14 +104,19 @@ class ServiceClient:
                     f"(403: {detail}); it needs an operator token.")
         message = f"{self.service} answered {response.status_code} to {what}: {detail}"
         errors = problem.get("errors") or []
-        fields = "; ".join(
-            str(e.get("field")) if e.get("message") in detail else
-            f"{e.get('field')}: {e.get('message')}"
-            for e in errors[:5] if isinstance(e, dict))
+        fields = "; ".join(_field(e, detail) for e in errors[:5] if isinstance(e, dict))
         return f"{message} ({fields})" if fields else message
 
     def close(self) -> None:
         self._http.close()
+
+
+def _field(error: dict[str, Any], detail: str) -> str:
+    """A problem's field error, its message left out when the detail already says it."""
+    message = error.get("message")
+    if not message or str(message) in detail:
+        return str(error.get("field"))
+    return f"{error.get('field')}: {message}"
 
 
 def _problem(response: httpx.Response) -> dict[str, Any]:
