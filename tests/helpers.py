@@ -16,6 +16,17 @@ from shared.db import make_engine, run_migrations
 from shared.settings import DEFAULT_JWT_SECRET
 
 
+class Clock:
+    """A clock a test moves by hand (``clock.now += 30``); patch it in for ``time.time`` or
+    ``time.monotonic`` where the code under test reads them."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def make_token(firm: str, role: Role | str, *clusters: str) -> str:
     return issue_token(DEFAULT_JWT_SECRET, firm_id=firm, role=role, clusters=list(clusters))
 

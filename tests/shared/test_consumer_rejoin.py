@@ -13,16 +13,9 @@ from kafka.structs import TopicPartition
 from shared.messaging import kafka as kafka_module
 from shared.messaging.kafka import EventConsumer
 from shared.settings import ServiceSettings
+from tests.helpers import Clock
 
 TP = TopicPartition("orders.v1", 0)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -12,19 +12,12 @@ from limits.strategies import SlidingWindowCounterRateLimiter
 
 from shared import limits as limits_module
 from shared.limits import SWEEP_INTERVAL_S, SweptMemoryStorage, rate_limit_storage
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers import Clock
 
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    c = Clock()
+    c = Clock(1_000_000.0)
     monkeypatch.setattr(time, "time", c)  # limits' expiries
     monkeypatch.setattr(time, "monotonic", c)  # the sweep's schedule
     return c
