@@ -74,11 +74,7 @@ def run(
         var_dir=var_dir,
     )
 
-    def sink(name: str, line: str) -> None:
-        colour = COLOURS.get(name, "white")
-        console.print(f"[{colour}]{name:>8} |[/{colour}] {escape(line)}")
-
-    stack = LocalStack(config, sink=sink)
+    stack = LocalStack(config, sink=_service_line)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     # Ctrl-C stops everything, also when started from a script that ignores SIGINT.
@@ -104,6 +100,13 @@ def run(
     finally:
         console.print("[bold]stopping[/bold] services and broker …")
         stack.stop()
+
+
+def _service_line(name: str, line: str) -> None:
+    """One line a service logged, behind its name. Never broken by rich: the terminal wraps it
+    for the eye, and in a file (``make run > run.log``) each log line stays one line."""
+    colour = COLOURS.get(name, "white")
+    console.print(f"[{colour}]{name:>8} |[/{colour}] {escape(line)}", soft_wrap=True)
 
 
 def _print_welcome(config: StackConfig, tokens: dict[str, str]) -> None:

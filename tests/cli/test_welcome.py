@@ -51,3 +51,12 @@ def test_other_ports_are_passed_to_each_command_that_takes_them(monkeypatch):  #
         command = group.get_command(parent, name)  # type: ignore[attr-defined]
         assert command is not None, name
         command.make_context(name, list(options), parent=parent)  # raises on a bad option
+
+
+def test_a_service_log_line_stays_one_line_behind_its_name(monkeypatch):  # type: ignore[no-untyped-def]
+    out = io.StringIO()
+    monkeypatch.setattr(main, "console", Console(file=out, width=80, highlight=False))
+    line = ("2026-12-04 23:56:43,240 INFO alembic.runtime.migration [-] Running upgrade "
+            "0004_order_times -> 0005_consumer_topics, [the broker's id] of each topic")
+    main._service_line("matcher", line)
+    assert out.getvalue() == f" matcher | {line}\n"  # a file gets whole lines to grep
