@@ -97,3 +97,15 @@ class FakeAuditLog:
                          (("actor", where.actor), ("action", where.action),
                           ("object_id", where.object_id)))]
         return found[:limit]
+
+
+def documented_example(openapi: dict, method: str, path: str,
+                       media: str = "application/json") -> Any:
+    """The request-body example an OpenAPI document offers for ``method path`` ("Try it out"
+    in /docs starts from it): the operation's own, else its schema's first."""
+    content = openapi["paths"][path][method]["requestBody"]["content"][media]
+    if "example" in content:
+        return content["example"]
+    ref = content["schema"]["$ref"].rsplit("/", 1)[-1]
+    return openapi["components"]["schemas"][ref]["examples"][0]
+

@@ -48,7 +48,7 @@ MACHINE = {"id": "mac_0193a1b2c3d5a1b2c3d4e5f6", "factory_id": FACTORY["id"],
            "name": "5-axis mill", "process": "cnc_milling", "materials": ["steel", "aluminium"],
            "hourly_rate": 180.0}
 WINDOW = {"id": "win_0193a1b2c3d6f6e5d4c3b2a1", "machine_id": MACHINE["id"],
-          "start": "2026-12-01T08:00:00Z", "end": "2026-12-03T08:00:00Z", "hours": 20.0,
+          "start": "2030-01-07T08:00:00Z", "end": "2030-01-09T08:00:00Z", "hours": 20.0,
           "held_hours": 6.0, "accepted_hours": 0.0, "free_hours": 14.0, "version": 1}
 
 
@@ -146,19 +146,19 @@ class MachinesPublic(BaseModel):
 
 
 class WindowCreate(_Request):
-    model_config = _examples({"start": "2026-12-01T08:00:00Z", "end": "2026-12-03T08:00:00Z",
+    model_config = _examples({"start": "2030-01-07T08:00:00Z", "end": "2030-01-09T08:00:00Z",
                               "hours": 20.0})
     start: AwareDatetime
-    end: AwareDatetime
+    end: AwareDatetime = Field(description="after start, and in the future")
     hours: float = Field(gt=0, description="machine hours offered, at most end − start")
 
 
 class WindowUpdate(_Request):
     """What to change; omitted (or null) values stay as they are."""
 
-    model_config = _examples({"end": "2026-12-04T08:00:00Z", "hours": 28.0}, {"hours": 12.0})
+    model_config = _examples({"end": "2030-01-10T08:00:00Z", "hours": 28.0}, {"hours": 12.0})
     start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    end: AwareDatetime | None = Field(None, description="a new end must be in the future")
     hours: float | None = Field(None, gt=0, description="at least the hours held + accepted")
 
     @model_validator(mode="after")

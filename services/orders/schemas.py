@@ -66,7 +66,7 @@ class StepCreate(BaseModel):
 
 ORDER_EXAMPLE = {
     "cluster_id": "qhd-auto", "title": "Brackets", "delivery": {"lat": 39.94, "lon": 119.55},
-    "due": "2026-12-08T00:00:00Z", "min_tier": "basic", "certifications": [],
+    "due": "2030-01-14T00:00:00Z", "min_tier": "basic", "certifications": [],
     "max_distance_km": 60, "priority": 3,
     "steps": [{"key": "mill", "process": "cnc_milling", "material": "steel",
                "quantity": 500, "hours": 6.0, "after": []}],

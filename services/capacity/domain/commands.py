@@ -58,6 +58,7 @@ class OpenWindow:
     start: datetime
     end: datetime
     hours: float
+    at: datetime = field(default_factory=utc_now)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class UpdateWindow:
     start: datetime | None = None
     end: datetime | None = None
     hours: float | None = None
+    at: datetime = field(default_factory=utc_now)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class ImportWindows:
 
     actor: Actor
     csv_text: str
+    at: datetime = field(default_factory=utc_now)
 
 
 @dataclass(frozen=True)

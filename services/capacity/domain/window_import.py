@@ -3,8 +3,8 @@
 The file: the header ``machine_id,start,end,hours`` (any column order), then at most
 ``MAX_ROWS`` data rows; times are ISO-8601 with a zone (``Z`` or ``+08:00``). A row is bad when
 its machine is not one of the caller's (unknown and foreign machines read the same), a time does
-not parse, ``end ≤ start``, ``hours ≤ 0`` or ``> end − start``, or it overlaps an open window of
-its machine or another row of the file on the same machine.
+not parse, ``end ≤ start``, ``end`` is not after now, ``hours ≤ 0`` or ``> end − start``, or it
+overlaps an open window of its machine or another row of the file on the same machine.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class ParsedFile:
         return {r.machine_id for r in self.rows if r.machine_id}
 
 
-def parse_csv(text: str) -> ParsedFile:
+def parse_csv(text: str, *, now: datetime) -> ParsedFile:
     """Rows and their format errors; a file that is not such a table raises ImportRejected."""
     reader = csv.reader(io.StringIO(text), strict=True)
     try:
@@ -73,7 +73,7 @@ def parse_csv(text: str) -> ParsedFile:
                 parsed.rows.append(ImportRow(number, "", None, None, None))
                 continue
             values = {name: fields[i].strip() for name, i in index.items()}
-            parsed.rows.append(_row(number, values, parsed.errors))
+            parsed.rows.append(_row(number, values, parsed.errors, now=now))
     except csv.Error as exc:
         raise ImportRejected([RowError(None, "file",
                                        f"line {reader.line_num}: not CSV ({exc})")]) from exc
@@ -120,7 +120,8 @@ def _columns(header: list[str] | None) -> dict[str, int]:
     return {name: i for i, name in enumerate(names)}
 
 
-def _row(number: int, values: dict[str, str], errors: list[RowError]) -> ImportRow:
+def _row(number: int, values: dict[str, str], errors: list[RowError], *,
+         now: datetime) -> ImportRow:
     found: list[RowError] = []
     if not values["machine_id"]:
         found.append(RowError(number, "machine_id", "missing"))
@@ -128,7 +129,7 @@ def _row(number: int, values: dict[str, str], errors: list[RowError]) -> ImportR
     hours = _hours(number, values["hours"], found)
     if not found and start and end and hours is not None:
         try:
-            check_shape(start, end, hours)
+            check_shape(start, end, hours, now=now)
         except InvalidInput as exc:
             found.append(RowError(number, exc.field, exc.message))
     errors += found

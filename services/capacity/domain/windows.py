@@ -78,14 +78,16 @@ class Window:
         self.held_hours = max(0.0, self.held_hours - hours)
 
     def reschedule(self, *, start: datetime | None, end: datetime | None, hours: float | None,
-                   others: Iterable[Window]) -> bool:
-        """Move and/or resize; False when nothing changes. ``others``: the machine's windows."""
+                   others: Iterable[Window], now: datetime) -> bool:
+        """Move and/or resize; False when nothing changes. ``others``: the machine's windows.
+        A new ``end`` must be after ``now``; other changes may touch a window that has ended."""
         new_start, new_end = start or self.start, end or self.end
         new_hours = self.hours if hours is None else hours
         if (new_start, new_end, new_hours) == (self.start, self.end, self.hours):
             return False
         blame = "hours" if hours is not None else ("end" if end is not None else "start")
-        check_shape(new_start, new_end, new_hours, hours_field=blame)
+        check_shape(new_start, new_end, new_hours, hours_field=blame,
+                    now=now if end is not None else None)
         if new_hours < self.reserved_hours - EPSILON:
             raise BelowReserved(
                 f"window {self.id} has {round(self.reserved_hours, 3)} h held or accepted; "
@@ -105,13 +107,17 @@ class Window:
 
 
 def check_shape(start: datetime, end: datetime, hours: float, *,
-                hours_field: str = "hours") -> None:
-    """Time zones present, ``end > start`` and ``0 < hours ≤ end − start`` (else InvalidInput)."""
+                hours_field: str = "hours", now: datetime | None = None) -> None:
+    """Time zones present, ``end > start``, ``end > now`` (when given) and
+    ``0 < hours ≤ end − start`` (else InvalidInput)."""
     for name, value in (("start", start), ("end", end)):
         if value.tzinfo is None:
             raise InvalidInput(name, "must carry a time zone (UTC)")
     if not end > start:
         raise InvalidInput("end", "must be after start")
+    if now is not None and not end > now:
+        raise InvalidInput("end", f"must be in the future (now {now:%Y-%m-%dT%H:%M}Z): "
+                                  "a window that has ended offers no hours")
     span_h = (end - start).total_seconds() / 3600
     if not 0 < hours <= span_h + EPSILON:
         raise InvalidInput(hours_field,
@@ -157,9 +163,11 @@ def open_window(
     end: datetime,
     hours: float,
     existing: Iterable[Window],
+    now: datetime,
 ) -> Window:
-    """A new window, checked against the rules and the machine's other windows."""
-    check_shape(start, end, hours)
+    """A new window, checked against the rules and the machine's other windows; it must end
+    after ``now``."""
+    check_shape(start, end, hours, now=now)
     window = Window(id=window_id, machine_id=machine_id, factory_id=factory_id,
                     cluster_id=cluster_id, start=start, end=end, hours=hours)
     _refuse_overlap(window, existing)

@@ -15,8 +15,8 @@ MAX_BYTES = 8 * 1024 * 1024  # 10,000 rows take about 1 MiB
 MAX_UPLOAD_BYTES = MAX_BYTES + 64 * 1024  # the whole request: the file plus multipart framing
 CSV_TYPES = ("text/csv", "application/csv")
 EXAMPLE = ("machine_id,start,end,hours\n"
-           "mac_0193a1b2c3d5a1b2c3d4e5f6,2026-12-01T08:00:00Z,2026-12-03T08:00:00Z,20\n"
-           "mac_0193a1b2c3d5a1b2c3d4e5f6,2026-12-07T08:00:00+08:00,2026-12-08T20:00:00+08:00,30.5\n")
+           "mac_0193a1b2c3d5a1b2c3d4e5f6,2030-01-14T08:00:00Z,2030-01-16T08:00:00Z,20\n"
+           "mac_0193a1b2c3d5a1b2c3d4e5f6,2030-01-21T08:00:00+08:00,2030-01-22T20:00:00+08:00,30.5\n")
 
 # The request body as OpenAPI describes it (the route reads the raw body itself), and the limit
 # of the whole request (shared/limits.py): the file plus multipart framing.

@@ -107,7 +107,7 @@ def open_machine_window(cmd: commands.OpenWindow, uow: CapacityUnitOfWork) -> Wi
         window = open_window(
             window_id=new_id("win"), machine_id=machine.id, factory_id=factory.id,
             cluster_id=factory.cluster_id, start=cmd.start, end=cmd.end, hours=cmd.hours,
-            existing=uow.windows.for_machine(machine.id),
+            existing=uow.windows.for_machine(machine.id), now=cmd.at,
         )
         uow.windows.add(window)
         uow.publish(messages.window_opened(window))

@@ -27,7 +27,8 @@ def update_window(cmd: commands.UpdateWindow, uow: CapacityUnitOfWork) -> Window
         window = visible_window(uow, cmd.actor, cmd.window_id)
         uow.machines.get(window.machine_id, lock=True)  # serialises overlap checks
         changed = window.reschedule(start=cmd.start, end=cmd.end, hours=cmd.hours,
-                                    others=uow.windows.for_machine(window.machine_id))
+                                    others=uow.windows.for_machine(window.machine_id),
+                                    now=cmd.at)
         if changed:
             uow.windows.save(window)
             uow.publish(messages.window_updated(window))
@@ -50,7 +51,7 @@ def close_window(cmd: commands.CloseWindow, uow: CapacityUnitOfWork) -> None:
 def import_windows(cmd: commands.ImportWindows, uow: CapacityUnitOfWork) -> list[Window]:
     """Every row becomes a window (window.opened each), or ImportRejected names the bad rows."""
     cmd.actor.require(SUPPLIER)
-    parsed = parse_csv(cmd.csv_text)
+    parsed = parse_csv(cmd.csv_text, now=cmd.at)
     with uow:
         machines = uow.machines.refs(parsed.machine_ids, firm_id=cmd.actor.firm_id, lock=True)
         windows = plan_import(parsed, machines=machines,

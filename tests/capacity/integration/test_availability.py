@@ -8,6 +8,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from services.capacity.domain.commands import OpenWindow
+from services.capacity.domain.model import SUPPLIER, Actor
+from services.capacity.service_layer.handlers import open_machine_window
 from tests.capacity.integration.flows import (
     BUY,
     CLUSTER,
@@ -141,7 +144,7 @@ def test_tier_is_the_verified_one_and_min_tier_filters(client: TestClient,
     assert _shown(client) == ([("basic", 3), ("excellent", 3)], 1)
 
 
-def test_process_filter_and_ended_or_closed_windows(client: TestClient,
+def test_process_filter_and_ended_or_closed_windows(client: TestClient, app: FastAPI,
                                                     sites: list[Site]) -> None:
     third = _site(client, SUP3, name="C")
     for headers, name in ((SUP, "W1"), (SUP2, "W2"), (SUP3, "W3")):
@@ -151,9 +154,13 @@ def test_process_filter_and_ended_or_closed_windows(client: TestClient,
         ("cnc_milling", 60.0), ("welding", 30.0)]
     assert [b["process"] for b in _availability(client, process="welding")["items"]] == [
         "welding"]
-    # a window in the past does not count; a closed one neither
+    # a window that has ended does not count (opened back when it had not; the API refuses
+    # one that has ended), a closed one neither
     past = datetime(2020, 1, 6, tzinfo=UTC)
-    add_window(client, third.machine_id, past, past + timedelta(hours=10), 5.0, headers=SUP3)
+    open_machine_window(OpenWindow(
+        actor=Actor(firm_id="firm-s3", role=SUPPLIER, clusters=(CLUSTER,)),
+        machine_id=third.machine_id, start=past, end=past + timedelta(hours=10), hours=5.0,
+        at=past), app.state.runtime.uow_factory())
     assert client.delete(f"/v1/windows/{third.window_ids[0]}", headers=SUP3).status_code == 204
     assert _availability(client, process="cnc_milling") == {"items": [],
                                                             "suppressed_buckets": 1}

@@ -109,6 +109,7 @@ def test_invalid_machines(app: FastAPI, client: TestClient, change: dict, fields
     (10, 5, 1.0, "body.end"),
     (0, 10, 10.5, "body.hours"),
     (0, 10, 0, "body.hours"),
+    (-72, -30, 1.0, "body.end"),  # ended yesterday: offers nothing (T0 is tomorrow)
 ])
 def test_invalid_windows(app: FastAPI, client: TestClient, start_h: int, end_h: int,
                          hours: float, field: str) -> None:
@@ -121,6 +122,14 @@ def test_invalid_windows(app: FastAPI, client: TestClient, start_h: int, end_h: 
     assert response.status_code == 422
     assert _fields(response) == {field}
     assert count(app, "windows") == 0 and event_types(app) == before
+
+
+def test_a_window_that_has_begun_offers_what_is_left(client: TestClient) -> None:
+    create_cluster(client)
+    site = build_site(client, windows=0)
+    response = client.post(f"/v1/machines/{site.machine_id}/windows", headers=SUP, json={
+        "start": iso(T0 - timedelta(hours=30)), "end": iso(T0), "hours": 5})
+    assert response.status_code == 201, response.text
 
 
 def test_windows_need_time_zones(app: FastAPI, client: TestClient) -> None:

@@ -119,13 +119,14 @@ def test_every_bad_row_is_listed_and_nothing_is_stored(app: FastAPI, client: Tes
         _row(m, 40, 47, 2),                              # 10 overlaps the existing window
         _row(m, 55, 65, 2),                              # 11 overlaps row 1
         f"{m},{iso(T0)}",                                # 12 too few fields
-        _row(m, 200, 210, 5),                            # 13 fine
+        _row(m, -72, -30, 5),                            # 13 ended yesterday
+        _row(m, 200, 210, 5),                            # 14 fine
     ))
     errors = _rejected(app, response)
     assert [e[:2] for e in errors] == [
         (1, "row"), (2, "machine_id"), (3, "machine_id"), (4, "start"), (5, "start"), (5, "end"),
         (6, "end"), (7, "hours"), (8, "hours"), (9, "hours"), (10, "row"), (11, "row"),
-        (12, "row")]
+        (12, "row"), (13, "end")]
     messages = {(row, field): message for row, field, message in errors}
     assert messages[(2, "machine_id")] == messages[(3, "machine_id")] == "unknown machine"
     assert foreign not in response.text and "firm-s2" not in response.text
@@ -134,8 +135,9 @@ def test_every_bad_row_is_listed_and_nothing_is_stored(app: FastAPI, client: Tes
     assert messages[(1, "row")] == "overlaps row 11 on the same machine"
     assert "at most 10.0" in messages[(8, "hours")]
     assert "must be after start" in messages[(6, "end")]
+    assert "must be in the future" in messages[(13, "end")]
     assert response.json()["detail"].startswith(
-        "12 bad rows: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12;")
+        "13 bad rows: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13;")
 
 
 def test_rows_of_the_file_overlapping_each_other_are_all_named(app: FastAPI, client: TestClient,

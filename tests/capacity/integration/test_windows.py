@@ -96,6 +96,8 @@ def test_patch_that_changes_nothing_writes_nothing(app: FastAPI, client: TestCli
     ({"end": iso(T0 + timedelta(hours=10))}, "body.end"),            # 20 h no longer fit
     ({"start": iso(T0 + timedelta(hours=30))}, "body.start"),        # 20 h in 18 h
     ({"end": iso(T0)}, "body.end"),                                  # end = start
+    ({"start": iso(T0 - timedelta(hours=72)),                        # ended yesterday
+      "end": iso(T0 - timedelta(hours=30))}, "body.end"),
     ({"start": "2030-01-01T08:00:00"}, "body.start"),                # no time zone
     ({"machine_id": "mac_other"}, "body.machine_id"),
     ({"held_hours": 0}, "body.held_hours"),

@@ -37,5 +37,5 @@ def seeded() -> Seeded:
     machine = handlers.add_machine(c.AddMachine(SUPPLIER, factory.id, name="mill",
                                                 process="cnc_milling", hourly_rate=180.0), uow)
     window = handlers.open_machine_window(c.OpenWindow(
-        SUPPLIER, machine.id, start=T0, end=T0 + timedelta(hours=48), hours=20.0), uow)
+        SUPPLIER, machine.id, start=T0, end=T0 + timedelta(hours=48), hours=20.0, at=T0), uow)
     return Seeded(uow, factory.id, machine.id, window.id)

@@ -66,7 +66,7 @@ def test_other_firms_objects_are_not_found(seeded: Seeded) -> None:
     with pytest.raises(NotFound):
         handlers.open_machine_window(c.OpenWindow(
             OTHER_SUPPLIER, seeded.machine_id, start=T0 + timedelta(days=9),
-            end=T0 + timedelta(days=10), hours=1.0), seeded.uow)
+            end=T0 + timedelta(days=10), hours=1.0, at=T0), seeded.uow)
     with pytest.raises(NotFound):
         views.get_factory(OTHER_SUPPLIER, seeded.factory_id, seeded.uow)
     assert views.list_factories(OTHER_SUPPLIER, seeded.uow, cursor=None, limit=50).items == []
@@ -84,7 +84,7 @@ def test_overlapping_windows_are_refused(seeded: Seeded) -> None:
     with pytest.raises(WindowOverlap):
         handlers.open_machine_window(c.OpenWindow(
             SUPPLIER, seeded.machine_id, start=T0 + timedelta(hours=40),
-            end=T0 + timedelta(hours=60), hours=5.0), seeded.uow)
+            end=T0 + timedelta(hours=60), hours=5.0, at=T0), seeded.uow)
     assert len(views.list_windows(SUPPLIER, seeded.machine_id, seeded.uow).items) == 1
 
 

@@ -65,16 +65,17 @@ def test_import_is_all_or_nothing(seeded: Seeded) -> None:
     good = f"{seeded.machine_id},{start.isoformat()},{(start + timedelta(hours=8)).isoformat()},8"
     text = "machine_id,start,end,hours\n" + good + "\n"
     with pytest.raises(ImportRejected):
-        window_handlers.import_windows(c.ImportWindows(OTHER_SUPPLIER, text), seeded.uow)
+        window_handlers.import_windows(c.ImportWindows(OTHER_SUPPLIER, text, at=T0), seeded.uow)
     with pytest.raises(ImportRejected):  # the second row overlaps the existing window
         window_handlers.import_windows(c.ImportWindows(
             SUPPLIER, text + f"{seeded.machine_id},{T0.isoformat()},"
-                             f"{(T0 + timedelta(hours=1)).isoformat()},1\n"), seeded.uow)
+                             f"{(T0 + timedelta(hours=1)).isoformat()},1\n", at=T0),
+            seeded.uow)
     assert len(views.list_windows(SUPPLIER, seeded.machine_id, seeded.uow).items) == 1
-    [window] = window_handlers.import_windows(c.ImportWindows(SUPPLIER, text), seeded.uow)
+    [window] = window_handlers.import_windows(c.ImportWindows(SUPPLIER, text, at=T0), seeded.uow)
     assert seeded.uow.events[-1].payload["window_id"] == window.id
     with pytest.raises(Forbidden):
-        window_handlers.import_windows(c.ImportWindows(OPERATOR, text), seeded.uow)
+        window_handlers.import_windows(c.ImportWindows(OPERATOR, text, at=T0), seeded.uow)
 
 
 def test_expiry_frees_only_due_holds_in_batches(seeded: Seeded) -> None:

@@ -17,6 +17,7 @@ from services.capacity.domain.window_import import (
 from services.capacity.domain.windows import Window
 
 T0 = datetime(2026, 12, 1, 8, tzinfo=UTC)
+NOW = T0 - timedelta(days=1)
 MINE = {"m1": MachineRef("m1", "f1", "c1"), "m2": MachineRef("m2", "f2", "c2")}
 
 
@@ -30,7 +31,7 @@ def _file(*rows: str) -> str:
 
 def _plan(text: str, existing: list[Window] | None = None) -> list[Window]:
     ids = (f"w{n}" for n in itertools.count(1))
-    return plan_import(parse_csv(text), machines=MINE, existing=existing or [],
+    return plan_import(parse_csv(text, now=NOW), machines=MINE, existing=existing or [],
                        new_id=lambda: next(ids))
 
 
@@ -70,6 +71,16 @@ def test_hours_rules() -> None:
         (1, "hours"), (2, "hours"), (3, "hours"), (4, "hours"), (5, "end")]
 
 
+def test_a_row_that_has_ended_is_refused_one_that_is_running_is_not() -> None:
+    now = T0 + timedelta(hours=5)
+    text = _file(f"m1,{_at(0)},{_at(5)},2", f"m1,{_at(0)},{_at(10)},2",
+                 "m2,2025-12-01T08:00:00Z,2025-12-03T08:00:00Z,20")
+    with pytest.raises(ImportRejected) as exc:
+        plan_import(parse_csv(text, now=now), machines=MINE, existing=[], new_id=lambda: "w")
+    assert [(e.row, e.field) for e in exc.value.errors] == [(1, "end"), (3, "end")]
+    assert "must be in the future" in exc.value.errors[0].message
+
+
 def test_overlaps_with_open_windows_and_between_rows_of_one_machine_only() -> None:
     existing = [Window("w-old", "m1", "f1", "c1", T0, T0 + timedelta(hours=10), 5.0)]
     errors = _errors(_file(f"m1,{_at(9)},{_at(12)},1",      # 1 overlaps w-old
@@ -99,21 +110,21 @@ def test_rows_with_format_errors_are_not_checked_for_overlap() -> None:
 ])
 def test_file_level_problems(text: str, message: str) -> None:
     with pytest.raises(ImportRejected) as exc:
-        parse_csv(text)
+        parse_csv(text, now=NOW)
     assert exc.value.errors == [RowError(None, "file", message)]
 
 
 def test_at_most_max_rows() -> None:
     row = f"m1,{_at(0)},{_at(10)},8"
-    assert len(parse_csv(_file(*[row] * MAX_ROWS)).rows) == MAX_ROWS
+    assert len(parse_csv(_file(*[row] * MAX_ROWS), now=NOW).rows) == MAX_ROWS
     with pytest.raises(ImportRejected) as exc:
-        parse_csv(_file(*[row] * (MAX_ROWS + 1)))
+        parse_csv(_file(*[row] * (MAX_ROWS + 1)), now=NOW)
     assert exc.value.errors == [RowError(None, "file", f"more than {MAX_ROWS} data rows")]
 
 
 def test_broken_csv_quoting_is_a_file_error() -> None:
     with pytest.raises(ImportRejected) as exc:
-        parse_csv('machine_id,start,end,hours\n"m1,a,b,1\n')  # the quote never closes
+        parse_csv('machine_id,start,end,hours\n"m1,a,b,1\n', now=NOW)  # the quote never closes
     [error] = exc.value.errors
     assert (error.row, error.field) == (None, "file")
     assert error.message == "line 2: not CSV (unexpected end of data)"

@@ -18,13 +18,14 @@ from services.capacity.domain.errors import (
 from services.capacity.domain.windows import Window, find_overlaps, open_window
 
 T0 = datetime(2026, 12, 1, 8, tzinfo=UTC)
+NOW = T0 - timedelta(days=1)
 
 
 def _open(start: datetime = T0, hours_span: float = 48, hours: float = 20.0,
           existing: list[Window] | None = None) -> Window:
     return open_window(window_id="w-new", machine_id="m1", factory_id="f1", cluster_id="c1",
                        start=start, end=start + timedelta(hours=hours_span), hours=hours,
-                       existing=existing or [])
+                       existing=existing or [], now=NOW)
 
 
 def test_a_valid_window_starts_with_all_hours_free() -> None:
@@ -45,6 +46,15 @@ def test_end_after_start_and_hours_within_the_span(span: float, hours: float, fi
 
 def test_hours_may_fill_the_whole_span() -> None:
     assert _open(hours_span=10, hours=10.0).hours == 10.0
+
+
+def test_a_window_must_end_after_now_and_may_have_started_before() -> None:
+    for end in (NOW, NOW - timedelta(days=365)):  # e.g. last year's date typed by mistake
+        with pytest.raises(InvalidInput, match="must be in the future") as exc:
+            _open(start=end - timedelta(hours=48))
+        assert exc.value.field == "end"
+    running = _open(start=NOW - timedelta(hours=10))  # its remaining hours are still offered
+    assert running.end == NOW + timedelta(hours=38)
 
 
 def test_naive_times_are_refused() -> None:
@@ -104,9 +114,10 @@ def _h(hours: float) -> datetime:
 
 def test_reschedule_moves_and_resizes() -> None:
     window, neighbour = _open(), replace(_open(start=_h(48)), id="w-next")
-    assert window.reschedule(start=_h(-10), end=None, hours=30.0, others=[window, neighbour])
+    assert window.reschedule(start=_h(-10), end=None, hours=30.0, others=[window, neighbour],
+                             now=NOW)
     assert (window.start, window.end, window.hours) == (_h(-10), _h(48), 30.0)
-    assert not window.reschedule(start=_h(-10), end=None, hours=None, others=[])
+    assert not window.reschedule(start=_h(-10), end=None, hours=None, others=[], now=NOW)
 
 
 @pytest.mark.parametrize(("change", "field"), [
@@ -120,22 +131,35 @@ def test_reschedule_moves_and_resizes() -> None:
 def test_reschedule_keeps_the_shape_rules(change: dict, field: str) -> None:
     window = _open()
     with pytest.raises(InvalidInput) as exc:
-        window.reschedule(**({"start": None, "end": None, "hours": None} | change), others=[])
+        window.reschedule(**({"start": None, "end": None, "hours": None} | change), others=[],
+                          now=NOW)
     assert exc.value.field == field
     assert (window.start, window.end, window.hours) == (T0, _h(48), 20.0)
+
+
+def test_a_new_end_must_be_after_now_other_changes_need_not() -> None:
+    window = _open()
+    with pytest.raises(InvalidInput, match="must be in the future") as exc:
+        window.reschedule(start=None, end=_h(30), hours=None, others=[], now=_h(30))
+    assert exc.value.field == "end"
+    assert window.end == _h(48)
+    # a window that has ended may still be corrected (say, the hours it really offered)
+    assert window.reschedule(start=None, end=None, hours=12.0, others=[], now=_h(60))
+    assert window.hours == 12.0
 
 
 def test_reschedule_refuses_overlap_and_hours_below_what_is_reserved() -> None:
     window, neighbour = _open(), replace(_open(start=_h(48)), id="w-next")
     with pytest.raises(WindowOverlap):
-        window.reschedule(start=None, end=_h(49), hours=None, others=[window, neighbour])
+        window.reschedule(start=None, end=_h(49), hours=None, others=[window, neighbour],
+                          now=NOW)
     window.hold(5.0)
     window.accept_held(3.0)
     window.hold(4.0)
     with pytest.raises(BelowReserved, match="9.0 h held or accepted"):  # 6 held + 3 accepted
-        window.reschedule(start=None, end=None, hours=8.5, others=[])
+        window.reschedule(start=None, end=None, hours=8.5, others=[], now=NOW)
     assert window.hours == 20.0
-    assert window.reschedule(start=None, end=None, hours=9.0, others=[])
+    assert window.reschedule(start=None, end=None, hours=9.0, others=[], now=NOW)
     assert window.free_hours == 0.0
 
 
