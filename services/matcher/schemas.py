@@ -116,7 +116,10 @@ class ExplanationPublic(BaseModel):
     funnel: list[FunnelStagePublic] = Field(
         description="candidate windows after each stage, computed now from the current state")
     nearest_miss: str | None = Field(
-        None, description="what stopped the candidate that came closest (no identities)")
+        None, description="what stopped the candidate that came closest (of those that got "
+        "furthest, the one that fell least short). Never an identity; a buyer reads a "
+        "factory's distance rounded up to 5 km and a window's end to the day, the operator "
+        "the exact figures")
 
 
 class PartitionsPublic(BaseModel):

@@ -3,6 +3,7 @@ and no request body can set a field the server owns (firm, verified tier, status
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -58,6 +59,26 @@ def test_a_buyer_reads_no_supplier_identity_before_acceptance(
     assert reads["explanation (unplaced)"].json()["nearest_miss"]
     for path in ("/v1/match-runs", f"/v1/match-runs/{world.run_id}"):  # runs name windows
         assert matcher.get(path, headers=BUYER).status_code == 403
+
+
+def test_a_buyer_cannot_place_a_factory_on_the_map_from_an_explanation(
+    clients: dict[str, TestClient], world: World
+) -> None:
+    """A nearest miss by distance: the operator reads the factory's distance to 0.1 km, the
+    buyer only a bound rounded up to 5 km (exact distances from delivery points the buyer
+    chooses would locate the factory)."""
+    matcher = clients["matcher"]
+    matcher.app.state.event_handler(*me.envelope(me.order_submitted(
+        me.default_t0(), "ord-3", step_ids=("stp-3",), max_distance_km=1)))
+    assert matcher.post("/v1/match-runs", json={"cluster_id": CLUSTER},
+                        headers=flows.OP).status_code == 201
+    told = matcher.get("/v1/steps/stp-3/explanation", headers=BUYER).json()
+    exact = matcher.get("/v1/steps/stp-3/explanation", headers=flows.OP).json()
+    assert told["reason"] == exact["reason"] == "outside_distance"
+    assert told["nearest_miss"] == "distance: a factory within 5 km of delivery (limit 1 km)"
+    assert re.fullmatch(r"distance: factory is 2\.\d km from delivery \(limit 1 km\)",
+                        exact["nearest_miss"]), exact
+    assert told["funnel"] == exact["funnel"]
 
 
 def test_after_acceptance_the_buyer_learns_the_factory(clients: dict[str, TestClient],

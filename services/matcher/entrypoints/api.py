@@ -126,7 +126,8 @@ def explain_step(step_id: str, principal: CurrentPrincipal, uow: UowDep,
         raise Problem(404, "Not found", f"step {step_id} does not exist")
     return ExplanationPublic(
         step_id=found.step_id, order_id=found.order_id, status=found.status,
-        reason=found.reason, detail=found.detail, nearest_miss=found.nearest_miss,
+        reason=found.reason, detail=found.detail,
+        nearest_miss=found.nearest_miss if principal.is_operator else found.nearest_miss_told,
         funnel=[FunnelStagePublic(stage=s.stage, candidates=s.candidates) for s in found.funnel])
 
 

@@ -64,7 +64,8 @@ class Explanation:
     reason: str | None
     detail: str | None
     funnel: tuple[StageCount, ...]
-    nearest_miss: str | None
+    nearest_miss: str | None  # exact figures: for the operator
+    nearest_miss_told: str | None  # what the buyer reads (Funnel.nearest_miss_told)
 
 
 def explain_step(step_id: str, *, uow: UnitOfWork, params: Parameters,
@@ -83,7 +84,7 @@ def explain_step(step_id: str, *, uow: UnitOfWork, params: Parameters,
             return Explanation(
                 step_id=step.id, order_id=step.order_id, buyer_firm_id=order_rec.buyer_firm_id,
                 status=step.status, reason=None, detail=step.detail, funnel=(),
-                nearest_miss=None)
+                nearest_miss=None, nearest_miss_told=None)
         snap = rm.snapshot(step.cluster_id, now=now, order_ids=[step.order_id])
     instance = build_instance(snap, params=params, now=now)
     order = instance.orders_by_id[step.order_id]
@@ -95,4 +96,4 @@ def explain_step(step_id: str, *, uow: UnitOfWork, params: Parameters,
     return Explanation(
         step_id=step.id, order_id=step.order_id, buyer_firm_id=order_rec.buyer_firm_id,
         status=step.status, reason=step.reason, detail=step.detail, funnel=result.stages,
-        nearest_miss=result.nearest_miss)
+        nearest_miss=result.nearest_miss, nearest_miss_told=result.nearest_miss_told)

@@ -10,6 +10,7 @@ the optimiser (it needs the static part only).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -48,6 +49,18 @@ class StageCount:
     candidates: int
 
 
+@dataclass(frozen=True, slots=True)
+class Miss:
+    """Why one candidate failed a stage. ``short``: how far it fell short, in the stage's unit
+    (km, hours, tier ranks, certificates; smaller is nearer). ``told``: what a buyer reads
+    instead of ``why`` where ``why`` would locate one supplier (a factory's distance to the
+    nearest 0.1 km, from delivery points of the buyer's choosing, places it on a map)."""
+
+    why: str
+    short: float = 0.0
+    told: str | None = None
+
+
 @dataclass(frozen=True)
 class Funnel:
     step_id: str
@@ -55,7 +68,21 @@ class Funnel:
     eligible: tuple[str, ...]  # window ids that pass every stage
     reason: str | None = None  # None when ``eligible`` is not empty
     detail: str = ""
-    nearest_miss: str | None = None  # what stopped the candidate that came closest
+    miss: tuple[str, Miss] | None = None  # (stage, why) of the candidate that came closest
+
+    @property
+    def nearest_miss(self) -> str | None:
+        """For the operator: the exact figures."""
+        return f"{self.miss[0]}: {self.miss[1].why}" if self.miss else None
+
+    @property
+    def nearest_miss_told(self) -> str | None:
+        """For the buyer: no figure that places one supplier more precisely than 5 km or a
+        day."""
+        if self.miss is None:
+            return None
+        stage, miss = self.miss
+        return f"{stage}: {miss.told or miss.why}"
 
 
 @dataclass(frozen=True)
@@ -85,81 +112,93 @@ class _Ctx:
                 if s.id != self.step.id and (w := self.state.placement.get(s.id)) in cands}
 
 
-Check = Callable[[_Ctx, Candidate], str | None]  # None = passes, else why not
+Check = Callable[[_Ctx, Candidate], Miss | None]  # None = passes, else why not
+
+TOLD_KM = 5.0  # a buyer reads a factory's distance rounded up to this
 
 
-def _material(x: _Ctx, c: Candidate) -> str | None:
+def _material(x: _Ctx, c: Candidate) -> Miss | None:
     m = x.step.material
-    return None if m is None or m in c.machine.materials else f"machine does not take {m}"
+    return None if m is None or m in c.machine.materials else Miss(f"machine does not take {m}")
 
 
-def _tier(x: _Ctx, c: Candidate) -> str | None:
-    if tier_rank(c.factory.tier) >= tier_rank(x.order.min_tier):
+def _tier(x: _Ctx, c: Candidate) -> Miss | None:
+    short = tier_rank(x.order.min_tier) - tier_rank(c.factory.tier)
+    if short <= 0:
         return None
-    return f"factory tier {c.factory.tier} is below {x.order.min_tier}"
+    return Miss(f"factory tier {c.factory.tier} is below {x.order.min_tier}", short)
 
 
-def _certifications(x: _Ctx, c: Candidate) -> str | None:
+def _certifications(x: _Ctx, c: Candidate) -> Miss | None:
     missing = x.order.certifications - c.factory.certifications
-    return f"factory lacks {', '.join(sorted(missing))}" if missing else None
-
-
-def _distance(x: _Ctx, c: Candidate) -> str | None:
-    km = delivery_km(c, x.order)
-    if km <= x.order.max_distance_km + EPS:
+    if not missing:
         return None
-    return f"factory is {km:.1f} km from delivery (limit {x.order.max_distance_km:g} km)"
+    return Miss(f"factory lacks {', '.join(sorted(missing))}", len(missing))
 
 
-def _buyer(x: _Ctx, c: Candidate) -> str | None:
+def _distance(x: _Ctx, c: Candidate) -> Miss | None:
+    km, limit = delivery_km(c, x.order), x.order.max_distance_km
+    if km <= limit + EPS:
+        return None
+    within = math.ceil(km / TOLD_KM) * TOLD_KM
+    return Miss(f"factory is {km:.1f} km from delivery (limit {limit:g} km)", km - limit,
+                told=f"a factory within {within:g} km of delivery (limit {limit:g} km)")
+
+
+def _buyer(x: _Ctx, c: Candidate) -> Miss | None:
     if c.factory.id in x.order.blocked_factories:
-        return "the buyer blocked this factory"
+        return Miss("the buyer blocked this factory")
     if x.order.allowed_factories and c.factory.id not in x.order.allowed_factories:
-        return "factory is not on the buyer's allowed list"
+        return Miss("factory is not on the buyer's allowed list")
     return None
 
 
-def _window(x: _Ctx, c: Candidate) -> str | None:
+def _window(x: _Ctx, c: Candidate) -> Miss | None:
     w, s = c.window, x.step
     if w.offered + EPS < s.hours:
-        return f"window offers {w.offered:g} h, the step needs {s.hours:g} h"
+        return Miss(f"window offers {w.offered:g} h, the step needs {s.hours:g} h",
+                    s.hours - w.offered)
     if w.end > x.order.due:
-        return f"window ends {w.end:%Y-%m-%d %H:%M} UTC, after the due date"
+        late_h = (w.end - x.order.due).total_seconds() / 3600
+        return Miss(f"window ends {w.end:%Y-%m-%d %H:%M} UTC, after the due date", late_h,
+                    told=f"a window ending on {w.end:%Y-%m-%d}, after the due date")
     if x.instance.now is not None and w.end <= x.instance.now:
-        return "window has already ended"
+        return Miss("window has already ended")
     return None
 
 
-def _precedence(x: _Ctx, c: Candidate) -> str | None:
+def _precedence(x: _Ctx, c: Candidate) -> Miss | None:
     params = x.instance.params
     for other_c, other, first in x.neighbours():
         if first and not precedence_ok(before=other_c, after=c, after_hours=x.step.hours,
                                        params=params):
             transit = transit_hours(other_c, c, params)
-            return f"too early after a preceding step (transit {transit:.1f} h)"
+            return Miss(f"too early after a preceding step (transit {transit:.1f} h)",
+                        told="too early after a preceding step, with transit")
         if not first and not precedence_ok(before=c, after=other_c, after_hours=other.hours,
                                            params=params):
-            return "ends too late for a following step already placed"
+            return Miss("ends too late for a following step already placed")
     return None
 
 
-def _capacity(x: _Ctx, c: Candidate) -> str | None:
+def _capacity(x: _Ctx, c: Candidate) -> Miss | None:
     if c.window.id in x.step.excluded_windows:
-        return "window was rejected or declined for this step"
+        return Miss("window was rejected or declined for this step", math.inf)
     free = x.state.free.get(c.window.id, c.window.hours)
     if free + EPS < x.step.hours:
-        return f"only {max(free, 0.0):g} of {c.window.offered:g} h left"
+        return Miss(f"only {max(free, 0.0):g} of {c.window.offered:g} h left",
+                    x.step.hours - free)
     return None
 
 
-def _factories(x: _Ctx, c: Candidate) -> str | None:
+def _factories(x: _Ctx, c: Candidate) -> Miss | None:
     limit = x.order.max_factories
     if limit is None:
         return None
     used = x.factories_in_use()
     if c.factory.id in used or len(used) < limit:
         return None
-    return f"the order already uses {len(used)} factories (max {limit})"
+    return Miss(f"the order already uses {len(used)} factories (max {limit})")
 
 
 # (stage, reason when it empties the candidate set, test); "process" is applied by index.
@@ -187,8 +226,8 @@ def static_violations(instance: Instance, order: Order, step: Step, window_id: s
     x = _Ctx(instance, order, step, PlanState(free={}))
     out = [] if c.machine.process == step.process else [
         f"process: machine does {c.machine.process}, not {step.process}"]
-    out += [f"{stage}: {why}" for stage, _, check in _STAGES
-            if stage in STATIC_STAGES and (why := check(x, c)) is not None]
+    out += [f"{stage}: {miss.why}" for stage, _, check in _STAGES
+            if stage in STATIC_STAGES and (miss := check(x, c)) is not None]
     if window_id in step.excluded_windows:
         out.append("window was rejected or declined for this step")
     return out
@@ -205,22 +244,23 @@ def funnel(instance: Instance, order: Order, step: Step, state: PlanState | None
     if not survivors:
         return Funnel(step.id, tuple(counts), (), reasons.NO_CAPABLE_MACHINE,
                       stage_detail("process", order, step, len(all_cands)),
-                      f"no {step.process} machine")
-    miss: tuple[int, str] | None = None
+                      ("process", Miss(f"no {step.process} machine")))
+    # the nearest miss: among the candidates that got furthest, the one that fell least short
+    miss: tuple[int, str, Miss] | None = None
     for i, (stage, reason, check) in enumerate(_STAGES):
         kept = []
         for c in survivors:
             why = check(x, c)
             if why is None:
                 kept.append(c)
-            elif miss is None or i > miss[0]:
-                miss = (i, f"{stage}: {why}")
+            elif miss is None or i > miss[0] or why.short < miss[2].short:
+                miss = (i, stage, why)
         counts.append(StageCount(stage, len(kept)))
         if not kept:
             excluded = sum(1 for c in survivors if c.window.id in step.excluded_windows)
             return Funnel(step.id, tuple(counts), (), reason,
                           stage_detail(stage, order, step, len(survivors), excluded),
-                          miss[1] if miss else None)
+                          (miss[1], miss[2]) if miss else None)
         survivors = kept
     return Funnel(step.id, tuple(counts), tuple(c.window.id for c in survivors))
 

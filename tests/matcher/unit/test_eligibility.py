@@ -6,6 +6,7 @@ m3 that takes aluminium only. One window on each machine: w1, w2, w3 (20 h, endi
 """
 
 from services.matcher.domain import reasons
+from services.matcher.domain.costs import haversine_km
 from services.matcher.solver import greedy
 from services.matcher.solver.eligibility import PlanState, funnel, static_violations
 from tests.matcher.unit.builders import factory, h, instance, machine, order, replace, step, window
@@ -165,3 +166,38 @@ def test_too_many_factories_when_max_factories_is_reached():
     plan = greedy.solve(inst)
     assert {u.step_id: u.reason for u in plan.unplaced} == {
         "s1": reasons.ORDER_INCOMPLETE, "s2": reasons.TOO_MANY_FACTORIES}
+
+
+def _two_sites(**order_kw):  # type: ignore[no-untyped-def]
+    """A far factory (fa, ~33 km from delivery) listed before a near one (fb, ~11 km); one
+    mill and one window on each: wa ends at T0 + 60 h, wb at T0 + 50 h."""
+    return instance(
+        factories=[factory("fa", lat=40.20, lon=119.75), factory("fb", lat=40.02, lon=119.62)],
+        machines=[machine("ma", "fa"), machine("mb", "fb")],
+        windows=[window("wa", "ma", end=60), window("wb", "mb", end=50)],
+        orders=[order(**order_kw)])
+
+
+def test_the_nearest_miss_is_the_candidate_that_fell_least_short():
+    near_km = haversine_km(39.94, 119.55, 40.02, 119.62)
+    assert 10 < near_km < 15 < 30 < haversine_km(39.94, 119.55, 40.20, 119.75)
+    f = run(_two_sites(max_distance_km=5))
+    assert f.reason == reasons.OUTSIDE_DISTANCE
+    assert f.nearest_miss == f"distance: factory is {near_km:.1f} km from delivery (limit 5 km)"
+    # the buyer reads no figure that places the factory: its distance rounded up to 5 km
+    assert f.nearest_miss_told == "distance: a factory within 15 km of delivery (limit 5 km)"
+
+    f = run(_two_sites(due=h(40)))  # both windows end after the due date; wb by less
+    assert f.reason == reasons.NO_WINDOW_BEFORE_DUE
+    assert f.nearest_miss == (f"due_date: window ends {h(50):%Y-%m-%d %H:%M} UTC, after the "
+                              "due date")
+    assert f.nearest_miss_told == (f"due_date: a window ending on {h(50):%Y-%m-%d}, after the "
+                                   "due date")
+
+
+def test_the_buyer_reads_the_same_nearest_miss_where_no_figure_locates_a_supplier():
+    f = run(cluster([order(min_tier="excellent")]))
+    assert f.nearest_miss_told == f.nearest_miss == (
+        "tier: factory tier advanced is below excellent")
+    f = run(cluster([order(steps=(step("s1", process="welding"),))]))
+    assert f.nearest_miss_told == f.nearest_miss == "process: no welding machine"
