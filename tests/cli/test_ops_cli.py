@@ -85,6 +85,7 @@ def test_match_runs_lists_the_runs_newest_first(matcher, t0):  # type: ignore[no
     result = cli(matcher, "match-runs", "--cluster", "qhd-auto", "--limit", "5")
     assert result.exit_code == 0, result.output
     assert result.stdout.index(second["id"]) < result.stdout.index(first["id"])
+    feed(matcher.app, e.cluster_created("elsewhere"))
     empty = cli(matcher, "match-runs", "--cluster", "elsewhere")
     assert empty.exit_code == 0 and "no match runs yet in cluster elsewhere" in empty.stdout
 
@@ -132,8 +133,9 @@ def test_a_bad_window_names_the_field(matcher):  # type: ignore[no-untyped-def]
     assert result.stderr.count("'soon' is not a number") == 1  # the detail, not repeated
 
 
-def test_an_unknown_cluster_is_a_clear_error(matcher):  # type: ignore[no-untyped-def]
-    result = cli(matcher, "stats", "--cluster", "qhd-autp")
+@pytest.mark.parametrize("command", ["stats", "match-runs"])
+def test_an_unknown_cluster_is_a_clear_error(matcher, command):  # type: ignore[no-untyped-def]
+    result = cli(matcher, command, "--cluster", "qhd-autp")
     assert result.exit_code == 1
     assert "matcher answered 422" in result.stderr and "qhd-autp" in result.stderr
     assert "Traceback" not in result.output

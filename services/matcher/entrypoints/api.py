@@ -47,7 +47,8 @@ router = APIRouter(prefix="/v1", tags=["matching"],
                    generate_unique_id_function=lambda route: route.name)
 
 
-@router.get("/match-runs", summary="List match runs, newest first")
+@router.get("/match-runs", summary="List match runs, newest first",
+            responses={422: {"description": "unknown cluster, or a bad cursor"}})
 def list_match_runs(
     _: Operator, uow: UowDep, cluster_id: str | None = None, cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -58,6 +59,9 @@ def list_match_runs(
     except views.InvalidCursor as exc:
         raise Problem(422, "Validation failed", str(exc),
                       errors=[{"field": "query.cursor", "message": str(exc)}]) from exc
+    except planning.UnknownCluster as exc:
+        raise Problem(422, "Validation failed", str(exc),
+                      errors=[{"field": "query.cluster_id", "message": str(exc)}]) from exc
     return MatchRunsPublic(items=[_run(r) for r in runs], next_cursor=next_cursor)
 
 

@@ -48,6 +48,14 @@ class UnknownCluster(Exception):
         self.cluster_id = cluster_id
 
 
+def require_known(uow: UnitOfWork, cluster_id: str | None) -> None:
+    """A filter on a cluster the matcher has never heard of is an error (UnknownCluster), not
+    an empty answer: a typo in the operator's filter would otherwise read as a cluster with no
+    demand, or no runs."""
+    if cluster_id is not None and not uow.read_model.cluster_exists(cluster_id):
+        raise UnknownCluster(cluster_id)
+
+
 @dataclass(frozen=True)
 class PlanningOptions:
     params: Parameters

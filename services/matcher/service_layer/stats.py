@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from services.matcher.domain import stats
-from services.matcher.service_layer.planning import UnknownCluster
+from services.matcher.service_layer.planning import require_known
 from services.matcher.service_layer.unit_of_work import UnitOfWork
 
 RECENT_RUNS = 10
@@ -50,7 +50,7 @@ def report(*, uow: UnitOfWork, cluster_id: str | None, window: timedelta,
     since = until - window
     span = {"cluster_id": cluster_id, "since": since, "until": until}
     with uow:
-        _known(uow, cluster_id)
+        require_known(uow, cluster_id)
         q = uow.stats
         offered, placed = q.hours(cluster_id=cluster_id, since=since)
         return Report(
@@ -77,7 +77,7 @@ def series(*, uow: UnitOfWork, cluster_id: str | None, window: timedelta, bucket
         return stats.bucket_index(t, since=since, width=width, count=buckets)
 
     with uow:
-        _known(uow, cluster_id)
+        require_known(uow, cluster_id)
         q = uow.stats
         for t in q.submitted_times(**span):
             if (i := at(t)) is not None:
@@ -92,10 +92,3 @@ def series(*, uow: UnitOfWork, cluster_id: str | None, window: timedelta, bucket
     return [Point(start=start, orders_submitted=orders[i], steps_placed=placed[i],
                   steps_unplaced=unplaced[i], latency=stats.latency(latencies[i]))
             for i, start in enumerate(stats.buckets(since, until, buckets))]
-
-
-def _known(uow: UnitOfWork, cluster_id: str | None) -> None:
-    """A cluster the matcher has never heard of is an error, not a window of zeros: a typo in
-    the operator's filter would otherwise read as a cluster with no demand."""
-    if cluster_id is not None and not uow.read_model.cluster_exists(cluster_id):
-        raise UnknownCluster(cluster_id)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from services.matcher.domain.model import Allocation, Parameters, Unplaced
 from services.matcher.domain.readmodel import CANCELLED, build_instance
 from services.matcher.domain.runs import MatchRun
+from services.matcher.service_layer.planning import require_known
 from services.matcher.service_layer.unit_of_work import UnitOfWork
 from services.matcher.solver.eligibility import PlanState, StageCount, funnel
 
@@ -35,8 +36,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 def list_runs(*, uow: UnitOfWork, cluster_id: str | None, cursor: str | None, limit: int
               ) -> tuple[list[MatchRun], str | None]:
+    """Raises UnknownCluster for a cluster the matcher has never heard of."""
     after = decode_cursor(cursor) if cursor else None
     with uow:
+        require_known(uow, cluster_id)
         runs = uow.runs.list(cluster_id=cluster_id, after=after, limit=limit + 1)
     page = runs[:limit]
     return page, encode_cursor(page[-1]) if len(runs) > limit else None

@@ -53,8 +53,20 @@ def test_a_run_can_be_read_back_with_its_proposals(client, t0):  # type: ignore[
     assert body["unplaced"] == []
     listed = client.get("/v1/match-runs", params={"cluster_id": e.CLUSTER}, headers=OPERATOR)
     assert [r["id"] for r in listed.json()["items"]] == [run["id"]]
+    feed(client.app, e.cluster_created("elsewhere"))
     other = client.get("/v1/match-runs", params={"cluster_id": "elsewhere"}, headers=OPERATOR)
-    assert other.json() == {"items": [], "next_cursor": None}
+    assert other.json() == {"items": [], "next_cursor": None}  # known, never planned
+
+
+def test_listing_the_runs_of_an_unknown_cluster_is_422(client, t0):  # type: ignore[no-untyped-def]
+    """A typo in the filter must not read as a cluster that was never planned."""
+    feed(client.app, *e.walkthrough(t0))
+    plan_now(client)
+    r = client.get("/v1/match-runs", params={"cluster_id": "qhd-autp"}, headers=OPERATOR)
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["errors"] == [{"field": "query.cluster_id",
+                                   "message": "cluster 'qhd-autp' is not known to the matcher"}]
 
 
 def test_runs_page_with_a_cursor(client, t0):  # type: ignore[no-untyped-def]
