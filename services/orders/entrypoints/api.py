@@ -68,6 +68,9 @@ def _as_problems() -> Iterator[None]:
     except views.InvalidRange as exc:
         raise Problem(422, "Validation failed", str(exc),
                       errors=[{"field": "query.created_from", "message": str(exc)}]) from exc
+    except views.UnknownCluster as exc:
+        raise Problem(422, "Validation failed", str(exc),
+                      errors=[{"field": "query.cluster_id", "message": str(exc)}]) from exc
 
 
 @router.post("/orders", status_code=201, summary="Submit an order", operation_id="submit_order",

@@ -25,6 +25,14 @@ class InvalidRange(Exception):
     """created_from is after created_to."""
 
 
+class UnknownCluster(Exception):
+    """A cluster filter naming a cluster the orders service has never heard of (a typo must
+    not read as a cluster without orders)."""
+
+    def __init__(self, cluster_id: str) -> None:
+        super().__init__(f"cluster {cluster_id!r} is not known")
+
+
 def get_order(uow: AbstractUnitOfWork, order_id: str, *, buyer_firm_id: str | None) -> Order:
     """The order; ``buyer_firm_id`` None means the caller may see every order (operator)."""
     with uow:
@@ -51,6 +59,8 @@ def list_orders(
         raise InvalidRange("created_from must not be after created_to")
     before = decode_cursor(cursor) if cursor else None
     with uow:
+        if cluster_id is not None and not uow.clusters.exists(cluster_id):
+            raise UnknownCluster(cluster_id)
         orders = uow.orders.page(buyer_firm_id=buyer_firm_id, status=status,
                                  cluster_id=cluster_id, created_from=created_from,
                                  created_to=created_to, before=before, limit=limit + 1)

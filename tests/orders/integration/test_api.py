@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.orders.adapters.orm import OrderRow
+from shared.events.payloads import ClusterCreated
 from tests.helpers import bearer
 from tests.orders.integration.support import (
     BUYER,
@@ -20,6 +21,7 @@ from tests.orders.integration.support import (
     OTHER_BUYER,
     SUPPLIER,
     count,
+    feed,
     order_body,
     outbox_events,
 )
@@ -242,11 +244,13 @@ def test_list_pages_newest_first_with_a_cursor(client: TestClient) -> None:
     assert len(everything["items"]) == 6 and everything["next_cursor"] is None
 
 
-def test_list_filters(client: TestClient) -> None:
+def test_list_filters(client: TestClient, app: FastAPI) -> None:
     post(client, order_body())
     mine = client.get("/v1/orders", params={"status": "submitted", "cluster_id": CLUSTER},
                       headers=BUYER).json()
     assert len(mine["items"]) == 1
+    feed(app, ClusterCreated(cluster_id="elsewhere", name="Tangshan", lat=39.6, lon=118.2,
+                             max_distance_km=60))
     for params in ({"status": "allocated"}, {"cluster_id": "elsewhere"}):
         assert client.get("/v1/orders", params=params, headers=BUYER).json()["items"] == []
 
@@ -285,6 +289,7 @@ def test_list_filters_by_creation_time(client: TestClient, app: FastAPI) -> None
     ({"created_to": "2026-13-01T00:00:00Z"}, "query.created_to"),
     ({"created_from": "2026-11-02T00:00:00Z", "created_to": "2026-11-01T00:00:00Z"},
      "query.created_from"),
+    ({"cluster_id": "qhd-autp"}, "query.cluster_id"),  # a typo is not a cluster without orders
 ])
 def test_list_refuses_bad_parameters(client: TestClient, params: dict[str, Any],
                                      field: str) -> None:
