@@ -69,10 +69,16 @@ class FactoryRepository(_Repository):
         self.session.execute(sa.update(FactoryRow).where(FactoryRow.id == factory.id).values(
             verified_tier=factory.verified_tier))
 
-    def page(self, *, firm_id: str | None, after: str | None, limit: int) -> list[Factory]:
+    def page(self, *, firm_id: str | None, after: str | None, limit: int,
+             cluster_id: str | None = None, verified: bool | None = None) -> list[Factory]:
         query = sa.select(FactoryRow).order_by(FactoryRow.id).limit(limit)
         if firm_id is not None:
             query = query.where(FactoryRow.firm_id == firm_id)
+        if cluster_id is not None:
+            query = query.where(FactoryRow.cluster_id == cluster_id)
+        if verified is not None:
+            query = query.where(FactoryRow.verified_tier.is_not(None) if verified
+                                else FactoryRow.verified_tier.is_(None))
         if after:
             query = query.where(FactoryRow.id > after)
         return [_factory(r) for r in self.session.scalars(query)]

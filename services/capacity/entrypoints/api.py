@@ -88,9 +88,15 @@ def register_factory(body: s.FactoryCreate, p: Supplier, uow: UowDep) -> s.Facto
 
 
 @router.get("/factories", tags=["factories"])
-def list_factories(p: SupplierOrOperator, uow: UowDep, cursor: Cursor = None,
-                   limit: Limit = 50) -> s.FactoriesPublic:
-    return out(s.FactoriesPublic, views.list_factories(actor(p), uow, cursor=cursor, limit=limit))
+def list_factories(
+    p: SupplierOrOperator, uow: UowDep, cursor: Cursor = None, limit: Limit = 50,
+    cluster_id: Annotated[str | None, Query(max_length=64, description="one cluster")] = None,
+    verified: Annotated[bool | None, Query(
+        description="false: factories whose tier the operator has not verified yet")] = None,
+) -> s.FactoriesPublic:
+    """A supplier's own factories; every factory for the operator."""
+    return out(s.FactoriesPublic, views.list_factories(
+        actor(p), uow, cursor=cursor, limit=limit, cluster_id=cluster_id, verified=verified))
 
 
 @router.get("/factories/{factory_id}", tags=["factories"])

@@ -49,11 +49,18 @@ def _firm_filter(actor: Actor) -> str | None:
     return None if actor.is_operator else actor.firm_id
 
 
-def list_factories(actor: Actor, uow: CapacityUnitOfWork, *, cursor: str | None, limit: int
+def list_factories(actor: Actor, uow: CapacityUnitOfWork, *, cursor: str | None, limit: int,
+                   cluster_id: str | None = None, verified: bool | None = None
                    ) -> Page[Factory]:
+    """The caller's factories (every factory for the operator), by id; ``cluster_id`` and
+    ``verified`` (has a verified tier or not: the operator's queue of tiers to check) narrow
+    them. A cluster that does not exist is an InvalidInput, not an empty page."""
     with uow:
-        return _page(lambda n: uow.factories.page(firm_id=_firm_filter(actor), after=cursor,
-                                                   limit=n), limit, lambda f: f.id)
+        if cluster_id is not None and uow.clusters.get(cluster_id) is None:
+            raise InvalidInput("cluster_id", f"unknown cluster {cluster_id!r}", source="query")
+        return _page(lambda n: uow.factories.page(
+            firm_id=_firm_filter(actor), after=cursor, limit=n, cluster_id=cluster_id,
+            verified=verified), limit, lambda f: f.id)
 
 
 def get_factory(actor: Actor, factory_id: str, uow: CapacityUnitOfWork) -> Factory:

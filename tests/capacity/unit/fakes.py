@@ -51,9 +51,12 @@ class FakeFactories(_Repo):
     def save(self, factory: Factory) -> None:
         self.rows[factory.id] = copy.deepcopy(factory)
 
-    def page(self, *, firm_id: str | None, after: str | None, limit: int) -> list[Factory]:
+    def page(self, *, firm_id: str | None, after: str | None, limit: int,
+             cluster_id: str | None = None, verified: bool | None = None) -> list[Factory]:
         found = [f for i, f in sorted(self.rows.items())
-                 if (firm_id is None or f.firm_id == firm_id) and (not after or i > after)]
+                 if (firm_id is None or f.firm_id == firm_id) and (not after or i > after)
+                 and (cluster_id is None or f.cluster_id == cluster_id)
+                 and (verified is None or (f.verified_tier is not None) == verified)]
         return copy.deepcopy(found[:limit])
 
 
