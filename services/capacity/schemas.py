@@ -217,7 +217,20 @@ class AvailabilityPublic(BaseModel):
 RESERVATION = {"id": "res_0193a1b2c3d4e5f6a7b8c9d0", "order_id": "ord_1", "step_id": "stp_1",
                "window_id": WINDOW["id"], "factory_id": FACTORY["id"], "hours": 6.0,
                "price": 1080.0, "status": "held", "expires_at": "2026-12-02T08:00:00Z",
-               "created_at": "2026-12-01T08:00:00Z"}
+               "created_at": "2026-12-01T08:00:00Z",
+               "job": {"title": "Brackets", "process": "cnc_milling", "material": "steel",
+                       "quantity": 500, "due": "2026-12-08T00:00:00Z"}}
+
+
+class JobPublic(BaseModel):
+    """What the held hours are for: enough to accept or decline; never who asks."""
+
+    model_config = _public(RESERVATION["job"])
+    title: str
+    process: str
+    material: str | None
+    quantity: int
+    due: datetime
 
 
 class ReservationPublic(BaseModel):
@@ -232,6 +245,9 @@ class ReservationPublic(BaseModel):
     status: ReservationStatus
     expires_at: datetime
     created_at: datetime
+    job: JobPublic | None = Field(
+        None, description="the step the hours are for; null for holds made before the matcher "
+        "described jobs")
 
 
 class ReservationsPublic(BaseModel):

@@ -257,6 +257,31 @@ class AllocationProposed(EventPayload):
     allocations: list[ProposedAllocation]
 
 
+class ProposedJob(EventPayload):
+    """What the supplier is asked to make: enough to accept or decline, never who asks."""
+
+    title: str
+    process: str
+    material: str | None
+    quantity: int
+    due: datetime
+
+
+class ProposedJobAllocation(ProposedAllocation):
+    job: ProposedJob
+
+
+class AllocationProposedV2(AllocationProposed):
+    """Version 2: each allocation also says what the job is (``job``), so a supplier sees what
+    it is asked to make. Consumers read version 1 as before (its reservations have no job)."""
+
+    TYPE = "allocation.proposed"
+    VERSION = 2
+    TOPIC = MATCHING
+
+    allocations: list[ProposedJobAllocation]  # type: ignore[assignment]
+
+
 class StepUnplaced(EventPayload):
     TYPE = "step.unplaced"
     VERSION = 1

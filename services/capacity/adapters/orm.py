@@ -104,6 +104,7 @@ class ReservationRow(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     match_run_id: Mapped[str | None] = mapped_column(sa.String(100))
     reason: Mapped[str | None] = mapped_column(sa.Text)
+    job: Mapped[dict | None] = mapped_column(sa.JSON)  # reservations.Job, due in ISO-8601
 
 
 class OrderRow(Base):

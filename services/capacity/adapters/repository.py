@@ -21,7 +21,7 @@ from services.capacity.adapters.orm import (
 )
 from services.capacity.domain.availability import FreeSlot
 from services.capacity.domain.model import Cluster, Factory, Machine
-from services.capacity.domain.reservations import ACTIVE, Reservation, Status
+from services.capacity.domain.reservations import ACTIVE, Job, Reservation, Status
 from services.capacity.domain.window_import import MachineRef
 from services.capacity.domain.windows import EPSILON, Window
 from services.capacity.service_layer.unit_of_work import ConcurrentUpdate
@@ -212,7 +212,8 @@ class WindowRepository(_Repository):
 
 class ReservationRepository(_Repository):
     def add(self, reservation: Reservation) -> None:
-        self.session.add(ReservationRow(**vars(reservation)))
+        row = vars(reservation) | {"job": _job_json(reservation.job)}
+        self.session.add(ReservationRow(**row))
 
     def get(self, reservation_id: str, *, lock: bool = False) -> Reservation | None:
         """``lock``: for a status change — PostgreSQL then makes a concurrent change of the same
@@ -320,5 +321,15 @@ def _reservation(r: ReservationRow) -> Reservation:
         factory_id=r.factory_id, cluster_id=r.cluster_id, hours=r.hours, price=r.price,
         expires_at=r.expires_at, created_at=r.created_at, status=Status(r.status),
         match_run_id=r.match_run_id, reason=r.reason,
-        updated_at=r.updated_at,
+        updated_at=r.updated_at, job=_job(r.job),
     )
+
+
+def _job_json(job: Job | None) -> dict[str, Any] | None:
+    return None if job is None else vars(job) | {"due": job.due.isoformat()}
+
+
+def _job(stored: dict[str, Any] | None) -> Job | None:
+    if stored is None:
+        return None
+    return Job(**(stored | {"due": datetime.fromisoformat(stored["due"])}))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.capacity.domain.reservations import Reservation
+from services.capacity.domain.reservations import Job, Reservation
 from services.capacity.domain.windows import EPSILON, Window
 
 ORDER_INCOMPLETE = "order_incomplete"
@@ -26,6 +26,7 @@ class Ask:
     window_id: str
     hours: float
     price: float
+    job: Job | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def place_holds(
             id=new_id(), order_id=terms.order_id, step_id=ask.step_id, window_id=window.id,
             factory_id=window.factory_id, cluster_id=terms.cluster_id, hours=ask.hours,
             price=ask.price, expires_at=terms.expires_at, created_at=terms.now,
-            match_run_id=terms.match_run_id,
+            match_run_id=terms.match_run_id, job=ask.job,
         ))
     outcome.windows = sorted({a.window_id: windows[a.window_id] for a in asks}.values(),
                              key=lambda w: w.id)

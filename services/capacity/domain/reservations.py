@@ -37,6 +37,18 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 
 
+@dataclass(frozen=True)
+class Job:
+    """What the held hours are for, as the matcher described it: what to make, how many, by
+    when. Never who asks (the buyer stays unnamed to the supplier)."""
+
+    title: str
+    process: str
+    material: str | None
+    quantity: int
+    due: datetime
+
+
 @dataclass
 class Reservation:
     id: str
@@ -53,6 +65,7 @@ class Reservation:
     match_run_id: str | None = None
     reason: str | None = None
     updated_at: datetime | None = None
+    job: Job | None = None  # None when the proposal did not describe it (allocation.proposed v1)
 
     @property
     def is_active(self) -> bool:

@@ -21,7 +21,7 @@ from services.capacity.domain.holding import (
 )
 from services.capacity.domain.ids import new_id
 from services.capacity.domain.model import OPERATOR, SUPPLIER, Actor, Cluster, Factory, Machine
-from services.capacity.domain.reservations import Reservation, Status
+from services.capacity.domain.reservations import Job, Reservation, Status
 from services.capacity.domain.windows import Window, open_window
 from services.capacity.service_layer import messages
 from services.capacity.service_layer.base import CONSUMER, owned_factory, retry_on_conflict
@@ -29,7 +29,13 @@ from services.capacity.service_layer.releases import release_cancelled_order
 from services.capacity.service_layer.unit_of_work import CapacityUnitOfWork
 from shared.audit import AuditEntry
 from shared.events import Envelope
-from shared.events.payloads import AllocationProposed, OrderCancelled
+from shared.events.payloads import (
+    AllocationProposed,
+    AllocationProposedV2,
+    OrderCancelled,
+    ProposedAllocation,
+    ProposedJobAllocation,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -188,7 +194,8 @@ def hold_proposed_allocations(
 ) -> None:
     """allocation.proposed: hold every step's hours atomically, or reject the whole order."""
     at = now or datetime.now(UTC)
-    asks = [Ask(a.step_id, a.window_id, a.hours, a.price) for a in proposal.allocations]
+    asks = [Ask(a.step_id, a.window_id, a.hours, a.price, job=_job(a))
+            for a in proposal.allocations]
     terms = HoldTerms(order_id=proposal.order_id, cluster_id=proposal.cluster_id,
                       match_run_id=proposal.match_run_id, now=at, expires_at=at + hold_ttl)
     cause = str(envelope.event_id)
@@ -219,8 +226,18 @@ def hold_proposed_allocations(
                 len(outcome.reservations), len(outcome.refusals))
 
 
+def _job(allocation: ProposedAllocation) -> Job | None:
+    """The job a version 2 proposal describes (version 1 describes none)."""
+    if not isinstance(allocation, ProposedJobAllocation):
+        return None
+    j = allocation.job
+    return Job(title=j.title, process=j.process, material=j.material, quantity=j.quantity,
+               due=j.due)
+
+
 # Event payload class → handler (called with the payload, a unit of work, envelope and ttl).
 EVENT_HANDLERS: dict[type, Callable[..., None]] = {
     AllocationProposed: hold_proposed_allocations,
+    AllocationProposedV2: hold_proposed_allocations,
     OrderCancelled: release_cancelled_order,
 }

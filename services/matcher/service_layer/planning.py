@@ -102,6 +102,7 @@ class _Batch:
     steps: list[StepState]
     instance: Instance
     solver_options: SolverOptions
+    titles: dict[str, str]  # order id → its title (for the jobs the proposals describe)
 
 
 def _run(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOptions,
@@ -154,7 +155,8 @@ def _read(cluster_id: str, run_id: str, *, uow: UnitOfWork, options: PlanningOpt
     instance = build_instance(snap, params=options.params, now=now,
                               name=f"{cluster_id}/{run_id}")
     return _Batch(cluster_id=cluster_id, epoch=epoch, steps=copy.deepcopy(snap.steps),
-                  instance=instance, solver_options=solver_options)
+                  instance=instance, solver_options=solver_options,
+                  titles={o.id: o.title for o in snap.orders})
 
 
 def _solve(batch: _Batch, options: PlanningOptions
@@ -186,11 +188,16 @@ def _write(batch: _Batch, solved: tuple[Plan, float | None, float | None], wall_
     rm.bump_plan_epoch(cluster_id)  # a run solved meanwhile (POST /match-runs) re-reads
     latencies = rm.first_proposals(sorted(plan.allocations_by_order()),
                                    at=run.finished_at)
-    _publish(plan, run, uow=uow, producer=options.producer)
+    _publish(plan, run, batch, uow=uow, producer=options.producer)
     uow.commit()
     logger.info("match run %s on %s: %d placed, %d unplaced, objective %.2f, %.3f s",
                 run.id, cluster_id, run.placed_steps, run.unplaced_steps, plan.objective, wall_s)
     return run, plan, latencies
+
+
+def _job(step: StepState, *, title: str, due: datetime) -> ev.ProposedJob:
+    return ev.ProposedJob(title=title, process=step.process, material=step.material,
+                          quantity=step.quantity, due=due)
 
 
 def plan_pending(*, uow: UnitOfWork, options: PlanningOptions) -> list[MatchRun]:
@@ -239,18 +246,23 @@ def _apply(plan: Plan, steps: dict[str, StepState], *, uow: UnitOfWork, run_id: 
     uow.read_model.save_steps(changed)
 
 
-def _publish(plan: Plan, run: MatchRun, *, uow: UnitOfWork, producer: str) -> None:
-    """The run's events in one INSERT: a proposal per order, an unplaced event per step, then
-    the run's completion."""
+def _publish(plan: Plan, run: MatchRun, batch: _Batch, *, uow: UnitOfWork,
+             producer: str) -> None:
+    """The run's events in one INSERT: a proposal per order (each allocation with the job it
+    asks for), an unplaced event per step, then the run's completion."""
     cid = run.cluster_id
+    steps = {s.id: s for s in batch.steps}
     events = []
     for order_id, allocations in plan.allocations_by_order().items():
-        payload = ev.AllocationProposed(
+        due = batch.instance.orders_by_id[order_id].due
+        payload = ev.AllocationProposedV2(
             match_run_id=run.id, cluster_id=cid, order_id=order_id,
-            allocations=[ev.ProposedAllocation(
+            allocations=[ev.ProposedJobAllocation(
                 step_id=a.step_id, window_id=a.window_id, machine_id=a.machine_id,
                 factory_id=a.factory_id, hours=a.hours, price=a.price,
-                transport_km=a.transport_km) for a in allocations])
+                transport_km=a.transport_km,
+                job=_job(steps[a.step_id], title=batch.titles[order_id], due=due))
+                for a in allocations])
         events.append(new_event(payload, key=cid, producer=producer, correlation_id=order_id))
     for u in plan.unplaced:
         payload = ev.StepUnplaced(match_run_id=run.id, cluster_id=cid, order_id=u.order_id,

@@ -23,6 +23,7 @@ from shared.audit import AuditEntry
 from shared.events import Envelope, EventPayload, new_event
 from shared.events.payloads import (
     AllocationProposed,
+    AllocationProposedV2,
     ClusterCreated,
     OrderCancelled,
     OrderSubmitted,
@@ -212,6 +213,7 @@ OrderEvent = (AllocationProposed | StepUnplaced | ReservationHeld | ReservationA
 # An event about one order → the change it makes to that order (None: timeline only).
 ORDER_CHANGES: dict[type[EventPayload], Callable[[Any], Change | None]] = {
     AllocationProposed: _proposed,
+    AllocationProposedV2: _proposed,  # v1 plus the jobs, which are for the supplier
     StepUnplaced: _unplaced,
     ReservationHeld: _held,
     ReservationAccepted: _accepted,

@@ -1,5 +1,7 @@
 """DESIGN §5's walk-through through the matcher: events in, POST /v1/match-runs, events out."""
 
+from datetime import datetime, timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -30,10 +32,16 @@ def test_the_walk_through_proposes_the_window_at_its_price(client, t0):  # type:
     (proposed,) = outbox_events(client.app, "allocation.proposed")
     assert (proposed["key"], proposed["correlation_id"]) == (e.CLUSTER, "ord-1")
     assert proposed["payload"]["match_run_id"] == run["id"]
-    assert proposed["payload"]["allocations"] == [{
+    assert proposed["version"] == 2  # each allocation says what the job is, for the supplier
+    (allocation,) = proposed["payload"]["allocations"]
+    job = allocation.pop("job")
+    assert allocation == {
         "step_id": "stp-1", "window_id": "win-1", "machine_id": "mch-1", "factory_id": "fac-1",
         "hours": 6.0, "price": PRICE,
-        "transport_km": round(haversine_km(39.95, 119.58, 39.94, 119.55), 3)}]
+        "transport_km": round(haversine_km(39.95, 119.58, 39.94, 119.55), 3)}
+    assert job | {"due": None} == {"title": "Brackets", "process": "cnc_milling",
+                                   "material": "steel", "quantity": 500, "due": None}
+    assert datetime.fromisoformat(job["due"]) == t0 + timedelta(days=7)  # the order's due date
     (done,) = outbox_events(client.app, "match_run.completed")
     assert done["correlation_id"] == run["id"]
     assert done["payload"]["placed_steps"] == 1 and done["payload"]["trigger"] == "manual"

@@ -260,7 +260,7 @@ def test_a_proposal_of_this_instances_own_run_changes_nothing(uow) -> None:  # t
     run = plan(uow)
     own = next(env for env in uow.published if env.type == "allocation.proposed")
     feed(uow, e.rejected(run_id=run.id))  # capacity said no before the event came back
-    assert handle_event(own, ev.AllocationProposed.model_validate(own.payload), uow=uow)
+    assert handle_event(own, own.parsed(), uow=uow)
     step = uow.read_model.steps["stp-1"]
     assert (step.status, step.excluded_windows) == (PENDING, ["win-1"])  # re-planned later
 

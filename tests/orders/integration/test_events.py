@@ -9,10 +9,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shared.events.payloads import (
+    AllocationProposedV2,
     ClusterCreated,
     FactoryUpdated,
     MatchRunCompleted,
     OrderCancelled,
+    ProposedJob,
     ReservationDeclined,
     ReservationExpired,
     ReservationRejected,
@@ -64,6 +66,23 @@ def test_proposed_held_accepted_allocates_and_names_the_factory_only_then(
     listed = client.get("/v1/orders", params={"status": "allocated"}, headers=BUYER).json()
     assert [o["id"] for o in listed["items"]] == [order_id]
     assert len(outbox_events(app)) == 1  # orders emits nothing for incoming events
+
+
+def test_a_version_2_proposal_reads_as_version_1(client: TestClient, app: FastAPI) -> None:
+    """v2 adds each allocation's job, which is for the supplier: the buyer's view is the same,
+    and the timeline tells the proposal as before."""
+    order_id, step_id = submit_one_step(client)
+    v1 = proposal(order_id, step_id)
+    job = ProposedJob(title="Brackets", process="cnc_milling", material="steel", quantity=500,
+                      due=datetime.now(UTC) + timedelta(days=7))
+    feed(app, AllocationProposedV2(**(v1.model_dump() | {"allocations": [
+        a.model_dump() | {"job": job} for a in v1.allocations]})))
+    order = read(client, order_id)
+    assert order["steps"][0]["status"] == "proposed"
+    assert order["steps"][0]["allocation"] == {**HIDDEN, "hours": 6.0, "price": 1086.0}
+    timeline = client.get(f"/v1/orders/{order_id}/timeline", headers=BUYER).json()["items"]
+    assert [e["type"] for e in timeline] == ["order.submitted", "allocation.proposed"]
+    assert "Brackets" not in str(timeline[-1]["summary"])  # the job is not repeated back
 
 
 def test_the_same_envelope_twice_changes_nothing(client: TestClient, app: FastAPI) -> None:
