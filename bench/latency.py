@@ -144,7 +144,9 @@ async def _outcomes(config: StackConfig, sent: list[dict[str, Any]]) -> None:
 
 def buckets(sent: list[dict[str, Any]], *, start: datetime, width_s: float,
             count: int) -> list[dict[str, Any]]:
-    """Per ``width_s`` of send time: orders sent, proposals made, latency percentiles."""
+    """Per ``width_s``: orders sent, orders first proposed, orders first answered (proposed
+    or unplaced, whichever came first: once the cluster's hours are taken, the answers are
+    unplaced steps), and the latency percentiles of the orders sent then."""
     out = []
     for b in range(count):
         lo, hi = b * width_s, (b + 1) * width_s
@@ -152,8 +154,11 @@ def buckets(sent: list[dict[str, Any]], *, start: datetime, width_s: float,
         lat = [s["latency_s"] for s in mine if s.get("latency_s") is not None]
         proposed = sum(1 for s in sent if s.get("proposed_at") is not None
                        and lo <= (s["proposed_at"] - start).total_seconds() < hi)
+        answered = sum(1 for s in sent if s.get("outcome_s") is not None
+                       and lo <= (s["sent_at"] - start).total_seconds() + s["outcome_s"] < hi)
         out.append({"t_s": lo, "sent_per_s": round(len(mine) / width_s, 1),
                     "proposed_per_s": round(proposed / width_s, 1),
+                    "answered_per_s": round(answered / width_s, 1),
                     **{f"p{q}_s": percentile(lat, q) for q in (50, 95, 99)}})
     return out
 

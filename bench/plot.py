@@ -31,9 +31,13 @@ def plot(report: dict[str, Any], path: Path) -> Path:
         xs = [b["t_s"] for b in latency["series"]]
         flow_ax.plot(xs, [b["sent_per_s"] for b in latency["series"]],
                      label=f"orders sent/s ({name})")
-        flow_ax.plot(xs, [b["proposed_per_s"] for b in latency["series"]], linestyle="--",
-                     label=f"orders first proposed/s ({name})")
-    flow_ax.set(title="sustained load: arrivals and proposals", xlabel="seconds",
+        line = flow_ax.plot(xs, [b["proposed_per_s"] for b in latency["series"]],
+                            linestyle="--", label=f"orders first proposed/s ({name})")
+        if all("answered_per_s" in b for b in latency["series"]):  # reports from 2026-12-05
+            flow_ax.plot(xs, [b["answered_per_s"] for b in latency["series"]], linestyle=":",
+                         color=line[0].get_color(),
+                         label=f"orders answered/s, proposed or unplaced ({name})")
+    flow_ax.set(title="sustained load: orders sent, proposed, answered", xlabel="seconds",
                 ylabel="orders per second")
     flow_ax.legend(fontsize=7)
 

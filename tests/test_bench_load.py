@@ -176,3 +176,27 @@ def test_p99_across_repeated_runs():
     missing = across_runs([None, 3.0], target_s=2.0)
     assert missing["median_p99_s"] == 3.0 and missing["runs_within_target"] == 0
     assert across_runs([], target_s=2.0)["median_p99_s"] is None
+
+
+def test_latency_buckets_count_every_answer_not_only_proposals():
+    from datetime import UTC, datetime, timedelta
+
+    from latency import buckets
+
+    start = datetime(2026, 12, 5, tzinfo=UTC)
+
+    def order(sent_s: float, proposed_s: float | None, answered_s: float | None) -> dict:
+        return {"sent_at": start + timedelta(seconds=sent_s),
+                "proposed_at": None if proposed_s is None else start + timedelta(
+                    seconds=sent_s + proposed_s),
+                "latency_s": proposed_s, "outcome_s": answered_s}
+
+    sent = [order(0.5, 0.4, 0.4),      # proposed in the first bucket
+            order(1.0, None, 0.5),     # unplaced: answered, never proposed
+            order(1.5, 1.0, 1.0),      # proposed in the second bucket
+            order(1.8, None, None)]    # no answer at all (lost)
+    first, second = buckets(sent, start=start, width_s=2.0, count=2)
+    assert (first["sent_per_s"], first["proposed_per_s"], first["answered_per_s"]) == (
+        2.0, 0.5, 1.0)
+    assert (second["sent_per_s"], second["proposed_per_s"], second["answered_per_s"]) == (
+        0.0, 0.5, 0.5)
