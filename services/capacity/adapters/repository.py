@@ -260,11 +260,16 @@ class ReservationRepository(_Repository):
             raise ConcurrentUpdate(f"reservation {reservation.id} is no longer {expected}")
 
     def page(self, *, firm_id: str | None, status: Status | None, after: str | None,
-             limit: int) -> list[Reservation]:
+             limit: int, factory_id: str | None = None,
+             order_id: str | None = None) -> list[Reservation]:
         query = sa.select(ReservationRow).order_by(ReservationRow.id).limit(limit)
         if firm_id is not None:
             owned = sa.select(FactoryRow.id).where(FactoryRow.firm_id == firm_id)
             query = query.where(ReservationRow.factory_id.in_(owned))
+        if factory_id is not None:
+            query = query.where(ReservationRow.factory_id == factory_id)
+        if order_id is not None:
+            query = query.where(ReservationRow.order_id == order_id)
         if status is not None:
             query = query.where(ReservationRow.status == status.value)
         if after:

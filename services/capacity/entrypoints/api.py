@@ -189,11 +189,17 @@ def get_availability(
 
 
 @router.get("/reservations", tags=["reservations"])
-def list_reservations(p: SupplierOrOperator, uow: UowDep,
-                      status: s.ReservationStatus | None = None, cursor: Cursor = None,
-                      limit: Limit = 50) -> s.ReservationsPublic:
+def list_reservations(
+    p: SupplierOrOperator, uow: UowDep, status: s.ReservationStatus | None = None,
+    cursor: Cursor = None, limit: Limit = 50,
+    factory_id: Annotated[str | None, Query(max_length=100, description="one factory")] = None,
+    order_id: Annotated[str | None, Query(
+        max_length=100, description="one order: its steps held or accepted here")] = None,
+) -> s.ReservationsPublic:
+    """A supplier's own reservations; every reservation for the operator."""
     page = views.list_reservations(actor(p), uow, status=status and Status(status),
-                                   cursor=cursor, limit=limit)
+                                   cursor=cursor, limit=limit, factory_id=factory_id,
+                                   order_id=order_id)
     return out(s.ReservationsPublic, page)
 
 

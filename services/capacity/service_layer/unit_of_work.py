@@ -94,7 +94,8 @@ class ReservationRepository(Protocol):
         ...
 
     def page(
-        self, *, firm_id: str | None, status: Status | None, after: str | None, limit: int
+        self, *, firm_id: str | None, status: Status | None, after: str | None, limit: int,
+        factory_id: str | None = None, order_id: str | None = None,
     ) -> list[Reservation]: ...
 
 

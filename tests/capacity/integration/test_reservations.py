@@ -10,6 +10,7 @@ from tests.capacity.integration.flows import (
     OP,
     PROBLEM,
     SUP,
+    SUP2,
     build_site,
     count,
     create_cluster,
@@ -98,3 +99,32 @@ def test_factory_pages(client: TestClient, site) -> None:  # type: ignore[no-unt
         if cursor is None:
             break
     assert len(seen) == len(set(seen)) == 3
+
+
+def test_a_supplier_narrows_its_reservations_to_a_factory_or_an_order(
+    app: FastAPI, client: TestClient, site  # type: ignore[no-untyped-def]
+) -> None:
+    second = build_site(client, hours=20.0, name="Beidaihe Castings")  # the same firm's
+    feed(app, "ord-7", ("stp-7a", site.window_ids[0], 2.0), ("stp-7b", second.window_ids[0], 2.0))
+    everything = client.get("/v1/reservations", headers=SUP).json()["items"]
+    by_step = {r["step_id"]: r["id"] for r in everything}
+    assert len(by_step) == 5  # three of the fixture's orders, two steps of ord-7
+
+    assert _ids(client, factory_id=second.factory_id) == [by_step["stp-7b"]]
+    assert set(_ids(client, order_id="ord-7")) == {by_step["stp-7a"], by_step["stp-7b"]}
+    assert _ids(client, order_id="ord-7", factory_id=site.factory_id) == [by_step["stp-7a"]]
+    assert _ids(client, order_id="ord-none") == []
+    listed = client.get("/v1/reservations", headers=OP, params={"order_id": "ord-2"})
+    assert [r["id"] for r in listed.json()["items"]] == [by_step["stp-2"]]
+
+
+@pytest.mark.parametrize("factory", ["fac_nope", "foreign"])
+def test_a_factory_filter_names_one_of_the_callers_factories(
+    client: TestClient, site, factory: str  # type: ignore[no-untyped-def]
+) -> None:
+    if factory == "foreign":  # another firm's factory reads as unknown: 422, never its data
+        factory = build_site(client, windows=0, headers=SUP2).factory_id
+    response = client.get("/v1/reservations", headers=SUP, params={"factory_id": factory})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    assert [e["field"] for e in response.json()["errors"]] == ["query.factory_id"]

@@ -167,10 +167,13 @@ class FakeReservations(_Repo):
         self.rows[reservation.id] = copy.deepcopy(reservation)
 
     def page(self, *, firm_id: str | None, status: Status | None, after: str | None,
-             limit: int) -> list[Reservation]:
+             limit: int, factory_id: str | None = None,
+             order_id: str | None = None) -> list[Reservation]:
         found = [r for i, r in sorted(self.rows.items())
                  if (firm_id is None or self.factories[r.factory_id].firm_id == firm_id)
-                 and (status is None or r.status == status) and (not after or i > after)]
+                 and (status is None or r.status == status) and (not after or i > after)
+                 and (factory_id is None or r.factory_id == factory_id)
+                 and (order_id is None or r.order_id == order_id)]
         return copy.deepcopy(found[:limit])
 
 
