@@ -108,4 +108,3 @@ def documented_example(openapi: dict, method: str, path: str,
         return content["example"]
     ref = content["schema"]["$ref"].rsplit("/", 1)[-1]
     return openapi["components"]["schemas"][ref]["examples"][0]
-

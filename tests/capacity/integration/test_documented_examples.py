@@ -5,7 +5,6 @@ the examples is replaced by the one just made)."""
 from __future__ import annotations
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.capacity.integration.flows import OP, SUP
@@ -14,7 +13,7 @@ from tests.helpers import documented_example
 pytestmark = pytest.mark.integration
 
 
-def test_each_documented_request_example_is_accepted(app: FastAPI, client: TestClient) -> None:
+def test_each_documented_request_example_is_accepted(client: TestClient) -> None:
     doc = client.get("/openapi.json").json()
 
     def post(path: str, body: dict, headers: dict, status: int = 201, **params: str) -> dict:
