@@ -129,9 +129,9 @@ class Walkthrough:
     def held_reservation(self, order_id: str) -> dict[str, Any]:
         def find() -> dict[str, Any] | None:
             page = _expect(self.http.get(f"{self.e.capacity}/v1/reservations",
-                                         params={"status": "held", "limit": 200},
+                                         params={"status": "held", "order_id": order_id},
                                          headers=self.auth["SUP"]), 200, "list reservations")
-            return next((r for r in page["items"] if r["order_id"] == order_id), None)
+            return next(iter(page["items"]), None)
 
         try:
             return poll(find, timeout_s=self.timeout_s,
