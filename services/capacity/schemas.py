@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, NoReturn, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
 from shared.vocabulary import PROCESSES
 
@@ -39,11 +48,33 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")  # refuses firm_id, verified_tier, ids, …
 
 
+def _fixed(why: str) -> Any:
+    """A field a PATCH may not change: named in the body, it is a 422 saying why (rather than
+    pydantic's "extra inputs are not permitted"); it is not in the documented schema."""
+
+    def refuse(_: object) -> NoReturn:
+        raise ValueError(why)
+
+    return Annotated[SkipJsonSchema[object], BeforeValidator(refuse), Field(exclude=True)]
+
+
+class _Update(_Request):
+    """A PATCH body: omitted (or null) values stay as they are, and one must be given."""
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        fields = [name for name, f in type(self).model_fields.items() if not f.exclude]
+        if all(getattr(self, name) is None for name in fields):
+            raise ValueError(f"give at least one of {', '.join(fields)}")
+        return self
+
+
 CLUSTER = {"id": "qhd-auto", "name": "Qinhuangdao auto parts", "lat": 39.93, "lon": 119.6,
            "max_distance_km": 60.0}
 FACTORY = {"id": "fac_0193a1b2c3d4e5f6a7b8c9d0", "firm_id": "firm-s1", "cluster_id": "qhd-auto",
            "name": "Haigang Precision", "lat": 39.95, "lon": 119.58, "declared_tier": "advanced",
-           "verified_tier": "advanced", "sme": True, "certifications": ["ISO9001"]}
+           "verified_tier": "advanced", "tier_verification_pending": False, "sme": True,
+           "certifications": ["ISO9001"]}
 MACHINE = {"id": "mac_0193a1b2c3d5a1b2c3d4e5f6", "factory_id": FACTORY["id"],
            "name": "5-axis mill", "process": "cnc_milling", "materials": ["steel", "aluminium"],
            "hourly_rate": 180.0}
@@ -100,6 +131,9 @@ class FactoryPublic(BaseModel):
     lon: float
     declared_tier: Tier
     verified_tier: Tier | None
+    tier_verification_pending: bool = Field(
+        description="the declared tier awaits the operator (never verified, or declared higher "
+        "since); matching uses the verified tier, basic when there is none")
     sme: bool
     certifications: list[str]
 
@@ -108,6 +142,26 @@ class FactoriesPublic(BaseModel):
     model_config = _page(FACTORY)
     items: list[FactoryPublic]
     next_cursor: str | None = None
+
+
+class FactoryUpdate(_Update):
+    """What to change; omitted (or null) values stay as they are. The cluster is not
+    changeable: a factory elsewhere is another factory."""
+
+    model_config = _examples({"certifications": ["ISO9001", "IATF16949"]},
+                             {"declared_tier": "excellent"})
+    name: Name | None = None
+    lat: Lat | None = None
+    lon: Lon | None = None
+    sme: bool | None = None
+    certifications: list[Label] | None = Field(
+        None, max_length=50, description="the whole list, replacing the current one")
+    declared_tier: Tier | None = Field(
+        None, description="higher than the verified tier: awaits the operator, who verifies "
+        "it again; lower: the verified tier follows it down")
+    cluster_id: _fixed("a factory stays in its cluster: register one in the other cluster") \
+        = None
+    verified_tier: _fixed("only the operator verifies tiers; declare a tier instead") = None
 
 
 class TierVerification(_Request):
@@ -127,6 +181,21 @@ class MachineCreate(_Request):
     @classmethod
     def _known_process(cls, value: str) -> str:
         return known_process(value)
+
+
+class MachineUpdate(_Update):
+    """What to change; omitted (or null) values stay as they are. The process is not
+    changeable: a machine for another process is another machine. Hours already held or
+    accepted keep the price they were proposed at."""
+
+    model_config = _examples({"hourly_rate": 165.0}, {"materials": ["steel", "titanium"]})
+    name: Name | None = None
+    materials: list[Label] | None = Field(
+        None, max_length=50, description="the whole list, replacing the current one")
+    hourly_rate: float | None = Field(None, gt=0, description="CNY per machine hour")
+    process: _fixed("a machine's process does not change: add a machine for the other "
+                    "process") = None
+    factory_id: _fixed("a machine stays in its factory: add one to the other factory") = None
 
 
 class MachinePublic(BaseModel):
@@ -153,19 +222,13 @@ class WindowCreate(_Request):
     hours: float = Field(gt=0, description="machine hours offered, at most end − start")
 
 
-class WindowUpdate(_Request):
+class WindowUpdate(_Update):
     """What to change; omitted (or null) values stay as they are."""
 
     model_config = _examples({"end": "2030-01-10T08:00:00Z", "hours": 28.0}, {"hours": 12.0})
     start: AwareDatetime | None = None
     end: AwareDatetime | None = Field(None, description="a new end must be in the future")
     hours: float | None = Field(None, gt=0, description="at least the hours held + accepted")
-
-    @model_validator(mode="after")
-    def _something(self) -> WindowUpdate:
-        if self.start is None and self.end is None and self.hours is None:
-            raise ValueError("give at least one of start, end, hours")
-        return self
 
 
 class WindowPublic(BaseModel):

@@ -57,10 +57,8 @@ class FactoryUpdated(FactoryState):
     TOPIC = CAPACITY
 
 
-class MachineAdded(EventPayload):
-    TYPE = "machine.added"
-    VERSION = 1
-    TOPIC = CAPACITY
+class MachineState(EventPayload):
+    """Full state of a machine, as matcher read models need it."""
 
     machine_id: str
     factory_id: str
@@ -69,6 +67,20 @@ class MachineAdded(EventPayload):
     process: str
     materials: list[str]
     hourly_rate: float
+
+
+class MachineAdded(MachineState):
+    TYPE = "machine.added"
+    VERSION = 1
+    TOPIC = CAPACITY
+
+
+class MachineUpdated(MachineState):
+    """The supplier changed the machine's name, materials or hourly rate (never its process)."""
+
+    TYPE = "machine.updated"
+    VERSION = 1
+    TOPIC = CAPACITY
 
 
 class WindowState(EventPayload):

@@ -41,10 +41,16 @@ def factory(cls: type[ev.FactoryState] = ev.FactoryRegistered, *, factory_id: st
 
 
 def machine_added(machine_id: str = "mch-1", *, factory_id: str = "fac-1",
-                  hourly_rate: float = 180.0, process: str = "cnc_milling") -> ev.MachineAdded:
-    return ev.MachineAdded(machine_id=machine_id, factory_id=factory_id, cluster_id=CLUSTER,
-                           name="5-axis mill", process=process, materials=["steel", "aluminium"],
-                           hourly_rate=hourly_rate)
+                  hourly_rate: float = 180.0, process: str = "cnc_milling",
+                  materials: tuple[str, ...] = ("steel", "aluminium"),
+                  cls: type[ev.MachineState] = ev.MachineAdded) -> ev.MachineState:
+    return cls(machine_id=machine_id, factory_id=factory_id, cluster_id=CLUSTER,
+               name="5-axis mill", process=process, materials=list(materials),
+               hourly_rate=hourly_rate)
+
+
+def machine_updated(machine_id: str = "mch-1", **kw: Any) -> ev.MachineState:
+    return machine_added(machine_id, cls=ev.MachineUpdated, **kw)
 
 
 def window_opened(t0: datetime, window_id: str = "win-1", *, machine_id: str = "mch-1",

@@ -35,9 +35,11 @@ CALLS: dict[str, dict[str, tuple[dict[str, str], Any]]] = {
     },
     "capacity": {
         "GET /v1/factories/{factory_id}": ({"factory_id": "factory_id"}, None),
+        "PATCH /v1/factories/{factory_id}": ({"factory_id": "factory_id"}, {"name": "mine"}),
         "GET /v1/factories/{factory_id}/machines": ({"factory_id": "factory_id"}, None),
         "POST /v1/factories/{factory_id}/machines": ({"factory_id": "factory_id"}, MACHINE),
         "GET /v1/machines/{machine_id}": ({"machine_id": "machine_id"}, None),
+        "PATCH /v1/machines/{machine_id}": ({"machine_id": "machine_id"}, {"hourly_rate": 1.0}),
         "GET /v1/machines/{machine_id}/windows": ({"machine_id": "machine_id"}, None),
         "POST /v1/machines/{machine_id}/windows": ({"machine_id": "machine_id"}, WINDOW),
         "GET /v1/windows/{window_id}": ({"window_id": "window_id"}, None),

@@ -38,6 +38,7 @@ class FactoryRow(Base):
     lon: Mapped[float]
     declared_tier: Mapped[str] = mapped_column(sa.String(20))
     verified_tier: Mapped[str | None] = mapped_column(sa.String(20))
+    tier_verification_pending: Mapped[bool]
     sme: Mapped[bool]
     certifications: Mapped[list[str]] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -61,13 +61,19 @@ class FactoryRepository(_Repository):
     def add(self, factory: Factory) -> None:
         self.session.add(FactoryRow(**vars(factory), created_at=_now()))
 
-    def get(self, factory_id: str) -> Factory | None:
-        row = self.session.get(FactoryRow, factory_id)
+    def get(self, factory_id: str, *, lock: bool = False) -> Factory | None:
+        query = sa.select(FactoryRow).where(FactoryRow.id == factory_id)
+        if lock:
+            query = query.with_for_update()
+        row = self.session.scalars(query).first()
         return row and _factory(row)
 
     def save(self, factory: Factory) -> None:
-        self.session.execute(sa.update(FactoryRow).where(FactoryRow.id == factory.id).values(
-            verified_tier=factory.verified_tier))
+        """Everything but the id, owner and cluster, which never change."""
+        fields = {k: v for k, v in vars(factory).items()
+                  if k not in ("id", "firm_id", "cluster_id")}
+        self.session.execute(sa.update(FactoryRow).where(FactoryRow.id == factory.id)
+                             .values(**fields))
 
     def page(self, *, firm_id: str | None, after: str | None, limit: int,
              cluster_id: str | None = None, verified: bool | None = None) -> list[Factory]:
@@ -77,8 +83,7 @@ class FactoryRepository(_Repository):
         if cluster_id is not None:
             query = query.where(FactoryRow.cluster_id == cluster_id)
         if verified is not None:
-            query = query.where(FactoryRow.verified_tier.is_not(None) if verified
-                                else FactoryRow.verified_tier.is_(None))
+            query = query.where(FactoryRow.tier_verification_pending.is_(not verified))
         if after:
             query = query.where(FactoryRow.id > after)
         return [_factory(r) for r in self.session.scalars(query)]
@@ -94,6 +99,12 @@ class MachineRepository(_Repository):
             query = query.with_for_update()
         row = self.session.scalars(query).first()
         return row and _machine(row)
+
+    def save(self, machine: Machine) -> None:
+        """What a supplier may change: name, materials, hourly rate."""
+        self.session.execute(sa.update(MachineRow).where(MachineRow.id == machine.id).values(
+            name=machine.name, materials=list(machine.materials),
+            hourly_rate=machine.hourly_rate))
 
     def for_factory(self, factory_id: str) -> list[Machine]:
         query = sa.select(MachineRow).where(MachineRow.factory_id == factory_id)
@@ -304,7 +315,8 @@ def _cluster(r: ClusterRow) -> Cluster:
 def _factory(r: FactoryRow) -> Factory:
     return Factory(id=r.id, firm_id=r.firm_id, cluster_id=r.cluster_id, name=r.name, lat=r.lat,
                    lon=r.lon, declared_tier=r.declared_tier, sme=r.sme,
-                   certifications=list(r.certifications), verified_tier=r.verified_tier)
+                   certifications=list(r.certifications), verified_tier=r.verified_tier,
+                   tier_verification_pending=r.tier_verification_pending)
 
 
 def _machine(r: MachineRow) -> Machine:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from services.capacity.domain.model import Actor
+from services.capacity.domain.model import Actor, FactoryChanges, MachineChanges
 
 
 def utc_now() -> datetime:
@@ -42,6 +42,14 @@ class VerifyTier:
 
 
 @dataclass(frozen=True)
+class UpdateFactory:
+    actor: Actor
+    factory_id: str
+    changes: FactoryChanges
+    at: datetime = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
 class AddMachine:
     actor: Actor
     factory_id: str
@@ -49,6 +57,14 @@ class AddMachine:
     process: str
     hourly_rate: float
     materials: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UpdateMachine:
+    actor: Actor
+    machine_id: str
+    changes: MachineChanges
+    at: datetime = field(default_factory=utc_now)
 
 
 @dataclass(frozen=True)

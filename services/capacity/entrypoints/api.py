@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel
 from services.capacity import schemas as s
 from services.capacity.domain import commands as c
 from services.capacity.domain import errors
-from services.capacity.domain.model import Actor
+from services.capacity.domain.model import Actor, FactoryChanges, MachineChanges
 from services.capacity.domain.reservations import Status
 from services.capacity.entrypoints.uploads import OPENAPI_BODY, CsvUpload
 from services.capacity.service_layer import handlers, views, window_handlers
@@ -104,6 +104,19 @@ def get_factory(factory_id: str, p: SupplierOrOperator, uow: UowDep) -> s.Factor
     return out(s.FactoryPublic, views.get_factory(actor(p), factory_id, uow))
 
 
+@router.patch("/factories/{factory_id}", tags=["factories"])
+def update_factory(factory_id: str, body: s.FactoryUpdate, p: Supplier,
+                   uow: UowDep) -> s.FactoryPublic:
+    """Name, location, SME flag, certifications or declared tier of one's own factory. Held and
+    accepted hours stay where they are; the matcher plans new work with the new values."""
+    changes = FactoryChanges(
+        name=body.name, lat=body.lat, lon=body.lon, sme=body.sme,
+        certifications=None if body.certifications is None else list(body.certifications),
+        declared_tier=body.declared_tier)
+    cmd = c.UpdateFactory(actor(p), factory_id, changes)
+    return out(s.FactoryPublic, handlers.update_factory(cmd, uow))
+
+
 @router.post("/factories/{factory_id}/tier-verification", tags=["factories"], responses=CONFLICT)
 def verify_tier(factory_id: str, body: s.TierVerification, p: Operator,
                 uow: UowDep) -> s.FactoryPublic:
@@ -128,6 +141,17 @@ def list_machines(factory_id: str, p: SupplierOrOperator, uow: UowDep) -> s.Mach
 @router.get("/machines/{machine_id}", tags=["machines"])
 def get_machine(machine_id: str, p: SupplierOrOperator, uow: UowDep) -> s.MachinePublic:
     return out(s.MachinePublic, views.get_machine(actor(p), machine_id, uow))
+
+
+@router.patch("/machines/{machine_id}", tags=["machines"])
+def update_machine(machine_id: str, body: s.MachineUpdate, p: Supplier,
+                   uow: UowDep) -> s.MachinePublic:
+    """Name, materials or hourly rate of one's own machine."""
+    changes = MachineChanges(
+        name=body.name, hourly_rate=body.hourly_rate,
+        materials=None if body.materials is None else list(body.materials))
+    cmd = c.UpdateMachine(actor(p), machine_id, changes)
+    return out(s.MachinePublic, handlers.update_machine(cmd, uow))
 
 
 @router.post("/machines/{machine_id}/windows", status_code=201, tags=["windows"],

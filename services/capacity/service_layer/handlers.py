@@ -89,6 +89,25 @@ def verify_tier(cmd: commands.VerifyTier, uow: CapacityUnitOfWork) -> Factory:
 
 
 @retry_on_conflict
+def update_factory(cmd: commands.UpdateFactory, uow: CapacityUnitOfWork) -> Factory:
+    """The supplier's changes to its factory; ``factory.updated`` and an audit entry naming
+    what changed, or nothing at all when nothing did."""
+    cmd.actor.require(SUPPLIER)
+    with uow:
+        factory = uow.factories.get(cmd.factory_id, lock=True)  # one change at a time
+        if factory is None or not factory.is_owned_by(cmd.actor):
+            raise NotFound("factory", cmd.factory_id)
+        changed = factory.amend(cmd.changes)
+        if changed:
+            uow.factories.save(factory)
+            uow.publish(messages.factory_state(factory, registered=False))
+            uow.audit.add(audited(cmd.actor, "factory.updated", "factory", factory.id,
+                                  at=cmd.at, **{f: getattr(factory, f) for f in changed}))
+            uow.commit()
+    return factory
+
+
+@retry_on_conflict
 def add_machine(cmd: commands.AddMachine, uow: CapacityUnitOfWork) -> Machine:
     cmd.actor.require(SUPPLIER)
     with uow:
@@ -97,7 +116,7 @@ def add_machine(cmd: commands.AddMachine, uow: CapacityUnitOfWork) -> Machine:
                           process=cmd.process, materials=list(cmd.materials),
                           hourly_rate=cmd.hourly_rate)
         uow.machines.add(machine)
-        uow.publish(messages.machine_added(machine, cluster_id=factory.cluster_id))
+        uow.publish(messages.machine_state(machine, cluster_id=factory.cluster_id, added=True))
         uow.commit()
     return machine
 
@@ -106,10 +125,7 @@ def add_machine(cmd: commands.AddMachine, uow: CapacityUnitOfWork) -> Machine:
 def open_machine_window(cmd: commands.OpenWindow, uow: CapacityUnitOfWork) -> Window:
     cmd.actor.require(SUPPLIER)
     with uow:
-        machine = uow.machines.get(cmd.machine_id, lock=True)  # serialises overlap checks
-        factory = machine and uow.factories.get(machine.factory_id)
-        if machine is None or factory is None or not factory.is_owned_by(cmd.actor):
-            raise NotFound("machine", cmd.machine_id)
+        machine, factory = _owned_machine(uow, cmd.actor, cmd.machine_id)
         window = open_window(
             window_id=new_id("win"), machine_id=machine.id, factory_id=factory.id,
             cluster_id=factory.cluster_id, start=cmd.start, end=cmd.end, hours=cmd.hours,
@@ -119,6 +135,36 @@ def open_machine_window(cmd: commands.OpenWindow, uow: CapacityUnitOfWork) -> Wi
         uow.publish(messages.window_opened(window))
         uow.commit()
     return window
+
+
+@retry_on_conflict
+def update_machine(cmd: commands.UpdateMachine, uow: CapacityUnitOfWork) -> Machine:
+    """The supplier's changes to its machine; ``machine.updated`` and an audit entry, or
+    nothing when nothing changed. Hours held or accepted keep their price."""
+    cmd.actor.require(SUPPLIER)
+    with uow:
+        machine, factory = _owned_machine(uow, cmd.actor, cmd.machine_id)
+        changed = machine.amend(cmd.changes)
+        if changed:
+            uow.machines.save(machine)
+            uow.publish(messages.machine_state(machine, cluster_id=factory.cluster_id,
+                                               added=False))
+            uow.audit.add(audited(cmd.actor, "machine.updated", "machine", machine.id,
+                                  at=cmd.at, factory_id=factory.id,
+                                  **{f: getattr(machine, f) for f in changed}))
+            uow.commit()
+    return machine
+
+
+def _owned_machine(uow: CapacityUnitOfWork, actor: Actor, machine_id: str
+                   ) -> tuple[Machine, Factory]:
+    """The caller's machine, its row locked (serialises overlap checks and changes), and its
+    factory; 404 for any other firm's."""
+    machine = uow.machines.get(machine_id, lock=True)
+    factory = machine and uow.factories.get(machine.factory_id)
+    if machine is None or factory is None or not factory.is_owned_by(actor):
+        raise NotFound("machine", machine_id)
+    return machine, factory
 
 
 def _owned_reservation(uow: CapacityUnitOfWork, actor: Actor, reservation_id: str
@@ -165,7 +211,8 @@ def decline_reservation(cmd: commands.DeclineReservation, uow: CapacityUnitOfWor
     return reservation
 
 
-AUDITED_ACTIONS = ["factory.tier_verified", "reservation.accepted", "reservation.declined"]
+AUDITED_ACTIONS = ["factory.tier_verified", "factory.updated", "machine.updated",
+                   "reservation.accepted", "reservation.declined"]
 
 
 def audited(actor: Actor, action: str, object_type: str, object_id: str, *,

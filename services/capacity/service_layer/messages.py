@@ -12,6 +12,7 @@ from shared.events.payloads import (
     FactoryRegistered,
     FactoryUpdated,
     MachineAdded,
+    MachineUpdated,
     ReservationAccepted,
     ReservationDeclined,
     ReservationExpired,
@@ -47,10 +48,10 @@ def factory_state(f: Factory, *, registered: bool) -> Envelope:
     return _event(payload, key=f.cluster_id, correlation_id=f.id)
 
 
-def machine_added(m: Machine, *, cluster_id: str) -> Envelope:
-    payload = MachineAdded(machine_id=m.id, factory_id=m.factory_id, cluster_id=cluster_id,
-                           name=m.name, process=m.process, materials=list(m.materials),
-                           hourly_rate=m.hourly_rate)
+def machine_state(m: Machine, *, cluster_id: str, added: bool) -> Envelope:
+    cls = MachineAdded if added else MachineUpdated
+    payload = cls(machine_id=m.id, factory_id=m.factory_id, cluster_id=cluster_id, name=m.name,
+                  process=m.process, materials=list(m.materials), hourly_rate=m.hourly_rate)
     return _event(payload, key=cluster_id, correlation_id=m.factory_id)
 
 

@@ -87,6 +87,14 @@ class SqlReadModel:
             lon=r.lon, declared_tier=r.declared_tier, verified_tier=r.verified_tier, sme=r.sme,
             certifications=list(r.certifications)))
 
+    def get_factory(self, factory_id: str) -> FactoryRecord | None:
+        row = self.session.get(FactoryRow, factory_id)
+        return _factory(row) if row else None
+
+    def get_machine(self, machine_id: str) -> MachineRecord | None:
+        row = self.session.get(MachineRow, machine_id)
+        return _machine(row) if row else None
+
     def upsert_machine(self, r: MachineRecord) -> None:
         self.session.merge(MachineRow(
             id=r.id, factory_id=r.factory_id, cluster_id=r.cluster_id, name=r.name,
@@ -226,18 +234,25 @@ class SqlReadModel:
             MachineRow.cluster_id == cluster_id).order_by(MachineRow.id)).all()
         return ClusterSnapshot(
             cluster_id=cluster_id,
-            factories=[FactoryRecord(
-                id=f.id, firm_id=f.firm_id, cluster_id=f.cluster_id, name=f.name, lat=f.lat,
-                lon=f.lon, declared_tier=f.declared_tier, verified_tier=f.verified_tier,
-                sme=f.sme, certifications=tuple(f.certifications)) for f in factories],
-            machines=[MachineRecord(
-                id=m.id, factory_id=m.factory_id, cluster_id=m.cluster_id, name=m.name,
-                process=m.process, materials=tuple(m.materials), hourly_rate=m.hourly_rate)
-                for m in machines],
+            factories=[_factory(f) for f in factories],
+            machines=[_machine(m) for m in machines],
             windows=[_window(w, used_hours=float(used.get(w.id) or 0.0)) for w in windows],
             orders=[_order(o) for o in orders],
             steps=steps,
         )
+
+
+def _factory(row: Any) -> FactoryRecord:
+    return FactoryRecord(
+        id=row.id, firm_id=row.firm_id, cluster_id=row.cluster_id, name=row.name, lat=row.lat,
+        lon=row.lon, declared_tier=row.declared_tier, verified_tier=row.verified_tier,
+        sme=row.sme, certifications=tuple(row.certifications))
+
+
+def _machine(row: Any) -> MachineRecord:
+    return MachineRecord(
+        id=row.id, factory_id=row.factory_id, cluster_id=row.cluster_id, name=row.name,
+        process=row.process, materials=tuple(row.materials), hourly_rate=row.hourly_rate)
 
 
 def _window(row: Any, *, used_hours: float = 0.0) -> WindowRecord:

@@ -23,6 +23,7 @@ from services.matcher.domain.model import (
     Step,
     Window,
 )
+from shared.vocabulary import tier_rank
 
 PENDING = "pending"
 PROPOSED = "proposed"
@@ -149,6 +150,13 @@ class FactoryRecord:
         """The matcher uses the verified tier; a factory with none counts as basic."""
         return self.verified_tier or "basic"
 
+    def serves_more_than(self, before: FactoryRecord) -> bool:
+        """A higher usable tier, a certification it lacked, or another place: a step it could
+        not take may pass now."""
+        return (tier_rank(self.usable_tier) > tier_rank(before.usable_tier)
+                or not set(self.certifications) <= set(before.certifications)
+                or (self.lat, self.lon) != (before.lat, before.lon))
+
 
 @dataclass(frozen=True)
 class MachineRecord:
@@ -159,6 +167,11 @@ class MachineRecord:
     process: str
     materials: tuple[str, ...]
     hourly_rate: float
+
+    def serves_more_than(self, before: MachineRecord) -> bool:
+        """A material it lacked, or a lower rate (a step's budget may allow it now)."""
+        return (not set(self.materials) <= set(before.materials)
+                or self.hourly_rate < before.hourly_rate - EPS)
 
 
 @dataclass(frozen=True)

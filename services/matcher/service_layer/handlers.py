@@ -137,16 +137,30 @@ def on_cluster_created(p: ev.ClusterCreated, uow: UnitOfWork) -> None:
 
 
 def on_factory(p: ev.FactoryState, uow: UnitOfWork) -> None:
-    uow.read_model.upsert_factory(FactoryRecord(
+    """A factory's state. If it now serves more (a higher verified tier, a new certification,
+    another place), the cluster's unplaced steps are tried again: their reason may be gone."""
+    rm = uow.read_model
+    before = rm.get_factory(p.factory_id)
+    after = FactoryRecord(
         id=p.factory_id, firm_id=p.firm_id, cluster_id=p.cluster_id, name=p.name, lat=p.lat,
         lon=p.lon, declared_tier=p.declared_tier, verified_tier=p.verified_tier, sme=p.sme,
-        certifications=tuple(p.certifications)))
+        certifications=tuple(p.certifications))
+    rm.upsert_factory(after)
+    if before is not None and after.serves_more_than(before):
+        _reopen_unplaced(p.cluster_id, uow)
 
 
-def on_machine_added(p: ev.MachineAdded, uow: UnitOfWork) -> None:
-    uow.read_model.upsert_machine(MachineRecord(
+def on_machine(p: ev.MachineState, uow: UnitOfWork) -> None:
+    """A machine's state. A new material or a lower rate gives the cluster's unplaced steps
+    another try; steps placed on its windows keep their price."""
+    rm = uow.read_model
+    before = rm.get_machine(p.machine_id)
+    after = MachineRecord(
         id=p.machine_id, factory_id=p.factory_id, cluster_id=p.cluster_id, name=p.name,
-        process=p.process, materials=tuple(p.materials), hourly_rate=p.hourly_rate))
+        process=p.process, materials=tuple(p.materials), hourly_rate=p.hourly_rate)
+    rm.upsert_machine(after)
+    if before is not None and after.serves_more_than(before):
+        _reopen_unplaced(p.cluster_id, uow)
 
 
 def on_window_opened(p: ev.WindowOpened, uow: UnitOfWork) -> None:
@@ -351,7 +365,8 @@ EVENT_HANDLERS: dict[type[EventPayload], Callable[[Any, UnitOfWork], object]] = 
     ev.ClusterCreated: on_cluster_created,
     ev.FactoryRegistered: on_factory,
     ev.FactoryUpdated: on_factory,
-    ev.MachineAdded: on_machine_added,
+    ev.MachineAdded: on_machine,
+    ev.MachineUpdated: on_machine,
     ev.WindowOpened: on_window_opened,
     ev.WindowUpdated: on_window_updated,
     ev.WindowClosed: on_window_closed,

@@ -1,6 +1,6 @@
 """The request examples /docs offers ("Try it out") are accepted as they are, in order: a
-cluster, a factory, a machine, a window, a change to it, a CSV import (only the machine id of
-the examples is replaced by the one just made)."""
+cluster, a factory, a machine, a change to each, a window, a change to it, a CSV import (only
+the machine id of the examples is replaced by the one just made)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,10 @@ def test_each_documented_request_example_is_accepted(client: TestClient) -> None
     machine = post("/v1/factories/{f}/machines",
                    documented_example(doc, "post", "/v1/factories/{factory_id}/machines"), SUP,
                    f=factory["id"])
+    for path, example in ((f"/v1/factories/{factory['id']}", "/v1/factories/{factory_id}"),
+                          (f"/v1/machines/{machine['id']}", "/v1/machines/{machine_id}")):
+        changed = client.patch(path, headers=SUP, json=documented_example(doc, "patch", example))
+        assert changed.status_code == 200, changed.text
     window = post("/v1/machines/{m}/windows",
                   documented_example(doc, "post", "/v1/machines/{machine_id}/windows"), SUP,
                   m=machine["id"])

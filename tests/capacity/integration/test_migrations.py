@@ -1,12 +1,14 @@
 """Capacity's migrations build the tables its models describe; 0005 (a reservation's job) can be
 undone and redone, and a reservation without a job reads back as one held from a version 1
-proposal."""
+proposal; 0006 keeps the verifications made before it (only unverified factories await the
+operator)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.orm import sessionmaker
 
@@ -63,5 +65,40 @@ def test_0005_can_be_undone_and_redone_a_reservation_then_has_no_job(
             again = uow.reservations.get("res-1")
         assert again is not None and again.job is None  # as held from a version 1 proposal
         assert (again.hours, again.price, again.status) == (6.0, 1080.0, held.status)
+    finally:
+        engine.dispose()
+
+
+def test_0006_keeps_earlier_verifications_and_queues_only_the_unverified(
+        database_url: str) -> None:
+    cfg = alembic_config(database_url, MIGRATIONS_DIR)
+    command.upgrade(cfg, "0005")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:  # as 0005 left them: no column for the queue yet
+            conn.execute(sa.text(
+                "INSERT INTO clusters (id, name, lat, lon, max_distance_km, created_at) "
+                "VALUES ('qhd-auto', 'Q', 39.93, 119.6, 60, :at)"), {"at": AT})
+            conn.execute(sa.text(
+                "INSERT INTO factories (id, firm_id, cluster_id, name, lat, lon, declared_tier,"
+                " verified_tier, sme, certifications, created_at) VALUES (:id, 'firm-s1', "
+                "'qhd-auto', 'F', 39.95, 119.58, 'advanced', :verified, true, '[]', :at)"),
+                [{"id": "fac-checked", "verified": "advanced", "at": AT},
+                 {"id": "fac-waiting", "verified": None, "at": AT}])
+        command.upgrade(cfg, "head")
+        sessions = sessionmaker(engine)
+        with SqlAlchemyCapacityUnitOfWork(sessions) as uow:
+            pending = {f.id: f.tier_verification_pending for f in uow.factories.page(
+                firm_id=None, after=None, limit=10)}
+            queue = [f.id for f in uow.factories.page(firm_id=None, after=None, limit=10,
+                                                      verified=False)]
+        assert pending == {"fac-checked": False, "fac-waiting": True}
+        assert queue == ["fac-waiting"]
+        command.downgrade(cfg, "0005")
+        command.upgrade(cfg, "head")
+        with SqlAlchemyCapacityUnitOfWork(sessions) as uow:
+            checked = uow.factories.get("fac-checked")
+        assert checked is not None and checked.verified_tier == "advanced"
+        assert checked.tier_verification_pending is False
     finally:
         engine.dispose()

@@ -56,7 +56,7 @@ class FakeFactories(_Repo):
         found = [f for i, f in sorted(self.rows.items())
                  if (firm_id is None or f.firm_id == firm_id) and (not after or i > after)
                  and (cluster_id is None or f.cluster_id == cluster_id)
-                 and (verified is None or (f.verified_tier is not None) == verified)]
+                 and (verified is None or f.tier_verification_pending is not verified)]
         return copy.deepcopy(found[:limit])
 
 
@@ -64,6 +64,9 @@ class FakeMachines(_Repo):
     def __init__(self, rows: dict, factories: dict) -> None:
         super().__init__(rows)
         self.factories = factories
+
+    def save(self, machine: Machine) -> None:
+        self.rows[machine.id] = copy.deepcopy(machine)
 
     def for_factory(self, factory_id: str) -> list[Machine]:
         return [copy.deepcopy(m) for m in self.rows.values() if m.factory_id == factory_id]

@@ -1,8 +1,10 @@
-"""order.cancelled, reservation.expired/released, window.updated/closed through the app's event
-handler, stored in the database, and what the next match run makes of them."""
+"""order.cancelled, reservation.expired/released, window.updated/closed, factory.updated and
+machine.updated through the app's event handler, stored in the database, and what the next
+match run makes of them."""
 
 import pytest
 
+from shared.events import payloads as ev
 from tests.matcher import events as e
 from tests.matcher.integration.conftest import (
     BUYER,
@@ -112,3 +114,25 @@ def test_a_closed_window_leaves_planning_and_its_proposal_is_withdrawn(client, t
     feed(client.app, e.rejected(run_id=first["id"], reason="window win-1 does not exist"))
     assert steps(client.app)["stp-1"]["status"] == "proposed"
     assert steps(client.app)["stp-1"]["window_id"] == "win-2"
+
+
+def test_a_higher_verified_tier_or_a_new_material_retries_the_unplaced_steps(client, t0):  # type: ignore[no-untyped-def]
+    """The read model compares the stored factory and machine with the new state."""
+    titanium = [ev.SubmittedStep(step_id="stp-3", key="k0", process="cnc_milling",
+                                 material="titanium", quantity=10, hours=4.0, after=[])]
+    feed(client.app, *e.walkthrough(t0), e.order_submitted(t0, "ord-2", min_tier="leading"),
+         e.order_submitted(t0, "ord-3", steps=titanium))
+    plan_now(client)
+    assert {u["payload"]["step_id"]: u["payload"]["reason"]
+            for u in outbox_events(client.app, "step.unplaced")} == {
+        "stp-2": "tier_below_minimum", "stp-3": "material_unsupported"}
+    feed(client.app, e.factory(ev.FactoryUpdated, verified_tier="leading"))
+    assert (steps(client.app)["stp-2"]["status"], steps(client.app)["stp-3"]["status"]) == (
+        "pending", "pending")
+    plan_now(client)  # stp-3 fails again: the mill still takes no titanium
+    assert steps(client.app)["stp-2"]["status"] == "proposed"
+    assert steps(client.app)["stp-3"]["status"] == "unplaced"
+    feed(client.app, e.machine_updated(materials=("steel", "titanium")))
+    assert steps(client.app)["stp-3"]["status"] == "pending"
+    plan_now(client)
+    assert proposals(client.app)[-1] == ("ord-3", ["win-1"])

@@ -59,8 +59,14 @@ class FakeReadModel:
     def upsert_factory(self, record: FactoryRecord) -> None:
         self.factories[record.id] = record
 
+    def get_factory(self, factory_id: str) -> FactoryRecord | None:
+        return self.factories.get(factory_id)
+
     def upsert_machine(self, record: MachineRecord) -> None:
         self.machines[record.id] = record
+
+    def get_machine(self, machine_id: str) -> MachineRecord | None:
+        return self.machines.get(machine_id)
 
     def upsert_window(self, record: WindowRecord) -> None:
         self.windows[record.id] = record
