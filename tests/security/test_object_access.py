@@ -40,6 +40,7 @@ CALLS: dict[str, dict[str, tuple[dict[str, str], Any]]] = {
         "POST /v1/factories/{factory_id}/machines": ({"factory_id": "factory_id"}, MACHINE),
         "GET /v1/machines/{machine_id}": ({"machine_id": "machine_id"}, None),
         "PATCH /v1/machines/{machine_id}": ({"machine_id": "machine_id"}, {"hourly_rate": 1.0}),
+        "DELETE /v1/machines/{machine_id}": ({"machine_id": "machine_id"}, None),
         "GET /v1/machines/{machine_id}/windows": ({"machine_id": "machine_id"}, None),
         "POST /v1/machines/{machine_id}/windows": ({"machine_id": "machine_id"}, WINDOW),
         "GET /v1/windows/{window_id}": ({"window_id": "window_id"}, None),

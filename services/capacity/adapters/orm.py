@@ -54,6 +54,7 @@ class MachineRow(Base):
     materials: Mapped[list[str]] = mapped_column(sa.JSON)
     hourly_rate: Mapped[float]
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class WindowRow(Base):

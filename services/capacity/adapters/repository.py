@@ -89,25 +89,28 @@ class FactoryRepository(_Repository):
         return [_factory(r) for r in self.session.scalars(query)]
 
 
+_IN_SERVICE = MachineRow.retired_at.is_(None)
+
+
 class MachineRepository(_Repository):
     def add(self, machine: Machine) -> None:
         self.session.add(MachineRow(**vars(machine), created_at=_now()))
 
     def get(self, machine_id: str, *, lock: bool = False) -> Machine | None:
-        query = sa.select(MachineRow).where(MachineRow.id == machine_id)
+        query = sa.select(MachineRow).where(MachineRow.id == machine_id, _IN_SERVICE)
         if lock:
             query = query.with_for_update()
         row = self.session.scalars(query).first()
         return row and _machine(row)
 
     def save(self, machine: Machine) -> None:
-        """What a supplier may change: name, materials, hourly rate."""
+        """What a supplier may change: name, materials, hourly rate; and retirement."""
         self.session.execute(sa.update(MachineRow).where(MachineRow.id == machine.id).values(
             name=machine.name, materials=list(machine.materials),
-            hourly_rate=machine.hourly_rate))
+            hourly_rate=machine.hourly_rate, retired_at=machine.retired_at))
 
     def for_factory(self, factory_id: str) -> list[Machine]:
-        query = sa.select(MachineRow).where(MachineRow.factory_id == factory_id)
+        query = sa.select(MachineRow).where(MachineRow.factory_id == factory_id, _IN_SERVICE)
         return [_machine(r) for r in self.session.scalars(query.order_by(MachineRow.id))]
 
     def refs(self, machine_ids: Iterable[str], *, firm_id: str,
@@ -117,7 +120,7 @@ class MachineRepository(_Repository):
             return {}
         query = (sa.select(MachineRow.id, MachineRow.factory_id, FactoryRow.cluster_id)
                  .join(FactoryRow, FactoryRow.id == MachineRow.factory_id)
-                 .where(MachineRow.id.in_(ids), FactoryRow.firm_id == firm_id)
+                 .where(MachineRow.id.in_(ids), FactoryRow.firm_id == firm_id, _IN_SERVICE)
                  .order_by(MachineRow.id))
         if lock:  # PostgreSQL: machine rows locked in id order; SQLite: BEGIN IMMEDIATE already
             query = query.with_for_update(of=MachineRow)
@@ -321,7 +324,8 @@ def _factory(r: FactoryRow) -> Factory:
 
 def _machine(r: MachineRow) -> Machine:
     return Machine(id=r.id, factory_id=r.factory_id, name=r.name, process=r.process,
-                   materials=list(r.materials), hourly_rate=r.hourly_rate)
+                   materials=list(r.materials), hourly_rate=r.hourly_rate,
+                   retired_at=r.retired_at)
 
 
 def _window(row: sa.Row) -> Window:

@@ -68,6 +68,13 @@ class UpdateMachine:
 
 
 @dataclass(frozen=True)
+class RetireMachine:
+    actor: Actor
+    machine_id: str
+    at: datetime = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
 class OpenWindow:
     actor: Actor
     machine_id: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from services.capacity.domain.errors import Forbidden, InvalidInput
 from shared.vocabulary import PROCESSES, TIERS, tier_rank
@@ -120,6 +121,7 @@ class Machine:
     process: str
     materials: list[str] = field(default_factory=list)
     hourly_rate: float = 0.0
+    retired_at: datetime | None = None  # retired machines are gone for every read and write
 
     def __post_init__(self) -> None:
         if self.process not in PROCESSES:

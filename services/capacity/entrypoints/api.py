@@ -154,6 +154,14 @@ def update_machine(machine_id: str, body: s.MachineUpdate, p: Supplier,
     return out(s.MachinePublic, handlers.update_machine(cmd, uow))
 
 
+@router.delete("/machines/{machine_id}", status_code=204, tags=["machines"], responses=CONFLICT)
+def retire_machine(machine_id: str, p: Supplier, uow: UowDep) -> Response:
+    """Retire one's own machine: its windows that have not ended close and it is gone for
+    every read. 409 while hours are held or accepted on it (decline or finish them first)."""
+    handlers.retire_machine(c.RetireMachine(actor(p), machine_id), uow)
+    return Response(status_code=204)
+
+
 @router.post("/machines/{machine_id}/windows", status_code=201, tags=["windows"],
              responses=CONFLICT)
 def open_window(machine_id: str, body: s.WindowCreate, p: Supplier,

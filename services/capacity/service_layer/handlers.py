@@ -22,7 +22,7 @@ from services.capacity.domain.holding import (
 from services.capacity.domain.ids import new_id
 from services.capacity.domain.model import OPERATOR, SUPPLIER, Actor, Cluster, Factory, Machine
 from services.capacity.domain.reservations import Job, Reservation, Status
-from services.capacity.domain.windows import Window, open_window
+from services.capacity.domain.windows import Window, close_for_retirement, open_window
 from services.capacity.service_layer import messages
 from services.capacity.service_layer.base import CONSUMER, owned_factory, retry_on_conflict
 from services.capacity.service_layer.releases import release_cancelled_order
@@ -156,6 +156,25 @@ def update_machine(cmd: commands.UpdateMachine, uow: CapacityUnitOfWork) -> Mach
     return machine
 
 
+@retry_on_conflict
+def retire_machine(cmd: commands.RetireMachine, uow: CapacityUnitOfWork) -> None:
+    """Take a machine off the platform: its windows that have not ended close
+    (``window.closed`` each, so the matcher stops planning on them) and the machine is gone
+    for every read and write. Refused (409) while hours are held or accepted on it."""
+    cmd.actor.require(SUPPLIER)
+    with uow:
+        machine, factory = _owned_machine(uow, cmd.actor, cmd.machine_id)
+        closed = close_for_retirement(uow.windows.for_machine(machine.id), now=cmd.at)
+        for window in closed:
+            uow.windows.save(window)
+        machine.retired_at = cmd.at
+        uow.machines.save(machine)
+        uow.publish_all([messages.window_closed(w) for w in closed])
+        uow.audit.add(audited(cmd.actor, "machine.retired", "machine", machine.id, at=cmd.at,
+                              factory_id=factory.id, closed_windows=[w.id for w in closed]))
+        uow.commit()
+
+
 def _owned_machine(uow: CapacityUnitOfWork, actor: Actor, machine_id: str
                    ) -> tuple[Machine, Factory]:
     """The caller's machine, its row locked (serialises overlap checks and changes), and its
@@ -212,7 +231,7 @@ def decline_reservation(cmd: commands.DeclineReservation, uow: CapacityUnitOfWor
 
 
 AUDITED_ACTIONS = ["factory.tier_verified", "factory.updated", "machine.updated",
-                   "reservation.accepted", "reservation.declined"]
+                   "machine.retired", "reservation.accepted", "reservation.declined"]
 
 
 def audited(actor: Actor, action: str, object_type: str, object_id: str, *,

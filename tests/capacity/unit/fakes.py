@@ -65,16 +65,21 @@ class FakeMachines(_Repo):
         super().__init__(rows)
         self.factories = factories
 
+    def get(self, object_id: str, **_: Any) -> Machine | None:
+        machine = self.rows.get(object_id)
+        return None if machine is None or machine.retired_at else copy.deepcopy(machine)
+
     def save(self, machine: Machine) -> None:
         self.rows[machine.id] = copy.deepcopy(machine)
 
     def for_factory(self, factory_id: str) -> list[Machine]:
-        return [copy.deepcopy(m) for m in self.rows.values() if m.factory_id == factory_id]
+        return [copy.deepcopy(m) for m in self.rows.values()
+                if m.factory_id == factory_id and not m.retired_at]
 
     def refs(self, machine_ids: Iterable[str], *, firm_id: str,
              lock: bool = False) -> dict[str, MachineRef]:
         found = {}
-        for machine_id in set(machine_ids) & set(self.rows):
+        for machine_id in {m for m in machine_ids if self.get(m) is not None}:
             factory = self.factories[self.rows[machine_id].factory_id]
             if factory.firm_id == firm_id:
                 found[machine_id] = MachineRef(machine_id, factory.id, factory.cluster_id)

@@ -1,0 +1,90 @@
+"""DELETE /v1/machines/{id} over HTTP and a real database: a retired machine's windows close
+and it is gone for every read and write; work held on it keeps it in service (409)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.capacity.integration.flows import (
+    BUY,
+    OP,
+    PROBLEM,
+    SUP,
+    SUP2,
+    T0,
+    build_site,
+    create_cluster,
+    event_types,
+    events,
+    feed,
+    iso,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def site(client: TestClient):  # type: ignore[no-untyped-def]
+    create_cluster(client)
+    return build_site(client, windows=2)
+
+
+def test_a_retired_machine_closes_its_windows_and_is_gone(
+        client: TestClient, app: FastAPI, site) -> None:  # type: ignore[no-untyped-def]
+    response = client.delete(f"/v1/machines/{site.machine_id}", headers=SUP)
+    assert response.status_code == 204, response.text
+    assert [e.payload["window_id"] for e in events(app, "window.closed")] == site.window_ids
+    for path in (f"/v1/machines/{site.machine_id}", f"/v1/machines/{site.machine_id}/windows",
+                 f"/v1/windows/{site.window_ids[0]}"):
+        assert client.get(path, headers=SUP).status_code == 404, path
+    assert client.get(f"/v1/factories/{site.factory_id}/machines",
+                      headers=SUP).json()["items"] == []
+    start = T0 + timedelta(days=10)
+    opened = client.post(f"/v1/machines/{site.machine_id}/windows", headers=SUP, json={
+        "start": iso(start), "end": iso(start + timedelta(hours=8)), "hours": 4})
+    assert opened.status_code == 404
+    csv = f"machine_id,start,end,hours\n{site.machine_id},{iso(start)}," \
+          f"{iso(start + timedelta(hours=8))},4\n"
+    imported = client.post("/v1/windows:import", headers=SUP | {"Content-Type": "text/csv"},
+                           content=csv.encode())
+    assert imported.status_code == 422
+    assert imported.json()["errors"] == [
+        {"row": 1, "field": "machine_id", "message": "unknown machine"}]
+    assert client.patch(f"/v1/machines/{site.machine_id}", headers=SUP,
+                        json={"hourly_rate": 1.0}).status_code == 404
+    assert client.delete(f"/v1/machines/{site.machine_id}", headers=SUP).status_code == 404
+    entries = client.get("/v1/audit", headers=OP,
+                         params={"action": "machine.retired"}).json()["items"]
+    assert [(e["object_id"], e["detail"]["closed_windows"]) for e in entries] == [
+        (site.machine_id, site.window_ids)]
+
+
+def test_work_held_on_it_keeps_it_in_service(
+        client: TestClient, app: FastAPI, site) -> None:  # type: ignore[no-untyped-def]
+    feed(app, "ord-1", ("stp-1", site.window_ids[1], 6.0))
+    before = event_types(app)
+    response = client.delete(f"/v1/machines/{site.machine_id}", headers=SUP)
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert site.window_ids[1] in response.json()["detail"]
+    assert "6.0 h held" in response.json()["detail"]
+    assert event_types(app) == before
+    assert client.get(f"/v1/machines/{site.machine_id}", headers=SUP).status_code == 200
+    assert all(client.get(f"/v1/windows/{w}", headers=SUP).status_code == 200
+               for w in site.window_ids)
+
+
+@pytest.mark.parametrize(("headers", "status"), [(SUP2, 404), (OP, 403), (BUY, 403)])
+def test_only_the_owner_retires_its_machine(
+        client: TestClient, app: FastAPI, site, headers: dict,  # type: ignore[no-untyped-def]
+        status: int) -> None:
+    before = event_types(app)
+    response = client.delete(f"/v1/machines/{site.machine_id}", headers=headers)
+    assert response.status_code == status
+    assert response.headers["content-type"] == PROBLEM
+    assert event_types(app) == before
+    assert client.get(f"/v1/machines/{site.machine_id}", headers=SUP).status_code == 200
