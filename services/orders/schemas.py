@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    model_validator,
 )
 
 from services.orders.domain.model import Order, Step
@@ -105,6 +106,47 @@ class OrderCreate(BaseModel):
         )
 
 
+class OrderRevision(BaseModel):
+    """The terms to change; the others, and the steps, stay as they are. `null` removes a
+    budget or a factory limit; the other terms cannot be null."""
+
+    model_config = examples({"max_distance_km": 90}, {"min_tier": "advanced",
+                                                      "due": "2030-01-21T00:00:00Z"},
+                            extra="forbid")
+
+    title: Text = None  # type: ignore[assignment]
+    delivery: Delivery = None  # type: ignore[assignment]
+    due: AwareDatetime = Field(None, description="UTC ISO-8601 with a zone; in the future")  # type: ignore[assignment]
+    min_tier: Tier = None  # type: ignore[assignment]
+    certifications: list[Id] = Field(None, max_length=20)  # type: ignore[assignment]
+    max_distance_km: float = Field(None, gt=0, le=500)  # type: ignore[assignment]
+    priority: int = Field(None, ge=1, le=5)  # type: ignore[assignment]
+    budget: float | None = Field(None, gt=0, description="CNY; null: no budget")
+    allowed_factories: list[Id] = Field(None, max_length=200)  # type: ignore[assignment]
+    blocked_factories: list[Id] = Field(None, max_length=200)  # type: ignore[assignment]
+    max_factories: int | None = Field(None, ge=1, description="null: no limit")
+
+    @model_validator(mode="after")
+    def _something(self) -> OrderRevision:
+        if not self.model_fields_set:
+            raise ValueError(f"give at least one of {', '.join(type(self).model_fields)}")
+        return self
+
+    def changes(self) -> dict[str, object]:
+        """OrderTerms field → new value, for the terms named in the request."""
+        out: dict[str, object] = {}
+        for name in self.model_fields_set:
+            value = getattr(self, name)
+            if isinstance(value, Delivery):
+                value = Location(value.lat, value.lon)
+            elif isinstance(value, datetime):
+                value = value.astimezone(UTC)
+            elif isinstance(value, list):
+                value = tuple(value)
+            out[name] = value
+        return out
+
+
 class AllocationPublic(BaseModel):
     """Factory and window stay null until the supplier accepted; price and hours show at once."""
 
@@ -160,6 +202,7 @@ ORDER_PUBLIC_EXAMPLE = {
     "due": "2026-12-08T00:00:00Z", "min_tier": "basic", "certifications": [],
     "max_distance_km": 60.0, "priority": 3, "budget": None, "allowed_factories": [],
     "blocked_factories": [], "max_factories": None, "status": "matching",
+    "revision_of": None, "revised_as": None,
     "created_at": "2026-12-01T08:00:00Z", "updated_at": "2026-12-01T08:05:00Z",
     "steps": [STEP_PUBLIC_EXAMPLE],
 }
@@ -183,6 +226,9 @@ class OrderPublic(BaseModel):
     blocked_factories: list[str]
     max_factories: int | None
     status: OrderStatus
+    revision_of: str | None = Field(description="the order this one revised")
+    revised_as: str | None = Field(
+        description="the order that replaced this one (then cancelled) by a revision")
     created_at: datetime
     updated_at: datetime
     steps: list[StepPublic]
@@ -197,7 +243,8 @@ class OrderPublic(BaseModel):
             certifications=list(t.certifications), max_distance_km=t.max_distance_km,
             priority=t.priority, budget=t.budget, allowed_factories=list(t.allowed_factories),
             blocked_factories=list(t.blocked_factories), max_factories=t.max_factories,
-            status=order.status, created_at=order.created_at, updated_at=order.updated_at,
+            status=order.status, revision_of=order.revision_of, revised_as=order.revised_as,
+            created_at=order.created_at, updated_at=order.updated_at,
             steps=[StepPublic.of(s) for s in order.steps],
         )
 

@@ -32,6 +32,7 @@ CALLS: dict[str, dict[str, tuple[dict[str, str], Any]]] = {
         "GET /v1/orders/{order_id}": ({"order_id": "order_id"}, None),
         "GET /v1/orders/{order_id}/timeline": ({"order_id": "order_id"}, None),
         "POST /v1/orders/{order_id}/cancel": ({"order_id": "order_id"}, {"reason": "mine"}),
+        "POST /v1/orders/{order_id}/revise": ({"order_id": "order_id"}, {"priority": 1}),
     },
     "capacity": {
         "GET /v1/factories/{factory_id}": ({"factory_id": "factory_id"}, None),

@@ -58,6 +58,8 @@ class OrderRow(Base):
     status: Mapped[str] = mapped_column(String(30), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revision_of: Mapped[str | None] = mapped_column(String(40))
+    revised_as: Mapped[str | None] = mapped_column(String(40))
 
     steps: Mapped[list[StepRow]] = relationship(
         order_by="StepRow.position", cascade="all, delete-orphan", lazy="selectin"

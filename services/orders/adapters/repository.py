@@ -71,13 +71,13 @@ class SqlOrderRepository:
         self.save_all([order])
 
     def save_all(self, orders: Collection[Order]) -> None:
-        """Writes what changes after submission (statuses, allocations): one executemany per
-        table for all of ``orders``."""
+        """Writes what changes after submission (statuses, allocations, the revision that
+        replaced an order): one executemany per table for all of ``orders``."""
         if not orders:
             return
         done = self.session.execute(_ORDER_STATE, [
-            {"order_id": o.id, "status": o.status.value, "updated_at": o.updated_at}
-            for o in orders])
+            {"order_id": o.id, "status": o.status.value, "updated_at": o.updated_at,
+             "revised_as": o.revised_as} for o in orders])
         if done.rowcount != len(orders):  # both dialects count the rows of an executemany
             raise LookupError(f"{len(orders) - done.rowcount} of the orders are unknown")
         self.session.execute(_STEP_STATE, [{"step_id": s.id, **_step_state(s)}
@@ -125,7 +125,8 @@ def _order_values(order: Order) -> dict[str, Any]:
         "allowed_factories": list(t.allowed_factories),
         "blocked_factories": list(t.blocked_factories), "max_factories": t.max_factories,
         "status": order.status.value, "created_at": order.created_at,
-        "updated_at": order.updated_at,
+        "updated_at": order.updated_at, "revision_of": order.revision_of,
+        "revised_as": order.revised_as,
     }
 
 
@@ -164,7 +165,8 @@ def _to_order(row: Any, steps: Sequence[Any]) -> Order:
     )
     return Order(id=row.id, buyer_firm_id=row.buyer_firm_id, terms=terms,
                  steps=[_to_step(s) for s in steps], status=OrderStatus(row.status),
-                 created_at=row.created_at, updated_at=row.updated_at)
+                 created_at=row.created_at, updated_at=row.updated_at,
+                 revision_of=row.revision_of, revised_as=row.revised_as)
 
 
 def _to_step(row: Any) -> Step:

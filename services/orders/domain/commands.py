@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.orders.domain.errors import FieldError
@@ -40,3 +41,15 @@ class CancelOrder:
         """(firm, role) of the caller: as given, or the buyer (the operator when none)."""
         role = self.actor_role or ("buyer" if self.buyer_firm_id else "operator")
         return self.actor or self.buyer_firm_id or "operator", role
+
+
+@dataclass(frozen=True)
+class ReviseOrder:
+    """Replace an order by one with some terms changed (``changes``: OrderTerms field →
+    new value); the steps stay as they are."""
+
+    order_id: str
+    buyer_firm_id: str
+    buyer_clusters: tuple[str, ...]
+    changes: Mapping[str, object]
+    idempotency_key: str | None = None

@@ -28,6 +28,19 @@ class NotCancellable(IllegalTransition):
                      f"production starts",)
 
 
+class NotRevisable(NotCancellable):
+    """A revision cancels the order, so it is possible only as long as cancelling is."""
+
+    def __init__(self, order_id: str, status: str) -> None:
+        super().__init__(order_id, status)
+        self.args = (f"order {order_id} is {status}; orders can be revised only until "
+                     f"production starts",)
+
+
+class NothingToRevise(DomainError):
+    """The revision changes no term of the order."""
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One rejected field: a dotted path into the order draft (``steps.1.after``) and why."""

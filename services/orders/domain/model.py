@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from services.orders.domain.errors import InvalidOrder, NotCancellable
+from services.orders.domain.errors import (
+    InvalidOrder,
+    NotCancellable,
+    NothingToRevise,
+    NotRevisable,
+)
 from services.orders.domain.rules import OrderTerms, validate_terms
 from services.orders.domain.status import (
     CANCELLABLE_STATUSES,
@@ -153,6 +158,8 @@ class Order:
     created_at: datetime
     updated_at: datetime
     status: OrderStatus = OrderStatus.SUBMITTED
+    revision_of: str | None = None  # the order this one revised
+    revised_as: str | None = None  # the order that replaced this one
 
     @classmethod
     def submit(
@@ -209,6 +216,24 @@ class Order:
         self._move(OrderStatus.CANCELLED, now)
         for step in self.steps:
             step.cancel()
+
+    def revise(self, changes: Mapping[str, object], *, buyer_clusters: Collection[str],
+               now: datetime) -> Order:
+        """A new order with these terms changed and the same steps, linked to this one, which
+        is cancelled (so its holds and acceptances are given back): a revision is what a
+        buyer does when the explanation says a term stands in the way (a distance limit, a
+        tier, a due date). Possible as long as cancelling is (NotRevisable); new terms must
+        pass every rule (InvalidOrder) and change something (NothingToRevise)."""
+        if self.status not in CANCELLABLE_STATUSES:
+            raise NotRevisable(self.id, self.status)
+        terms = replace(self.terms, **changes)  # type: ignore[arg-type]
+        if terms == self.terms:
+            raise NothingToRevise(f"the revision leaves every term of order {self.id} as it is")
+        revised = Order.submit(terms, buyer_firm_id=self.buyer_firm_id,
+                               buyer_clusters=buyer_clusters, cluster_known=True, now=now)
+        revised.revision_of, self.revised_as = self.id, revised.id
+        self.cancel(now=now)
+        return revised
 
     def start_production(self, *, now: datetime) -> None:
         self._move(OrderStatus.IN_PRODUCTION, now)

@@ -1,5 +1,5 @@
-"""HTTP API of the orders service: submit (one or a batch), read, list, follow and cancel
-orders (under /v1)."""
+"""HTTP API of the orders service: submit (one or a batch), read, list, follow, cancel and
+revise orders (under /v1)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
-from services.orders.domain.commands import CancelOrder, SubmitOrder, SubmitOrders
-from services.orders.domain.errors import InvalidOrder, NotCancellable
+from services.orders.domain.commands import CancelOrder, ReviseOrder, SubmitOrder, SubmitOrders
+from services.orders.domain.errors import InvalidOrder, NotCancellable, NothingToRevise
 from services.orders.domain.status import OrderStatus
 from services.orders.entrypoints.metrics import MetricsDep
 from services.orders.schemas import (
     OrderCancel,
     OrderCreate,
     OrderPublic,
+    OrderRevision,
     OrdersPublic,
     TimelineEntryPublic,
     TimelinePublic,
@@ -47,6 +48,8 @@ PROBLEMS = {s: {"description": d, "content": {"application/problem+json": {}}} f
     422: "invalid fields, named in `errors`"}.items()}
 NOT_CANCELLABLE = {"description": "production started: too late to cancel",
                    "content": {"application/problem+json": {}}}
+NOT_REVISABLE = {"description": "production started: too late to revise (or Idempotency-Key "
+                 "reused with another body)", "content": {"application/problem+json": {}}}
 
 
 @contextmanager
@@ -60,6 +63,9 @@ def _as_problems() -> Iterator[None]:
                       + ", ".join(e["field"] for e in errors), errors=errors) from exc
     except (handlers.IdempotencyConflict, NotCancellable) as exc:
         raise Problem(409, "Conflict", str(exc)) from exc
+    except NothingToRevise as exc:
+        raise Problem(422, "Validation failed", str(exc),
+                      errors=[{"field": "body", "message": str(exc)}]) from exc
     except views.OrderNotFound as exc:
         raise Problem(404, "Not found", f"no order {exc}") from exc
     except views.InvalidCursor as exc:
@@ -177,6 +183,31 @@ def cancel_order(
                       actor_role=caller.role.value)
     with _as_problems():
         order = handlers.cancel_order(cmd, uow)
+    return OrderPublic.of(order)
+
+
+@router.post("/orders/{order_id}/revise", status_code=201,
+             summary="Revise an order's terms: a new order replaces it",
+             operation_id="revise_order",
+             responses={**{k: PROBLEMS[k] for k in (401, 403, 404, 422)}, 409: NOT_REVISABLE})
+def revise_order(
+    order_id: str, body: OrderRevision, buyer: Buyer, uow: UowDep, response: Response,
+    metrics: MetricsDep, idempotency_key: IdempotencyKey = None,
+) -> OrderPublic:
+    """When the explanation says a term stands in the way (a distance limit, a tier, a due
+    date), change it here: a new order with the same steps and the changed terms is submitted
+    (`revision_of`) and this one is cancelled (`revised_as`), so its holds and acceptances are
+    given back. Possible until production starts; answers the new order."""
+    cmd = ReviseOrder(order_id=order_id, buyer_firm_id=buyer.firm_id,
+                      buyer_clusters=buyer.clusters, changes=body.changes(),
+                      idempotency_key=idempotency_key)
+    with _as_problems():
+        order, replayed = handlers.revise_order(cmd, uow)
+    response.headers["Location"] = f"{router.prefix}/orders/{order.id}"
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    else:
+        metrics.submitted.inc()
     return OrderPublic.of(order)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from services.orders.domain.commands import CancelOrder, SubmitOrder
+from services.orders.domain.commands import CancelOrder, ReviseOrder, SubmitOrder
 from services.orders.domain.model import Order, Outcome, Placement
 from services.orders.service_layer import timeline
 from services.orders.service_layer.unit_of_work import (
@@ -40,7 +40,7 @@ from shared.events.payloads import (
 logger = logging.getLogger(__name__)
 
 SERVICE = "orders"  # producer name and inbox consumer name
-AUDITED_ACTIONS = ["order.cancelled"]
+AUDITED_ACTIONS = ["order.cancelled", "order.revised"]
 
 
 class IdempotencyConflict(Exception):
@@ -63,7 +63,8 @@ def submit_order(
     fingerprint = terms_fingerprint(cmd)
     try:
         with uow:
-            if (earlier := _earlier_order(cmd, fingerprint, uow)) is not None:
+            if (earlier := _earlier_order(cmd.buyer_firm_id, cmd.idempotency_key, fingerprint,
+                                          uow)) is not None:
                 return earlier, True
             order = Order.submit(
                 cmd.terms, buyer_firm_id=cmd.buyer_firm_id, buyer_clusters=cmd.buyer_clusters,
@@ -81,15 +82,17 @@ def submit_order(
     except DuplicateRecord:
         logger.info("a concurrent request took Idempotency-Key %r first", cmd.idempotency_key)
         with uow:  # answer as the request that won the race did
-            if (earlier := _earlier_order(cmd, fingerprint, uow)) is None:
+            if (earlier := _earlier_order(cmd.buyer_firm_id, cmd.idempotency_key, fingerprint,
+                                          uow)) is None:
                 raise
             return earlier, True
 
 
-def _earlier_order(cmd: SubmitOrder, fingerprint: str, uow: AbstractUnitOfWork) -> Order | None:
-    if cmd.idempotency_key is None:
+def _earlier_order(buyer_firm_id: str, key: str | None, fingerprint: str,
+                   uow: AbstractUnitOfWork) -> Order | None:
+    if key is None:
         return None
-    record = uow.idempotency.get(cmd.buyer_firm_id, cmd.idempotency_key)
+    record = uow.idempotency.get(buyer_firm_id, key)
     if record is None:
         return None
     if record.fingerprint != fingerprint or record.order_id is None:
@@ -100,12 +103,18 @@ def _earlier_order(cmd: SubmitOrder, fingerprint: str, uow: AbstractUnitOfWork) 
 
 def terms_fingerprint(cmd: SubmitOrder) -> str:
     """A stable hash of the order terms (the request body), for idempotent retries."""
-    def default(value: Any) -> str:
-        if isinstance(value, datetime):
-            return value.astimezone(UTC).isoformat()
-        raise TypeError(type(value).__name__)
+    return _fingerprint(dataclasses.asdict(cmd.terms))
 
-    canonical = json.dumps(dataclasses.asdict(cmd.terms), sort_keys=True, default=default)
+
+def _fingerprint(value: object) -> str:
+    def default(item: Any) -> Any:
+        if isinstance(item, datetime):
+            return item.astimezone(UTC).isoformat()
+        if dataclasses.is_dataclass(item) and not isinstance(item, type):
+            return dataclasses.asdict(item)
+        raise TypeError(type(item).__name__)
+
+    canonical = json.dumps(value, sort_keys=True, default=default)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -139,11 +148,7 @@ def cancel_order(
             raise OrderNotFound(cmd.order_id)
         order.cancel(now=now or utcnow())
         uow.orders.save(order)
-        payload = OrderCancelled(order_id=order.id, cluster_id=order.cluster_id,
-                                 buyer_firm_id=order.buyer_firm_id,
-                                 step_ids=[s.id for s in order.steps], reason=cmd.reason)
-        envelope = new_event(payload, key=order.cluster_id, producer=SERVICE,
-                             correlation_id=order.id)
+        envelope = cancelled_event(order, reason=cmd.reason)
         uow.publish(envelope)
         uow.timeline.add_all([timeline.cancelled(order, envelope, reason=cmd.reason)])
         actor, role = cmd.caller
@@ -153,6 +158,50 @@ def cancel_order(
                                          "buyer_firm_id": order.buyer_firm_id}))
         uow.commit()
         return order
+
+
+def cancelled_event(order: Order, *, reason: str | None) -> Envelope:
+    payload = OrderCancelled(order_id=order.id, cluster_id=order.cluster_id,
+                             buyer_firm_id=order.buyer_firm_id,
+                             step_ids=[s.id for s in order.steps], reason=reason)
+    return new_event(payload, key=order.cluster_id, producer=SERVICE, correlation_id=order.id)
+
+
+def revise_order(
+    cmd: ReviseOrder, uow: AbstractUnitOfWork, *, now: datetime | None = None
+) -> tuple[Order, bool]:
+    """Replaces the order by a revision with the changed terms, in one transaction: the old
+    one is cancelled (order.cancelled, reason "revised as <id>", so capacity gives its holds
+    back and the matcher drops its steps) and the new one submitted (order.submitted).
+    Answers (new order, replayed); an Idempotency-Key seen before answers the revision it
+    made. Raises OrderNotFound, NotRevisable, InvalidOrder or NothingToRevise."""
+    fingerprint = _fingerprint({"revise": cmd.order_id, "changes": dict(cmd.changes)})
+    with uow:
+        old = uow.orders.get(cmd.order_id, for_update=True)  # one revision at a time
+        if old is None or old.buyer_firm_id != cmd.buyer_firm_id:
+            raise OrderNotFound(cmd.order_id)
+        if (earlier := _earlier_order(cmd.buyer_firm_id, cmd.idempotency_key, fingerprint,
+                                      uow)) is not None:
+            return earlier, True
+        revised = old.revise(cmd.changes, buyer_clusters=cmd.buyer_clusters,
+                             now=now or utcnow())
+        uow.orders.save(old)
+        uow.orders.add(revised)
+        if cmd.idempotency_key is not None:
+            uow.idempotency.add(IdempotencyRecord(
+                cmd.buyer_firm_id, cmd.idempotency_key, fingerprint, revised.id))
+        reason = f"revised as {revised.id}"
+        cancelled, submitted = cancelled_event(old, reason=reason), submitted_event(revised)
+        uow.publish(cancelled)
+        uow.publish(submitted)
+        uow.timeline.add_all([timeline.cancelled(old, cancelled, reason=reason),
+                              timeline.submitted(revised, submitted)])
+        uow.audit.add(AuditEntry(
+            actor=cmd.buyer_firm_id, role="buyer", action="order.revised", object_type="order",
+            object_id=old.id, at=cancelled.occurred_at,
+            detail={"revised_as": revised.id, "changed": sorted(cmd.changes)}))
+        uow.commit()
+        return revised, False
 
 
 # --- events -------------------------------------------------------------------------------------

@@ -38,7 +38,10 @@ def entry(
 
 
 def submitted(order: Order, envelope: Envelope) -> TimelineEntry:
-    return entry(envelope, order_id=order.id, summary={"steps": len(order.steps)})
+    summary: dict[str, Any] = {"steps": len(order.steps)}
+    if order.revision_of is not None:
+        summary["revision_of"] = order.revision_of
+    return entry(envelope, order_id=order.id, summary=summary)
 
 
 def cancelled(order: Order, envelope: Envelope, *, reason: str | None) -> TimelineEntry:

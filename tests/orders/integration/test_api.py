@@ -31,7 +31,8 @@ pytestmark = pytest.mark.integration
 ORDER_FIELDS = {
     "id", "buyer_firm_id", "cluster_id", "title", "delivery", "due", "min_tier",
     "certifications", "max_distance_km", "priority", "budget", "allowed_factories",
-    "blocked_factories", "max_factories", "status", "created_at", "updated_at", "steps",
+    "blocked_factories", "max_factories", "status", "revision_of", "revised_as", "created_at",
+    "updated_at", "steps",
 }
 STEP_FIELDS = {"id", "key", "process", "material", "quantity", "hours", "after", "status",
                "allocation", "unplaced_reason"}

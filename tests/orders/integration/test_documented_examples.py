@@ -1,6 +1,6 @@
 """The request examples /docs offers ("Try it out") answer as documented: the order is
-accepted; of the batch, the first order is accepted and the second refused on the field its
-example gets wrong."""
+accepted, and so is its revision; of the batch, the first order is accepted and the second
+refused on the field its example gets wrong."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ def test_the_documented_order_and_batch_answer_as_documented(client: TestClient)
     order = client.post("/v1/orders", headers=BUYER,
                         json=documented_example(doc, "post", "/v1/orders"))
     assert order.status_code == 201, order.text
+    revised = client.post(f"/v1/orders/{order.json()['id']}/revise", headers=BUYER,
+                          json=documented_example(doc, "post", "/v1/orders/{order_id}/revise"))
+    assert revised.status_code == 201, revised.text
 
     batch = client.post("/v1/orders:batch", headers=BUYER,
                         json=documented_example(doc, "post", "/v1/orders:batch"))
