@@ -31,24 +31,25 @@ class Saga:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def factory_with_window(self, name: str, rate: float) -> tuple[str, str]:
+    def factory_with_window(self, name: str, rate: float, *, process: str = "cnc_milling",
+                            lat: float = 39.95) -> tuple[str, str]:
         factory = self.post("capacity", "/v1/factories", "SUP", {
-            "cluster_id": CLUSTER, "name": name, "lat": 39.95, "lon": 119.58,
+            "cluster_id": CLUSTER, "name": name, "lat": lat, "lon": 119.58,
             "declared_tier": "advanced", "sme": True, "certifications": []})
         self.post("capacity", f"/v1/factories/{factory['id']}/tier-verification", "OP",
                   {"tier": "advanced"}, status=200)
         machine = self.post("capacity", f"/v1/factories/{factory['id']}/machines", "SUP", {
-            "name": "mill", "process": "cnc_milling", "materials": ["steel"], "hourly_rate": rate})
+            "name": "mill", "process": process, "materials": ["steel"], "hourly_rate": rate})
         window = self.post("capacity", f"/v1/machines/{machine['id']}/windows", "SUP", {
             "start": self.t0.isoformat(), "end": (self.t0 + timedelta(hours=48)).isoformat(),
             "hours": 20.0})
         return factory["id"], window["id"]
 
-    def order(self) -> dict:
+    def order(self, *, process: str = "cnc_milling") -> dict:
         body = {"cluster_id": CLUSTER, "title": "Saga brackets",
                 "delivery": {"lat": 39.94, "lon": 119.55},
                 "due": (self.t0 + timedelta(days=7)).isoformat(), "max_distance_km": 60,
-                "steps": [{"key": "mill", "process": "cnc_milling", "material": "steel",
+                "steps": [{"key": "mill", "process": process, "material": "steel",
                            "quantity": 10, "hours": 5.0, "after": []}]}
 
         def submit():

@@ -1,10 +1,12 @@
-"""The saga across the three services, over HTTP only: decline → re-plan, cancellation."""
+"""The saga across the three services, over HTTP only: decline → re-plan, cancellation, and a
+revision that moves an order past the term that kept it unplaced."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
+from sharefab_cli.walkthrough import poll
 from tests.system.saga import CLUSTER, Saga
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
@@ -43,3 +45,37 @@ def test_decline_replans_elsewhere_and_cancel_releases_everything(endpoints):
         "reservation.declined")
     assert "Cheap Mill" not in str(timeline) and cheap_factory not in str(timeline)
     assert dear_factory not in str(timeline)  # never accepted: never named to the buyer
+
+
+def test_a_revision_past_the_distance_limit_gets_the_order_placed(endpoints):
+    saga = Saga(endpoints)
+    created = httpx.post(f"{endpoints.capacity}/v1/clusters", headers=saga.h["OP"], json={
+        "id": CLUSTER, "name": "Saga", "lat": 39.93, "lon": 119.60, "max_distance_km": 60})
+    assert created.status_code in (201, 409), created.text  # the first test may have made it
+    _, far_window = saga.factory_with_window("Far Grinder", 150.0, process="grinding",
+                                             lat=40.6)  # about 73 km from the delivery point
+    order = saga.order(process="grinding")
+    step_id = order["steps"][0]["id"]
+
+    def unplaced():
+        body = saga.get("matcher", f"/v1/steps/{step_id}/explanation", "BUY")
+        return body if body["status"] == "unplaced" else None
+
+    why = poll(unplaced, timeout_s=30, what="the step to be unplaced")
+    assert why["reason"] == "outside_distance"
+    assert why["nearest_miss"] == "distance: a factory within 75 km of delivery (limit 60 km)"
+
+    revised = saga.post("orders", f"/v1/orders/{order['id']}/revise", "BUY",
+                        {"max_distance_km": 80})
+    assert revised["revision_of"] == order["id"]
+    held = saga.reservation(revised["id"], "held")
+    assert (held["window_id"], held["hours"]) == (far_window, 5.0)
+    old = saga.get("orders", f"/v1/orders/{order['id']}", "BUY")
+    assert (old["status"], old["revised_as"]) == ("cancelled", revised["id"])
+
+    def dropped():
+        body = saga.get("matcher", f"/v1/steps/{step_id}/explanation", "BUY")
+        return body if body["status"] == "cancelled" else None
+
+    gone = poll(dropped, timeout_s=30, what="the matcher to drop the old step")
+    assert gone["detail"] == f"the order was cancelled: revised as {revised['id']}"
