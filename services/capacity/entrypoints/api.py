@@ -61,24 +61,28 @@ def utc(value: datetime | None) -> datetime | None:
     return value and value.astimezone(UTC)
 
 
-@router.post("/clusters", status_code=201, tags=["clusters"], responses=CONFLICT)
+@router.post("/clusters",
+             summary="Create a cluster (operator)", status_code=201,
+             tags=["clusters"], responses=CONFLICT)
 def create_cluster(body: s.ClusterCreate, p: Operator, uow: UowDep) -> s.ClusterPublic:
     cmd = c.CreateCluster(actor(p), cluster_id=body.id, name=body.name, lat=body.lat,
                           lon=body.lon, max_distance_km=body.max_distance_km)
     return out(s.ClusterPublic, handlers.create_cluster(cmd, uow))
 
 
-@router.get("/clusters", tags=["clusters"])
+@router.get("/clusters", summary="Clusters", tags=["clusters"])
 def list_clusters(_: CurrentPrincipal, uow: UowDep) -> s.ClustersPublic:
     return out(s.ClustersPublic, views.list_clusters(uow))
 
 
-@router.get("/clusters/{cluster_id}", tags=["clusters"])
+@router.get("/clusters/{cluster_id}", summary="One cluster", tags=["clusters"])
 def get_cluster(cluster_id: str, _: CurrentPrincipal, uow: UowDep) -> s.ClusterPublic:
     return out(s.ClusterPublic, views.get_cluster(cluster_id, uow))
 
 
-@router.post("/factories", status_code=201, tags=["factories"], responses=CONFLICT)
+@router.post("/factories",
+             summary="Register a factory (supplier)", status_code=201,
+             tags=["factories"], responses=CONFLICT)
 def register_factory(body: s.FactoryCreate, p: Supplier, uow: UowDep) -> s.FactoryPublic:
     cmd = c.RegisterFactory(
         actor(p), cluster_id=body.cluster_id, name=body.name, lat=body.lat, lon=body.lon,
@@ -87,7 +91,9 @@ def register_factory(body: s.FactoryCreate, p: Supplier, uow: UowDep) -> s.Facto
     return out(s.FactoryPublic, handlers.register_factory(cmd, uow))
 
 
-@router.get("/factories", tags=["factories"])
+@router.get("/factories",
+            summary="Factories (a supplier's own; every factory for the operator)",
+            tags=["factories"])
 def list_factories(
     p: SupplierOrOperator, uow: UowDep, cursor: Cursor = None, limit: Limit = 50,
     cluster_id: Annotated[str | None, Query(max_length=64, description="one cluster")] = None,
@@ -99,12 +105,14 @@ def list_factories(
         actor(p), uow, cursor=cursor, limit=limit, cluster_id=cluster_id, verified=verified))
 
 
-@router.get("/factories/{factory_id}", tags=["factories"])
+@router.get("/factories/{factory_id}", summary="One factory", tags=["factories"])
 def get_factory(factory_id: str, p: SupplierOrOperator, uow: UowDep) -> s.FactoryPublic:
     return out(s.FactoryPublic, views.get_factory(actor(p), factory_id, uow))
 
 
-@router.patch("/factories/{factory_id}", tags=["factories"])
+@router.patch("/factories/{factory_id}",
+              summary="Change one's factory: name, place, SME flag, certifications, declared tier",
+              tags=["factories"])
 def update_factory(factory_id: str, body: s.FactoryUpdate, p: Supplier,
                    uow: UowDep) -> s.FactoryPublic:
     """Name, location, SME flag, certifications or declared tier of one's own factory. Held and
@@ -117,14 +125,16 @@ def update_factory(factory_id: str, body: s.FactoryUpdate, p: Supplier,
     return out(s.FactoryPublic, handlers.update_factory(cmd, uow))
 
 
-@router.post("/factories/{factory_id}/tier-verification", tags=["factories"], responses=CONFLICT)
+@router.post("/factories/{factory_id}/tier-verification",
+             summary="Verify a factory's tier (operator)", tags=["factories"], responses=CONFLICT)
 def verify_tier(factory_id: str, body: s.TierVerification, p: Operator,
                 uow: UowDep) -> s.FactoryPublic:
     cmd = c.VerifyTier(actor(p), factory_id, body.tier)
     return out(s.FactoryPublic, handlers.verify_tier(cmd, uow))
 
 
-@router.post("/factories/{factory_id}/machines", status_code=201, tags=["machines"],
+@router.post("/factories/{factory_id}/machines",
+             summary="Add a machine to one's factory", status_code=201, tags=["machines"],
              responses=CONFLICT)
 def add_machine(factory_id: str, body: s.MachineCreate, p: Supplier,
                 uow: UowDep) -> s.MachinePublic:
@@ -133,17 +143,18 @@ def add_machine(factory_id: str, body: s.MachineCreate, p: Supplier,
     return out(s.MachinePublic, handlers.add_machine(cmd, uow))
 
 
-@router.get("/factories/{factory_id}/machines", tags=["machines"])
+@router.get("/factories/{factory_id}/machines", summary="A factory's machines", tags=["machines"])
 def list_machines(factory_id: str, p: SupplierOrOperator, uow: UowDep) -> s.MachinesPublic:
     return out(s.MachinesPublic, views.list_machines(actor(p), factory_id, uow))
 
 
-@router.get("/machines/{machine_id}", tags=["machines"])
+@router.get("/machines/{machine_id}", summary="One machine", tags=["machines"])
 def get_machine(machine_id: str, p: SupplierOrOperator, uow: UowDep) -> s.MachinePublic:
     return out(s.MachinePublic, views.get_machine(actor(p), machine_id, uow))
 
 
-@router.patch("/machines/{machine_id}", tags=["machines"])
+@router.patch("/machines/{machine_id}",
+              summary="Change one's machine: name, materials, hourly rate", tags=["machines"])
 def update_machine(machine_id: str, body: s.MachineUpdate, p: Supplier,
                    uow: UowDep) -> s.MachinePublic:
     """Name, materials or hourly rate of one's own machine."""
@@ -154,7 +165,9 @@ def update_machine(machine_id: str, body: s.MachineUpdate, p: Supplier,
     return out(s.MachinePublic, handlers.update_machine(cmd, uow))
 
 
-@router.delete("/machines/{machine_id}", status_code=204, tags=["machines"], responses=CONFLICT)
+@router.delete("/machines/{machine_id}",
+               summary="Retire one's machine (its windows close)", status_code=204,
+               tags=["machines"], responses=CONFLICT)
 def retire_machine(machine_id: str, p: Supplier, uow: UowDep) -> Response:
     """Retire one's own machine: its windows that have not ended close and it is gone for
     every read. 409 while hours are held or accepted on it (decline or finish them first)."""
@@ -162,7 +175,8 @@ def retire_machine(machine_id: str, p: Supplier, uow: UowDep) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/machines/{machine_id}/windows", status_code=201, tags=["windows"],
+@router.post("/machines/{machine_id}/windows",
+             summary="Offer a machine's idle hours (a window)", status_code=201, tags=["windows"],
              responses=CONFLICT)
 def open_window(machine_id: str, body: s.WindowCreate, p: Supplier,
                 uow: UowDep) -> s.WindowPublic:
@@ -171,7 +185,8 @@ def open_window(machine_id: str, body: s.WindowCreate, p: Supplier,
     return out(s.WindowPublic, handlers.open_machine_window(cmd, uow))
 
 
-@router.get("/machines/{machine_id}/windows", tags=["windows"])
+@router.get("/machines/{machine_id}/windows",
+            summary="A machine's open windows, by start", tags=["windows"])
 def list_windows(machine_id: str, p: SupplierOrOperator, uow: UowDep, cursor: Cursor = None,
                  limit: Limit = 100) -> s.WindowsPublic:
     """Open windows by start time, a page at a time."""
@@ -179,7 +194,9 @@ def list_windows(machine_id: str, p: SupplierOrOperator, uow: UowDep, cursor: Cu
     return out(s.WindowsPublic, page)
 
 
-@router.post("/windows:import", status_code=201, tags=["windows"], openapi_extra=OPENAPI_BODY,
+@router.post("/windows:import",
+             summary="Import windows from a CSV file (all rows or none)", status_code=201,
+             tags=["windows"], openapi_extra=OPENAPI_BODY,
              responses={**CONFLICT, 413: {"description": "file too large"},
                         415: {"description": "neither text/csv nor multipart/form-data"}})
 def import_windows(p: Supplier, uow: UowDep, csv_text: CsvUpload) -> s.WindowsImported:
@@ -188,12 +205,13 @@ def import_windows(p: Supplier, uow: UowDep, csv_text: CsvUpload) -> s.WindowsIm
     return s.WindowsImported(imported=len(windows), window_ids=[w.id for w in windows])
 
 
-@router.get("/windows/{window_id}", tags=["windows"])
+@router.get("/windows/{window_id}", summary="One window", tags=["windows"])
 def get_window(window_id: str, p: SupplierOrOperator, uow: UowDep) -> s.WindowPublic:
     return out(s.WindowPublic, views.get_window(actor(p), window_id, uow))
 
 
-@router.patch("/windows/{window_id}", tags=["windows"], responses=CONFLICT)
+@router.patch("/windows/{window_id}",
+              summary="Move or resize a window", tags=["windows"], responses=CONFLICT)
 def update_window(window_id: str, body: s.WindowUpdate, p: Supplier,
                   uow: UowDep) -> s.WindowPublic:
     cmd = c.UpdateWindow(actor(p), window_id, start=utc(body.start), end=utc(body.end),
@@ -201,13 +219,17 @@ def update_window(window_id: str, body: s.WindowUpdate, p: Supplier,
     return out(s.WindowPublic, window_handlers.update_window(cmd, uow))
 
 
-@router.delete("/windows/{window_id}", status_code=204, tags=["windows"], responses=CONFLICT)
+@router.delete("/windows/{window_id}",
+               summary="Close a window without holds or acceptances", status_code=204,
+               tags=["windows"], responses=CONFLICT)
 def close_window(window_id: str, p: Supplier, uow: UowDep) -> Response:
     window_handlers.close_window(c.CloseWindow(actor(p), window_id), uow)
     return Response(status_code=204)
 
 
-@router.get("/availability", tags=["availability"])
+@router.get("/availability",
+            summary="Free hours per process × tier × week (buyers; no firm identities)",
+            tags=["availability"])
 def get_availability(
     p: BuyerOrOperator, uow: UowDep,
     cluster: Annotated[str, Query(min_length=1, max_length=63)],
@@ -220,7 +242,9 @@ def get_availability(
     return out(s.AvailabilityPublic, found)
 
 
-@router.get("/reservations", tags=["reservations"])
+@router.get("/reservations",
+            summary="Reservations (a supplier's own; every one for the operator)",
+            tags=["reservations"])
 def list_reservations(
     p: SupplierOrOperator, uow: UowDep, status: s.ReservationStatus | None = None,
     cursor: Cursor = None, limit: Limit = 50,
@@ -235,19 +259,22 @@ def list_reservations(
     return out(s.ReservationsPublic, page)
 
 
-@router.get("/reservations/{reservation_id}", tags=["reservations"])
+@router.get("/reservations/{reservation_id}", summary="One reservation", tags=["reservations"])
 def get_reservation(reservation_id: str, p: SupplierOrOperator,
                     uow: UowDep) -> s.ReservationPublic:
     return out(s.ReservationPublic, views.get_reservation(actor(p), reservation_id, uow))
 
 
-@router.post("/reservations/{reservation_id}/accept", tags=["reservations"], responses=CONFLICT)
+@router.post("/reservations/{reservation_id}/accept",
+             summary="Accept held hours", tags=["reservations"], responses=CONFLICT)
 def accept_reservation(reservation_id: str, p: Supplier, uow: UowDep) -> s.ReservationPublic:
     cmd = c.AcceptReservation(actor(p), reservation_id)
     return out(s.ReservationPublic, handlers.accept_reservation(cmd, uow))
 
 
-@router.post("/reservations/{reservation_id}/decline", tags=["reservations"], responses=CONFLICT)
+@router.post("/reservations/{reservation_id}/decline",
+             summary="Decline held hours (the step is planned elsewhere)",
+             tags=["reservations"], responses=CONFLICT)
 def decline_reservation(reservation_id: str, body: s.DeclineRequest, p: Supplier,
                         uow: UowDep) -> s.ReservationPublic:
     cmd = c.DeclineReservation(actor(p), reservation_id, reason=body.reason)
