@@ -116,12 +116,17 @@ def close_for_retirement(windows: Iterable[Window], *, now: datetime) -> list[Wi
     if busy:
         raise WindowInUse(
             "hours are held or accepted on " + ", ".join(
-                f"window {w.id} ({round(w.held_hours, 3)} h held, "
-                f"{round(w.accepted_hours, 3)} h accepted)" for w in busy)
+                f"window {w.id} ({_reserved(w)})" for w in busy)
             + "; decline the holds and finish the accepted work before retiring the machine")
     for w in current:
         w.close(now=now)
     return current
+
+
+def _reserved(w: Window) -> str:
+    """"6 h held, 2 h accepted", leaving out what is zero."""
+    return ", ".join(f"{round(h, 3):g} h {what}" for h, what in
+                     ((w.held_hours, "held"), (w.accepted_hours, "accepted")) if h > EPSILON)
 
 
 def check_shape(start: datetime, end: datetime, hours: float, *,

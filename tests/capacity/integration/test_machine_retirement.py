@@ -71,7 +71,7 @@ def test_work_held_on_it_keeps_it_in_service(
     assert response.status_code == 409, response.text
     assert response.headers["content-type"] == PROBLEM
     assert site.window_ids[1] in response.json()["detail"]
-    assert "6.0 h held" in response.json()["detail"]
+    assert f"window {site.window_ids[1]} (6 h held);" in response.json()["detail"]
     assert event_types(app) == before
     assert client.get(f"/v1/machines/{site.machine_id}", headers=SUP).status_code == 200
     assert all(client.get(f"/v1/windows/{w}", headers=SUP).status_code == 200

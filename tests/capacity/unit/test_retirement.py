@@ -72,7 +72,8 @@ def test_work_held_or_accepted_on_it_keeps_it_in_service(seeded: Seeded, accept:
     before = len(seeded.uow.events)
     with pytest.raises(WindowInUse) as exc:
         retire(seeded)
-    assert later in str(exc.value) and seeded.window_id not in str(exc.value)
+    assert f"window {later} (6 h {'accepted' if accept else 'held'})" in str(exc.value)
+    assert seeded.window_id not in str(exc.value)
     assert len(seeded.uow.events) == before
     assert views.get_machine(SUPPLIER, seeded.machine_id, seeded.uow).retired_at is None
     assert views.get_window(SUPPLIER, seeded.window_id, seeded.uow).closed_at is None
