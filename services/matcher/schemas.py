@@ -106,7 +106,8 @@ class ExplanationPublic(BaseModel):
         "detail": "1 candidate window(s) left, but all at factories below tier excellent",
         "funnel": [{"stage": "windows", "candidates": 3}, {"stage": "process", "candidates": 1},
                    {"stage": "material", "candidates": 1}, {"stage": "tier", "candidates": 0}],
-        "nearest_miss": "tier: factory tier advanced is below excellent"}]})
+        "nearest_miss": "tier: factory tier advanced is below excellent",
+        "revisable_terms": ["min_tier"]}]})
 
     step_id: str
     order_id: str
@@ -120,6 +121,10 @@ class ExplanationPublic(BaseModel):
         "furthest, the one that fell least short). Never an identity; a buyer reads a "
         "factory's distance rounded up to 5 km and a window's end to the day, the operator "
         "the exact figures")
+    revisable_terms: list[str] = Field(
+        default_factory=list, description="for an unplaced step, the order terms its reason "
+        "points at, which the buyer may change with POST /v1/orders/{order_id}/revise (orders "
+        "service); empty when the step waits for capacity or another step")
 
 
 class PartitionsPublic(BaseModel):

@@ -64,6 +64,7 @@ def test_a_revision_past_the_distance_limit_gets_the_order_placed(endpoints):
     why = poll(unplaced, timeout_s=30, what="the step to be unplaced")
     assert why["reason"] == "outside_distance"
     assert why["nearest_miss"] == "distance: a factory within 75 km of delivery (limit 60 km)"
+    assert why["revisable_terms"] == ["max_distance_km", "delivery"]
 
     revised = saga.post("orders", f"/v1/orders/{order['id']}/revise", "BUY",
                         {"max_distance_km": 80})

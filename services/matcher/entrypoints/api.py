@@ -132,7 +132,8 @@ def explain_step(step_id: str, principal: CurrentPrincipal, uow: UowDep,
         step_id=found.step_id, order_id=found.order_id, status=found.status,
         reason=found.reason, detail=found.detail,
         nearest_miss=found.nearest_miss if principal.is_operator else found.nearest_miss_told,
-        funnel=[FunnelStagePublic(stage=s.stage, candidates=s.candidates) for s in found.funnel])
+        funnel=[FunnelStagePublic(stage=s.stage, candidates=s.candidates) for s in found.funnel],
+        revisable_terms=list(found.revisable_terms))
 
 
 @router.get("/partitions", summary="This instance's partitions (scale-out)")

@@ -8,8 +8,9 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from services.matcher.domain import reasons
 from services.matcher.domain.model import Allocation, Parameters, Unplaced
-from services.matcher.domain.readmodel import CANCELLED, build_instance
+from services.matcher.domain.readmodel import CANCELLED, UNPLACED, build_instance
 from services.matcher.domain.runs import MatchRun
 from services.matcher.service_layer.planning import require_known
 from services.matcher.service_layer.unit_of_work import UnitOfWork
@@ -69,6 +70,7 @@ class Explanation:
     funnel: tuple[StageCount, ...]
     nearest_miss: str | None  # exact figures: for the operator
     nearest_miss_told: str | None  # what the buyer reads (Funnel.nearest_miss_told)
+    revisable_terms: tuple[str, ...] = ()  # the order terms its reason points at
 
 
 def explain_step(step_id: str, *, uow: UnitOfWork, params: Parameters,
@@ -99,4 +101,14 @@ def explain_step(step_id: str, *, uow: UnitOfWork, params: Parameters,
     return Explanation(
         step_id=step.id, order_id=step.order_id, buyer_firm_id=order_rec.buyer_firm_id,
         status=step.status, reason=step.reason, detail=step.detail, funnel=result.stages,
-        nearest_miss=result.nearest_miss, nearest_miss_told=result.nearest_miss_told)
+        nearest_miss=result.nearest_miss, nearest_miss_told=result.nearest_miss_told,
+        revisable_terms=_revisable(step.status, step.reason, result.revisable_terms))
+
+
+def _revisable(status: str, reason: str | None, funnel_terms: tuple[str, ...]
+               ) -> tuple[str, ...]:
+    """The order terms an unplaced step's buyer could change: those that stopped the nearest
+    candidate now, or the budget when the order's cheapest plan is over it."""
+    if status != UNPLACED:
+        return ()
+    return ("budget",) if reason == reasons.OVER_BUDGET and not funnel_terms else funnel_terms

@@ -59,6 +59,7 @@ class Miss:
     why: str
     short: float = 0.0
     told: str | None = None
+    terms: tuple[str, ...] = ()  # the order terms that stand in the way, if any
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,12 @@ class Funnel:
     def nearest_miss(self) -> str | None:
         """For the operator: the exact figures."""
         return f"{self.miss[0]}: {self.miss[1].why}" if self.miss else None
+
+    @property
+    def revisable_terms(self) -> tuple[str, ...]:
+        """When no candidate is left: the order terms that stopped the nearest one, which the
+        buyer could change (empty when capacity, a machine or a material is missing)."""
+        return self.miss[1].terms if self.miss and self.reason else ()
 
     @property
     def nearest_miss_told(self) -> str | None:
@@ -126,14 +133,16 @@ def _tier(x: _Ctx, c: Candidate) -> Miss | None:
     short = tier_rank(x.order.min_tier) - tier_rank(c.factory.tier)
     if short <= 0:
         return None
-    return Miss(f"factory tier {c.factory.tier} is below {x.order.min_tier}", short)
+    return Miss(f"factory tier {c.factory.tier} is below {x.order.min_tier}", short,
+                terms=("min_tier",))
 
 
 def _certifications(x: _Ctx, c: Candidate) -> Miss | None:
     missing = x.order.certifications - c.factory.certifications
     if not missing:
         return None
-    return Miss(f"factory lacks {', '.join(sorted(missing))}", len(missing))
+    return Miss(f"factory lacks {', '.join(sorted(missing))}", len(missing),
+                terms=("certifications",))
 
 
 def _distance(x: _Ctx, c: Candidate) -> Miss | None:
@@ -142,14 +151,15 @@ def _distance(x: _Ctx, c: Candidate) -> Miss | None:
         return None
     within = math.ceil(km / TOLD_KM) * TOLD_KM
     return Miss(f"factory is {km:.1f} km from delivery (limit {limit:g} km)", km - limit,
-                told=f"a factory within {within:g} km of delivery (limit {limit:g} km)")
+                told=f"a factory within {within:g} km of delivery (limit {limit:g} km)",
+                terms=("max_distance_km", "delivery"))
 
 
 def _buyer(x: _Ctx, c: Candidate) -> Miss | None:
     if c.factory.id in x.order.blocked_factories:
-        return Miss("the buyer blocked this factory")
+        return Miss("the buyer blocked this factory", terms=("blocked_factories",))
     if x.order.allowed_factories and c.factory.id not in x.order.allowed_factories:
-        return Miss("factory is not on the buyer's allowed list")
+        return Miss("factory is not on the buyer's allowed list", terms=("allowed_factories",))
     return None
 
 
@@ -161,7 +171,8 @@ def _window(x: _Ctx, c: Candidate) -> Miss | None:
     if w.end > x.order.due:
         late_h = (w.end - x.order.due).total_seconds() / 3600
         return Miss(f"window ends {w.end:%Y-%m-%d %H:%M} UTC, after the due date", late_h,
-                    told=f"a window ending on {w.end:%Y-%m-%d}, after the due date")
+                    told=f"a window ending on {w.end:%Y-%m-%d}, after the due date",
+                    terms=("due",))
     if x.instance.now is not None and w.end <= x.instance.now:
         return Miss("window has already ended")
     return None
@@ -198,7 +209,8 @@ def _factories(x: _Ctx, c: Candidate) -> Miss | None:
     used = x.factories_in_use()
     if c.factory.id in used or len(used) < limit:
         return None
-    return Miss(f"the order already uses {len(used)} factories (max {limit})")
+    return Miss(f"the order already uses {len(used)} factories (max {limit})",
+                terms=("max_factories",))
 
 
 # (stage, reason when it empties the candidate set, test); "process" is applied by index.

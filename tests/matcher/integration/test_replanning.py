@@ -68,6 +68,7 @@ def test_an_unplaceable_order_gets_step_unplaced_and_an_explanation(client, t0):
                               {"stage": "material", "candidates": 1},
                               {"stage": "tier", "candidates": 0}]
     assert body["nearest_miss"] == "tier: factory tier advanced is below excellent"
+    assert body["revisable_terms"] == ["min_tier"]
     detail = client.get(f"/v1/match-runs/{run['id']}", headers=OPERATOR).json()
     assert [(u["step_id"], u["reason"]) for u in detail["unplaced"]] == [
         ("stp-2", "tier_below_minimum")]

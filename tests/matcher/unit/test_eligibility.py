@@ -5,6 +5,8 @@ aluminium) and a lathe m2; factory f2 (basic, no certificates, 2.4 km from deliv
 m3 that takes aluminium only. One window on each machine: w1, w2, w3 (20 h, ending T0 + 48 h).
 """
 
+import pytest
+
 from services.matcher.domain import reasons
 from services.matcher.domain.costs import haversine_km
 from services.matcher.solver import greedy
@@ -201,3 +203,27 @@ def test_the_buyer_reads_the_same_nearest_miss_where_no_figure_locates_a_supplie
         "tier: factory tier advanced is below excellent")
     f = run(cluster([order(steps=(step("s1", process="welding"),))]))
     assert f.nearest_miss_told == f.nearest_miss == "process: no welding machine"
+
+
+@pytest.mark.parametrize(("asks", "terms"), [
+    (dict(min_tier="excellent"), ("min_tier",)),
+    (dict(certifications=frozenset({"IATF16949"})), ("certifications",)),
+    (dict(max_distance_km=2.5), ("max_distance_km", "delivery")),
+    (dict(blocked_factories=frozenset({"f1"})), ("blocked_factories",)),
+    (dict(allowed_factories=frozenset({"f2"})), ("allowed_factories",)),
+    (dict(due=h(47)), ("due",)),
+    # what no revision of the order's terms changes: a machine, a material, a window's size
+    (dict(steps=(step("s1", process="welding"),)), ()),
+    (dict(steps=(step("s1", material="titanium"),)), ()),
+    (dict(steps=(step("s1", hours=20.5),)), ()),
+    (dict(), ()),  # placeable: nothing stands in the way
+])
+def test_the_terms_that_stand_in_the_way_are_those_of_the_emptying_stage(asks, terms):  # type: ignore[no-untyped-def]
+    assert run(cluster([order(**asks)])).revisable_terms == terms
+
+
+def test_capacity_taken_points_at_no_term():
+    inst = cluster()
+    state = PlanState.initial(inst)
+    state.free["w1"] = 4.0
+    assert run(inst, state).revisable_terms == ()
