@@ -70,7 +70,7 @@ class Explanation:
     funnel: tuple[StageCount, ...]
     nearest_miss: str | None  # exact figures: for the operator
     nearest_miss_told: str | None  # what the buyer reads (Funnel.nearest_miss_told)
-    revisable_terms: tuple[str, ...] = ()  # the order terms its reason points at
+    revisable_terms: tuple[str, ...] = ()  # order terms in the way (unplaced steps)
 
 
 def explain_step(step_id: str, *, uow: UnitOfWork, params: Parameters,

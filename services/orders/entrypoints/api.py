@@ -194,10 +194,11 @@ def revise_order(
     order_id: str, body: OrderRevision, buyer: Buyer, uow: UowDep, response: Response,
     metrics: MetricsDep, idempotency_key: IdempotencyKey = None,
 ) -> OrderPublic:
-    """When the explanation says a term stands in the way (a distance limit, a tier, a due
-    date), change it here: a new order with the same steps and the changed terms is submitted
-    (`revision_of`) and this one is cancelled (`revised_as`), so its holds and acceptances are
-    given back. Possible until production starts; answers the new order."""
+    """When a step's explanation (matcher) names `revisable_terms` (a distance limit, a
+    tier, a due date, …), change them here: a new order with the same steps and the changed
+    terms is submitted (`revision_of`) and this one is cancelled (`revised_as`), so its holds
+    and acceptances are given back. Possible until production starts; answers the new
+    order."""
     cmd = ReviseOrder(order_id=order_id, buyer_firm_id=buyer.firm_id,
                       buyer_clusters=buyer.clusters, changes=body.changes(),
                       idempotency_key=idempotency_key)
