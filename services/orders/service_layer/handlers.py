@@ -176,6 +176,19 @@ def revise_order(
     Answers (new order, replayed); an Idempotency-Key seen before answers the revision it
     made. Raises OrderNotFound, NotRevisable, InvalidOrder or NothingToRevise."""
     fingerprint = _fingerprint({"revise": cmd.order_id, "changes": dict(cmd.changes)})
+    try:
+        return _revise(cmd, fingerprint, uow, now=now or utcnow())
+    except DuplicateRecord:  # the same key, taken meanwhile by a request for another order
+        logger.info("a concurrent request took Idempotency-Key %r first", cmd.idempotency_key)
+        with uow:
+            if (earlier := _earlier_order(cmd.buyer_firm_id, cmd.idempotency_key, fingerprint,
+                                          uow)) is None:
+                raise
+            return earlier, True
+
+
+def _revise(cmd: ReviseOrder, fingerprint: str, uow: AbstractUnitOfWork, *,
+            now: datetime) -> tuple[Order, bool]:
     with uow:
         old = uow.orders.get(cmd.order_id, for_update=True)  # one revision at a time
         if old is None or old.buyer_firm_id != cmd.buyer_firm_id:
@@ -183,8 +196,7 @@ def revise_order(
         if (earlier := _earlier_order(cmd.buyer_firm_id, cmd.idempotency_key, fingerprint,
                                       uow)) is not None:
             return earlier, True
-        revised = old.revise(cmd.changes, buyer_clusters=cmd.buyer_clusters,
-                             now=now or utcnow())
+        revised = old.revise(cmd.changes, buyer_clusters=cmd.buyer_clusters, now=now)
         uow.orders.save(old)
         uow.orders.add(revised)
         if cmd.idempotency_key is not None:

@@ -111,3 +111,20 @@ def test_only_its_buyer_revises_an_open_order() -> None:
     with pytest.raises(NotRevisable) as exc:
         revise(uow, order.id, priority=5)
     assert "revised only until production starts" in str(exc.value)
+
+
+def test_a_key_taken_meanwhile_by_another_request_is_a_conflict_and_writes_nothing() -> None:
+    uow = FakeUnitOfWork("qhd-auto")
+    order, _ = submit(uow)
+    submit(uow, key="k1")  # another order took the key
+    real_get, calls = uow.idempotency.get, []
+
+    def miss_once(firm: str, key: str):  # type: ignore[no-untyped-def]
+        calls.append(key)  # the race: the first look finds nothing
+        return None if len(calls) == 1 else real_get(firm, key)
+
+    uow.idempotency.get = miss_once  # type: ignore[method-assign]
+    published = len(uow.published)
+    with pytest.raises(IdempotencyConflict):
+        revise(uow, order.id, "k1", priority=5)
+    assert stored(uow, order.id).status == "submitted" and len(uow.published) == published
