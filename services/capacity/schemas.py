@@ -280,7 +280,7 @@ class AvailabilityPublic(BaseModel):
 RESERVATION = {"id": "res_0193a1b2c3d4e5f6a7b8c9d0", "order_id": "ord_1", "step_id": "stp_1",
                "window_id": WINDOW["id"], "factory_id": FACTORY["id"], "hours": 6.0,
                "price": 1080.0, "status": "held", "expires_at": "2026-12-02T08:00:00Z",
-               "created_at": "2026-12-01T08:00:00Z",
+               "created_at": "2026-12-01T08:00:00Z", "updated_at": None, "reason": None,
                "job": {"title": "Brackets", "process": "cnc_milling", "material": "steel",
                        "quantity": 500, "due": "2026-12-08T00:00:00Z"}}
 
@@ -308,6 +308,12 @@ class ReservationPublic(BaseModel):
     status: ReservationStatus
     expires_at: datetime
     created_at: datetime
+    updated_at: datetime | None = Field(
+        None, description="when it last changed status (accepted, declined, expired, released); "
+        "null while it is held as made")
+    reason: str | None = Field(
+        None, description="why it ended: the supplier's own decline reason, or order_cancelled "
+        "when the buyer cancelled or revised the order; null otherwise")
     job: JobPublic | None = Field(
         None, description="the step the hours are for; null for holds made before the matcher "
         "described jobs")

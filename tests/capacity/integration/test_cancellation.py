@@ -50,6 +50,11 @@ def test_held_and_accepted_reservations_are_released(app: FastAPI, client: TestC
     after = _by_step(client)
     assert {s: r["status"] for s, r in after.items()} == {
         "stp-1": "released", "stp-2": "released", "stp-9": "held"}
+    # the supplier reads why its hours came back, and when
+    assert {s: r["reason"] for s, r in after.items()} == {
+        "stp-1": "order_cancelled", "stp-2": "order_cancelled", "stp-9": None}
+    assert after["stp-1"]["updated_at"] > after["stp-1"]["created_at"]
+    assert after["stp-9"]["updated_at"] is None
     w = window(client, site, 0)
     assert (w["held_hours"], w["accepted_hours"], w["free_hours"]) == (3.0, 0.0, 17.0)
     assert window(client, site, 1)["free_hours"] == 20.0

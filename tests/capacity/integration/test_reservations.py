@@ -43,6 +43,7 @@ def test_decline_frees_hours_and_only_held_moves(app: FastAPI, client: TestClien
     declined = client.post(f"/v1/reservations/{first}/decline", headers=SUP,
                            json={"reason": "maintenance"})
     assert declined.status_code == 200 and declined.json()["status"] == "declined"
+    assert declined.json()["reason"] == "maintenance" and declined.json()["updated_at"]
     assert window(client, site)["held_hours"] == 10.0
     [event] = events(app, "reservation.declined")
     assert (event.payload["reason"], event.correlation_id) == ("maintenance", "ord-0")
