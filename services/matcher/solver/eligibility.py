@@ -257,16 +257,21 @@ def funnel(instance: Instance, order: Order, step: Step, state: PlanState | None
         return Funnel(step.id, tuple(counts), (), reasons.NO_CAPABLE_MACHINE,
                       stage_detail("process", order, step, len(all_cands)),
                       ("process", Miss(f"no {step.process} machine")))
-    # the nearest miss: among the candidates that got furthest, the one that fell least short
-    miss: tuple[int, str, Miss] | None = None
+    # The nearest miss: among the candidates that got furthest, one the buyer's own lists allow
+    # if any (what stopped a factory the buyer would not take anyway matters less to it), and
+    # of those the one that fell least short. Ranked by (stage, allowed, -short).
+    listed = bool(order.allowed_factories or order.blocked_factories)
+    miss: tuple[tuple[int, bool, float], str, Miss] | None = None
     for i, (stage, reason, check) in enumerate(_STAGES):
         kept = []
         for c in survivors:
             why = check(x, c)
             if why is None:
                 kept.append(c)
-            elif miss is None or i > miss[0] or why.short < miss[2].short:
-                miss = (i, stage, why)
+                continue
+            rank = (i, not listed or _buyer(x, c) is None, -why.short)
+            if miss is None or rank > miss[0]:
+                miss = (rank, stage, why)
         counts.append(StageCount(stage, len(kept)))
         if not kept:
             excluded = sum(1 for c in survivors if c.window.id in step.excluded_windows)

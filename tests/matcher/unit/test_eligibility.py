@@ -227,3 +227,21 @@ def test_capacity_taken_points_at_no_term():
     state = PlanState.initial(inst)
     state.free["w1"] = 4.0
     assert run(inst, state).revisable_terms == ()
+
+
+def test_the_nearest_miss_is_a_factory_the_buyer_allows_when_one_got_as_far():
+    aluminium = (step("s1", material="aluminium"),)
+    # f1 (advanced) falls one tier short, f2 (basic) two: f1 is nearer
+    f = run(cluster([order(min_tier="excellent", steps=aluminium)]))
+    assert f.nearest_miss == "tier: factory tier advanced is below excellent"
+    # the buyer takes f2 only: what stopped f2 is what it needs to read
+    f = run(cluster([order(min_tier="excellent", steps=aluminium,
+                           allowed_factories=frozenset({"f2"}))]))
+    assert (f.reason, f.nearest_miss) == (reasons.TIER_BELOW_MINIMUM,
+                                          "tier: factory tier basic is below excellent")
+    f = run(cluster([order(min_tier="excellent", steps=aluminium,
+                           blocked_factories=frozenset({"f1"}))]))
+    assert f.nearest_miss == "tier: factory tier basic is below excellent"
+    # a factory the lists exclude is still named when none they allow got as far
+    f = run(cluster([order(min_tier="excellent", allowed_factories=frozenset({"f2"}))]))
+    assert f.nearest_miss == "tier: factory tier advanced is below excellent"  # f2: no steel
