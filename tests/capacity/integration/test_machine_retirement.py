@@ -3,12 +3,17 @@ and it is gone for every read and write; work held on it keeps it in service (40
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from services.capacity.domain import commands
+from services.capacity.domain.errors import WindowInUse
+from services.capacity.domain.model import Actor
+from services.capacity.service_layer import handlers
 from tests.capacity.integration.flows import (
     BUY,
     OP,
@@ -25,6 +30,7 @@ from tests.capacity.integration.flows import (
 )
 
 pytestmark = pytest.mark.integration
+SUPPLIER = Actor("firm-s1", "supplier", ("qhd-auto",))
 
 
 @pytest.fixture
@@ -88,3 +94,49 @@ def test_only_the_owner_retires_its_machine(
     assert response.headers["content-type"] == PROBLEM
     assert event_types(app) == before
     assert client.get(f"/v1/machines/{site.machine_id}", headers=SUP).status_code == 200
+
+
+def test_racing_retirements_and_proposals_never_leave_a_hold_on_a_retired_machine(
+        client: TestClient, app: FastAPI) -> None:
+    """12 machines, each retired while a proposal for its window arrives, from two threads
+    at the same moment. Either the hold wins (the retirement is a 409 and the machine stays) or
+    the retirement wins (the proposal is refused): never a hold on a closed window."""
+    create_cluster(client)
+    sites = [build_site(client, name=f"Site {n}") for n in range(12)]
+    start, errors, answers = threading.Barrier(2 * len(sites)), [], {}
+
+    def run(action, n: int) -> None:  # type: ignore[no-untyped-def]
+        start.wait()
+        try:
+            action(n)
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    def propose(n: int) -> None:
+        feed(app, f"ord-{n}", (f"stp-{n}", sites[n].window_ids[0], 2.0))
+
+    def retire(n: int) -> None:  # the handler itself, as quick to start as the proposal
+        cmd = commands.RetireMachine(SUPPLIER, sites[n].machine_id)
+        try:
+            handlers.retire_machine(cmd, app.state.runtime.uow_factory())
+            answers[n] = 204
+        except WindowInUse:
+            answers[n] = 409
+
+    threads = [threading.Thread(target=run, args=(action, n))
+               for n in range(len(sites)) for action in (propose, retire)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == [] and set(answers.values()) <= {204, 409}
+    held = {r["step_id"]: r for r in client.get(
+        "/v1/reservations", headers=SUP, params={"limit": 200}).json()["items"]}
+    for n, site in enumerate(sites):
+        machine = client.get(f"/v1/machines/{site.machine_id}", headers=SUP).status_code
+        if answers[n] == 204:  # retired: the proposal found the window closed
+            assert machine == 404 and f"stp-{n}" not in held
+        else:  # the hold came first
+            assert machine == 200 and held[f"stp-{n}"]["status"] == "held"
+    refused = events(app, "reservation.rejected")
+    assert len(refused) == sum(1 for a in answers.values() if a == 204)
