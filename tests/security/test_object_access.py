@@ -37,6 +37,7 @@ CALLS: dict[str, dict[str, tuple[dict[str, str], Any]]] = {
     "capacity": {
         "GET /v1/factories/{factory_id}": ({"factory_id": "factory_id"}, None),
         "PATCH /v1/factories/{factory_id}": ({"factory_id": "factory_id"}, {"name": "mine"}),
+        "DELETE /v1/factories/{factory_id}": ({"factory_id": "factory_id"}, None),
         "GET /v1/factories/{factory_id}/machines": ({"factory_id": "factory_id"}, None),
         "POST /v1/factories/{factory_id}/machines": ({"factory_id": "factory_id"}, MACHINE),
         "GET /v1/machines/{machine_id}": ({"machine_id": "machine_id"}, None),

@@ -42,6 +42,7 @@ class FactoryRow(Base):
     sme: Mapped[bool]
     certifications: Mapped[list[str]] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class MachineRow(Base):

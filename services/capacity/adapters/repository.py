@@ -77,7 +77,8 @@ class FactoryRepository(_Repository):
 
     def page(self, *, firm_id: str | None, after: str | None, limit: int,
              cluster_id: str | None = None, verified: bool | None = None) -> list[Factory]:
-        query = sa.select(FactoryRow).order_by(FactoryRow.id).limit(limit)
+        query = (sa.select(FactoryRow).where(FactoryRow.retired_at.is_(None))
+                 .order_by(FactoryRow.id).limit(limit))
         if firm_id is not None:
             query = query.where(FactoryRow.firm_id == firm_id)
         if cluster_id is not None:
@@ -109,9 +110,12 @@ class MachineRepository(_Repository):
             name=machine.name, materials=list(machine.materials),
             hourly_rate=machine.hourly_rate, retired_at=machine.retired_at))
 
-    def for_factory(self, factory_id: str) -> list[Machine]:
-        query = sa.select(MachineRow).where(MachineRow.factory_id == factory_id, _IN_SERVICE)
-        return [_machine(r) for r in self.session.scalars(query.order_by(MachineRow.id))]
+    def for_factory(self, factory_id: str, *, lock: bool = False) -> list[Machine]:
+        query = (sa.select(MachineRow).where(MachineRow.factory_id == factory_id, _IN_SERVICE)
+                 .order_by(MachineRow.id))
+        if lock:  # PostgreSQL: rows locked in id order; SQLite: BEGIN IMMEDIATE already
+            query = query.with_for_update()
+        return [_machine(r) for r in self.session.scalars(query)]
 
     def refs(self, machine_ids: Iterable[str], *, firm_id: str,
              lock: bool = False) -> dict[str, MachineRef]:
@@ -319,7 +323,8 @@ def _factory(r: FactoryRow) -> Factory:
     return Factory(id=r.id, firm_id=r.firm_id, cluster_id=r.cluster_id, name=r.name, lat=r.lat,
                    lon=r.lon, declared_tier=r.declared_tier, sme=r.sme,
                    certifications=list(r.certifications), verified_tier=r.verified_tier,
-                   tier_verification_pending=r.tier_verification_pending)
+                   tier_verification_pending=r.tier_verification_pending,
+                   retired_at=r.retired_at)
 
 
 def _machine(r: MachineRow) -> Machine:

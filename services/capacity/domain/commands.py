@@ -50,6 +50,13 @@ class UpdateFactory:
 
 
 @dataclass(frozen=True)
+class RetireFactory:
+    actor: Actor
+    factory_id: str
+    at: datetime = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
 class AddMachine:
     actor: Actor
     factory_id: str

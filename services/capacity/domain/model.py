@@ -55,6 +55,7 @@ class Factory:
     verified_tier: str | None = None
     # the declared tier awaits the operator: never verified, or declared higher since
     tier_verification_pending: bool = True
+    retired_at: datetime | None = None  # a retired factory is gone but for its reservations
 
     def __post_init__(self) -> None:
         _check_tier("declared_tier", self.declared_tier)

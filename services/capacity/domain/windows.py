@@ -106,18 +106,19 @@ class Window:
         self.closed_at = now
 
 
-def close_for_retirement(windows: Iterable[Window], *, now: datetime) -> list[Window]:
-    """Close every window of a machine being retired that has not ended, and return them. A
-    window that has not ended and has hours held or accepted is work promised on the machine:
-    then nothing is closed (WindowInUse naming them). Windows that have ended stay as they
-    are, the record of work done."""
+def close_for_retirement(windows: Iterable[Window], *, now: datetime,
+                         retiring: str = "the machine") -> list[Window]:
+    """Close every window of a machine (or a factory's machines) being retired that has not
+    ended, and return them. A window that has not ended and has hours held or accepted is
+    work promised there: then nothing is closed (WindowInUse naming them). Windows that have
+    ended stay as they are, the record of work done."""
     current = [w for w in windows if w.end > now]
     busy = [w for w in current if w.reserved_hours > EPSILON]
     if busy:
         raise WindowInUse(
             "hours are held or accepted on " + ", ".join(
                 f"window {w.id} ({_reserved(w)})" for w in busy)
-            + "; decline the holds and finish the accepted work before retiring the machine")
+            + f"; decline the holds and finish the accepted work before retiring {retiring}")
     for w in current:
         w.close(now=now)
     return current

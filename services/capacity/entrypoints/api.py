@@ -125,6 +125,15 @@ def update_factory(factory_id: str, body: s.FactoryUpdate, p: Supplier,
     return out(s.FactoryPublic, handlers.update_factory(cmd, uow))
 
 
+@router.delete("/factories/{factory_id}", summary="Retire one's factory (a site closed)",
+               status_code=204, tags=["factories"], responses=CONFLICT)
+def retire_factory(factory_id: str, p: Supplier, uow: UowDep) -> Response:
+    """Every machine in it retires and their windows that have not ended close; the factory
+    is gone for every read but its reservations. 409 while hours are held or accepted in it."""
+    handlers.retire_factory(c.RetireFactory(actor(p), factory_id), uow)
+    return Response(status_code=204)
+
+
 @router.post("/factories/{factory_id}/tier-verification",
              summary="Verify a factory's tier (operator)", tags=["factories"], responses=CONFLICT)
 def verify_tier(factory_id: str, body: s.TierVerification, p: Operator,

@@ -40,10 +40,12 @@ def retry_on_conflict(handler: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def owned_factory(uow: CapacityUnitOfWork, actor: Actor, factory_id: str) -> Factory:
-    """The factory, if ``actor`` may see it (404 otherwise, never revealing that it exists)."""
-    factory = uow.factories.get(factory_id)
-    if factory is None or not factory.is_visible_to(actor):
+def owned_factory(uow: CapacityUnitOfWork, actor: Actor, factory_id: str, *,
+                  lock: bool = False) -> Factory:
+    """The factory in service, if ``actor`` may see it (404 otherwise, never revealing that
+    it exists; a retired factory is gone but for its reservations)."""
+    factory = uow.factories.get(factory_id, lock=lock)
+    if factory is None or factory.retired_at is not None or not factory.is_visible_to(actor):
         raise NotFound("factory", factory_id)
     return factory
 

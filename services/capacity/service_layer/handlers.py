@@ -94,9 +94,7 @@ def update_factory(cmd: commands.UpdateFactory, uow: CapacityUnitOfWork) -> Fact
     what changed, or nothing at all when nothing did."""
     cmd.actor.require(SUPPLIER)
     with uow:
-        factory = uow.factories.get(cmd.factory_id, lock=True)  # one change at a time
-        if factory is None or not factory.is_owned_by(cmd.actor):
-            raise NotFound("factory", cmd.factory_id)
+        factory = owned_factory(uow, cmd.actor, cmd.factory_id, lock=True)  # one at a time
         changed = factory.amend(cmd.changes)
         if changed:
             uow.factories.save(factory)
@@ -105,6 +103,31 @@ def update_factory(cmd: commands.UpdateFactory, uow: CapacityUnitOfWork) -> Fact
                                   at=cmd.at, **{f: getattr(factory, f) for f in changed}))
             uow.commit()
     return factory
+
+
+@retry_on_conflict
+def retire_factory(cmd: commands.RetireFactory, uow: CapacityUnitOfWork) -> None:
+    """Take a factory off the platform (a site closed): every machine in it is retired as
+    ``retire_machine`` retires one, all or none, and the factory is gone for every read and
+    write but its reservations. Refused (409) while hours are held or accepted in it."""
+    cmd.actor.require(SUPPLIER)
+    with uow:
+        factory = owned_factory(uow, cmd.actor, cmd.factory_id, lock=True)
+        machines = uow.machines.for_factory(factory.id, lock=True)  # as changes lock them
+        closed = close_for_retirement(uow.windows.for_machines(m.id for m in machines),
+                                      now=cmd.at, retiring="the factory")
+        for window in closed:
+            uow.windows.save(window)
+        for machine in machines:
+            machine.retired_at = cmd.at
+            uow.machines.save(machine)
+        factory.retired_at = cmd.at
+        uow.factories.save(factory)
+        uow.publish_all([messages.window_closed(w) for w in closed])
+        uow.audit.add(audited(cmd.actor, "factory.retired", "factory", factory.id, at=cmd.at,
+                              machines=[m.id for m in machines],
+                              closed_windows=[w.id for w in closed]))
+        uow.commit()
 
 
 @retry_on_conflict
@@ -183,7 +206,7 @@ def _owned_machine(uow: CapacityUnitOfWork, actor: Actor, machine_id: str
     factory = machine and uow.factories.get(machine.factory_id)
     if machine is None or factory is None or not factory.is_owned_by(actor):
         raise NotFound("machine", machine_id)
-    return machine, factory
+    return machine, factory  # a retired factory's machines are retired: not found above
 
 
 def _owned_reservation(uow: CapacityUnitOfWork, actor: Actor, reservation_id: str
@@ -230,8 +253,9 @@ def decline_reservation(cmd: commands.DeclineReservation, uow: CapacityUnitOfWor
     return reservation
 
 
-AUDITED_ACTIONS = ["factory.tier_verified", "factory.updated", "machine.updated",
-                   "machine.retired", "reservation.accepted", "reservation.declined"]
+AUDITED_ACTIONS = ["factory.tier_verified", "factory.updated", "factory.retired",
+                   "machine.updated", "machine.retired", "reservation.accepted",
+                   "reservation.declined"]
 
 
 def audited(actor: Actor, action: str, object_type: str, object_id: str, *,

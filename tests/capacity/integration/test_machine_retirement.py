@@ -1,5 +1,6 @@
-"""DELETE /v1/machines/{id} over HTTP and a real database: a retired machine's windows close
-and it is gone for every read and write; work held on it keeps it in service (409)."""
+"""DELETE /v1/machines/{id} and DELETE /v1/factories/{id} over HTTP and a real database: the
+windows close and what is retired is gone for every read and write (a factory's reservations
+stay readable); work held there keeps it in service (409)."""
 
 from __future__ import annotations
 
@@ -140,3 +141,30 @@ def test_racing_retirements_and_proposals_never_leave_a_hold_on_a_retired_machin
             assert machine == 200 and held[f"stp-{n}"]["status"] == "held"
     refused = events(app, "reservation.rejected")
     assert len(refused) == sum(1 for a in answers.values() if a == 204)
+
+
+def test_a_retired_factory_is_gone_but_its_reservations_stay_readable(
+        client: TestClient, app: FastAPI, site) -> None:  # type: ignore[no-untyped-def]
+    feed(app, "ord-1", ("stp-1", site.window_ids[0], 6.0))
+    (held,) = client.get("/v1/reservations", headers=SUP).json()["items"]
+    path = f"/v1/factories/{site.factory_id}"
+    refused = client.delete(path, headers=SUP)
+    assert refused.status_code == 409 and "before retiring the factory" in refused.text
+    assert client.post(f"/v1/reservations/{held['id']}/decline", headers=SUP,
+                       json={"reason": "closing the site"}).status_code == 200
+    assert client.delete(path, headers=SUP).status_code == 204
+    assert [e.payload["window_id"] for e in events(app, "window.closed")] == site.window_ids
+    for gone in (path, f"{path}/machines", f"/v1/machines/{site.machine_id}"):
+        assert client.get(gone, headers=SUP).status_code == 404, gone
+    assert client.get("/v1/factories", headers=SUP).json()["items"] == []
+    assert client.get("/v1/factories", headers=OP,
+                      params={"verified": "false"}).json()["items"] == []
+    assert client.patch(path, headers=SUP, json={"name": "again"}).status_code == 404
+    assert client.post(f"{path}/tier-verification", headers=OP,
+                       json={"tier": "basic"}).status_code == 404
+    history = client.get(f"/v1/reservations/{held['id']}", headers=SUP).json()
+    assert (history["status"], history["reason"]) == ("declined", "closing the site")
+    assert [r["id"] for r in client.get("/v1/reservations", headers=SUP, params={
+        "factory_id": site.factory_id}).json()["items"]] == [held["id"]]
+    audit = client.get("/v1/audit", headers=OP, params={"action": "factory.retired"}).json()
+    assert [e["object_id"] for e in audit["items"]] == [site.factory_id]

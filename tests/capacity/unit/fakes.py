@@ -54,7 +54,8 @@ class FakeFactories(_Repo):
     def page(self, *, firm_id: str | None, after: str | None, limit: int,
              cluster_id: str | None = None, verified: bool | None = None) -> list[Factory]:
         found = [f for i, f in sorted(self.rows.items())
-                 if (firm_id is None or f.firm_id == firm_id) and (not after or i > after)
+                 if f.retired_at is None
+                 and (firm_id is None or f.firm_id == firm_id) and (not after or i > after)
                  and (cluster_id is None or f.cluster_id == cluster_id)
                  and (verified is None or f.tier_verification_pending is not verified)]
         return copy.deepcopy(found[:limit])
@@ -72,7 +73,7 @@ class FakeMachines(_Repo):
     def save(self, machine: Machine) -> None:
         self.rows[machine.id] = copy.deepcopy(machine)
 
-    def for_factory(self, factory_id: str) -> list[Machine]:
+    def for_factory(self, factory_id: str, *, lock: bool = False) -> list[Machine]:
         return [copy.deepcopy(m) for m in self.rows.values()
                 if m.factory_id == factory_id and not m.retired_at]
 

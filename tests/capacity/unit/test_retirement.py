@@ -1,5 +1,6 @@
-"""Retiring a machine: its windows that have not ended close (window.closed each), it is gone
-for every read and write, and it is refused while work is held or accepted on it."""
+"""Retiring a machine, or a whole factory: the windows that have not ended close (window.closed
+each), what is retired is gone for every read and write (a factory's reservations stay
+readable), and it is refused while work is held or accepted there."""
 
 from __future__ import annotations
 
@@ -97,3 +98,61 @@ def test_only_the_owner_retires_its_machine(seeded: Seeded) -> None:
     with pytest.raises(Forbidden):
         retire(seeded, OPERATOR)
     assert views.get_machine(SUPPLIER, seeded.machine_id, seeded.uow).retired_at is None
+
+
+def retire_factory(seeded: Seeded, actor=SUPPLIER, at=T0) -> None:  # type: ignore[no-untyped-def]
+    handlers.retire_factory(c.RetireFactory(actor, seeded.factory_id, at=at), seeded.uow)
+
+
+def test_a_retired_factory_retires_its_machines_and_is_gone_but_for_its_reservations(
+        seeded: Seeded) -> None:
+    other = handlers.add_machine(c.AddMachine(SUPPLIER, seeded.factory_id, name="lathe",
+                                              process="cnc_turning", hourly_rate=150.0),
+                                 seeded.uow)
+    hold(seeded, "o1", ("s1", seeded.window_id, 6.0))
+    rid = next(iter(seeded.uow.committed.reservations))
+    handlers.decline_reservation(c.DeclineReservation(SUPPLIER, rid, "no", at=T0), seeded.uow)
+    later = second_window(seeded)
+    retire_factory(seeded)
+    closed = [e.payload["window_id"] for e in seeded.uow.events if e.type == "window.closed"]
+    assert closed == [seeded.window_id, later]
+    for read in (lambda: views.get_factory(SUPPLIER, seeded.factory_id, seeded.uow),
+                 lambda: views.get_machine(SUPPLIER, seeded.machine_id, seeded.uow),
+                 lambda: views.get_machine(SUPPLIER, other.id, seeded.uow),
+                 lambda: views.list_machines(SUPPLIER, seeded.factory_id, seeded.uow)):
+        with pytest.raises(NotFound):
+            read()
+    assert views.list_factories(SUPPLIER, seeded.uow, cursor=None, limit=50).items == []
+    assert views.list_factories(OPERATOR, seeded.uow, cursor=None, limit=50,
+                                verified=False).items == []  # not in the operator's queue
+    with pytest.raises(NotFound):
+        handlers.verify_tier(c.VerifyTier(OPERATOR, seeded.factory_id, "basic"), seeded.uow)
+    with pytest.raises(NotFound):
+        handlers.add_machine(c.AddMachine(SUPPLIER, seeded.factory_id, name="x",
+                                          process="grinding", hourly_rate=1.0), seeded.uow)
+    assert views.get_reservation(SUPPLIER, rid, seeded.uow).status == "declined"  # history
+    entry = seeded.uow.committed.audit[-1]
+    assert (entry.action, entry.detail) == ("factory.retired", {
+        "machines": sorted([seeded.machine_id, other.id]),
+        "closed_windows": [seeded.window_id, later]})
+
+
+def test_work_held_anywhere_in_the_factory_keeps_all_of_it_in_service(seeded: Seeded) -> None:
+    later = second_window(seeded)
+    hold(seeded, "o1", ("s1", later, 6.0))
+    before = len(seeded.uow.events)
+    with pytest.raises(WindowInUse) as exc:
+        retire_factory(seeded)
+    assert f"window {later} (6 h held)" in str(exc.value)
+    assert str(exc.value).endswith("before retiring the factory")
+    assert len(seeded.uow.events) == before
+    assert views.get_factory(SUPPLIER, seeded.factory_id, seeded.uow).retired_at is None
+    assert views.get_window(SUPPLIER, seeded.window_id, seeded.uow).closed_at is None
+
+
+def test_only_the_owner_retires_its_factory(seeded: Seeded) -> None:
+    with pytest.raises(NotFound):
+        retire_factory(seeded, OTHER_SUPPLIER)
+    with pytest.raises(Forbidden):
+        retire_factory(seeded, OPERATOR)
+    assert views.get_factory(SUPPLIER, seeded.factory_id, seeded.uow).retired_at is None
