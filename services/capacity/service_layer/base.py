@@ -54,7 +54,8 @@ def visible_machine(uow: CapacityUnitOfWork, actor: Actor, machine_id: str) -> M
     """The machine, if ``actor`` may see its factory (404 otherwise)."""
     machine = uow.machines.get(machine_id)
     factory = machine and uow.factories.get(machine.factory_id)
-    if machine is None or factory is None or not factory.is_visible_to(actor):
+    if (machine is None or factory is None or factory.retired_at is not None
+            or not factory.is_visible_to(actor)):
         raise NotFound("machine", machine_id)
     return machine
 

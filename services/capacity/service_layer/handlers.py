@@ -133,8 +133,8 @@ def retire_factory(cmd: commands.RetireFactory, uow: CapacityUnitOfWork) -> None
 @retry_on_conflict
 def add_machine(cmd: commands.AddMachine, uow: CapacityUnitOfWork) -> Machine:
     cmd.actor.require(SUPPLIER)
-    with uow:
-        factory = owned_factory(uow, cmd.actor, cmd.factory_id)
+    with uow:  # the factory's row locked: a machine is never added to a factory retiring
+        factory = owned_factory(uow, cmd.actor, cmd.factory_id, lock=True)
         machine = Machine(id=new_id("mac"), factory_id=factory.id, name=cmd.name,
                           process=cmd.process, materials=list(cmd.materials),
                           hourly_rate=cmd.hourly_rate)
@@ -204,9 +204,10 @@ def _owned_machine(uow: CapacityUnitOfWork, actor: Actor, machine_id: str
     factory; 404 for any other firm's."""
     machine = uow.machines.get(machine_id, lock=True)
     factory = machine and uow.factories.get(machine.factory_id)
-    if machine is None or factory is None or not factory.is_owned_by(actor):
+    if (machine is None or factory is None or factory.retired_at is not None
+            or not factory.is_owned_by(actor)):
         raise NotFound("machine", machine_id)
-    return machine, factory  # a retired factory's machines are retired: not found above
+    return machine, factory
 
 
 def _owned_reservation(uow: CapacityUnitOfWork, actor: Actor, reservation_id: str

@@ -8,11 +8,12 @@ import threading
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.capacity.domain import commands
-from services.capacity.domain.errors import WindowInUse
+from services.capacity.domain.errors import NotFound, WindowInUse
 from services.capacity.domain.model import Actor
 from services.capacity.service_layer import handlers
 from tests.capacity.integration.flows import (
@@ -168,3 +169,47 @@ def test_a_retired_factory_is_gone_but_its_reservations_stay_readable(
         "factory_id": site.factory_id}).json()["items"]] == [held["id"]]
     audit = client.get("/v1/audit", headers=OP, params={"action": "factory.retired"}).json()
     assert [e["object_id"] for e in audit["items"]] == [site.factory_id]
+
+
+def test_a_machine_added_while_its_factory_retires_is_retired_or_refused(
+        client: TestClient, app: FastAPI) -> None:
+    """10 factories, each retired while a machine is added to it, from two threads at the same
+    moment: the machine comes first and retires with the factory, or finds it gone. No
+    machine is ever left in service in a retired factory."""
+    create_cluster(client)
+    sites = [build_site(client, name=f"Site {n}", windows=0) for n in range(10)]
+    start, errors, added = threading.Barrier(2 * len(sites)), [], {}
+
+    def run(action, n: int) -> None:  # type: ignore[no-untyped-def]
+        start.wait()
+        try:
+            action(n)
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    def add(n: int) -> None:
+        cmd = commands.AddMachine(SUPPLIER, sites[n].factory_id, name="late lathe",
+                                  process="cnc_turning", hourly_rate=150.0)
+        try:
+            added[n] = handlers.add_machine(cmd, app.state.runtime.uow_factory()).id
+        except NotFound:
+            added[n] = None
+
+    def retire(n: int) -> None:
+        cmd = commands.RetireFactory(SUPPLIER, sites[n].factory_id)
+        handlers.retire_factory(cmd, app.state.runtime.uow_factory())
+
+    threads = [threading.Thread(target=run, args=(action, n))
+               for n in range(len(sites)) for action in (add, retire)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    with app.state.runtime.engine.connect() as conn:
+        in_service = conn.execute(sa.text(
+            "SELECT COUNT(*) FROM machines m JOIN factories f ON f.id = m.factory_id "
+            "WHERE f.retired_at IS NOT NULL AND m.retired_at IS NULL")).scalar_one()
+    assert in_service == 0
+    for machine_id in filter(None, added.values()):  # added first, then retired with it
+        assert client.get(f"/v1/machines/{machine_id}", headers=SUP).status_code == 404
