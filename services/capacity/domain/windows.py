@@ -107,7 +107,7 @@ class Window:
 
 
 def close_for_retirement(windows: Iterable[Window], *, now: datetime,
-                         retiring: str = "the machine") -> list[Window]:
+                         retiring: str) -> list[Window]:
     """Close every window of a machine (or a factory's machines) being retired that has not
     ended, and return them. A window that has not ended and has hours held or accepted is
     work promised there: then nothing is closed (WindowInUse naming them). Windows that have

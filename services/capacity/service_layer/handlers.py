@@ -114,16 +114,9 @@ def retire_factory(cmd: commands.RetireFactory, uow: CapacityUnitOfWork) -> None
     with uow:
         factory = owned_factory(uow, cmd.actor, cmd.factory_id, lock=True)
         machines = uow.machines.for_factory(factory.id, lock=True)  # as changes lock them
-        closed = close_for_retirement(uow.windows.for_machines(m.id for m in machines),
-                                      now=cmd.at, retiring="the factory")
-        for window in closed:
-            uow.windows.save(window)
-        for machine in machines:
-            machine.retired_at = cmd.at
-            uow.machines.save(machine)
+        closed = _retire(uow, machines, at=cmd.at, retiring="the factory")
         factory.retired_at = cmd.at
         uow.factories.save(factory)
-        uow.publish_all([messages.window_closed(w) for w in closed])
         uow.audit.add(audited(cmd.actor, "factory.retired", "factory", factory.id, at=cmd.at,
                               machines=[m.id for m in machines],
                               closed_windows=[w.id for w in closed]))
@@ -187,15 +180,26 @@ def retire_machine(cmd: commands.RetireMachine, uow: CapacityUnitOfWork) -> None
     cmd.actor.require(SUPPLIER)
     with uow:
         machine, factory = _owned_machine(uow, cmd.actor, cmd.machine_id)
-        closed = close_for_retirement(uow.windows.for_machine(machine.id), now=cmd.at)
-        for window in closed:
-            uow.windows.save(window)
-        machine.retired_at = cmd.at
-        uow.machines.save(machine)
-        uow.publish_all([messages.window_closed(w) for w in closed])
+        closed = _retire(uow, [machine], at=cmd.at, retiring="the machine")
         uow.audit.add(audited(cmd.actor, "machine.retired", "machine", machine.id, at=cmd.at,
                               factory_id=factory.id, closed_windows=[w.id for w in closed]))
         uow.commit()
+
+
+def _retire(uow: CapacityUnitOfWork, machines: list[Machine], *, at: datetime,
+            retiring: str) -> list[Window]:
+    """Retire ``machines`` (rows locked by the caller): close their windows that have not
+    ended, all or none (``close_for_retirement``), with ``window.closed`` each; the windows
+    closed."""
+    closed = close_for_retirement(uow.windows.for_machines(m.id for m in machines), now=at,
+                                  retiring=retiring)
+    for window in closed:
+        uow.windows.save(window)
+    for machine in machines:
+        machine.retired_at = at
+        uow.machines.save(machine)
+    uow.publish_all([messages.window_closed(w) for w in closed])
+    return closed
 
 
 def _owned_machine(uow: CapacityUnitOfWork, actor: Actor, machine_id: str
