@@ -12,8 +12,9 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
 from services.orders.domain.commands import CancelOrder, ReviseOrder, SubmitOrder, SubmitOrders
 from services.orders.domain.errors import InvalidOrder, NotCancellable, NothingToRevise
+from services.orders.domain.model import Order
 from services.orders.domain.status import OrderStatus
-from services.orders.entrypoints.metrics import MetricsDep
+from services.orders.entrypoints.metrics import MetricsDep, OrdersMetrics
 from services.orders.schemas import (
     OrderCancel,
     OrderCreate,
@@ -91,12 +92,7 @@ async def submit_order(
                       terms=body.to_terms(), idempotency_key=idempotency_key)
     with _as_problems():
         order, replayed = await request.app.state.submit_queue.submit(cmd)
-    response.headers["Location"] = f"{router.prefix}/orders/{order.id}"
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    else:
-        metrics.submitted.inc()
-    return OrderPublic.of(order)
+    return _new_order(order, replayed=replayed, response=response, metrics=metrics)
 
 
 @router.post("/orders:batch", summary="Submit up to 1,000 orders, each accepted or refused alone",
@@ -204,6 +200,13 @@ def revise_order(
                       idempotency_key=idempotency_key)
     with _as_problems():
         order, replayed = handlers.revise_order(cmd, uow)
+    return _new_order(order, replayed=replayed, response=response, metrics=metrics)
+
+
+def _new_order(order: Order, *, replayed: bool, response: Response,
+               metrics: OrdersMetrics) -> OrderPublic:
+    """The answer to a request that made an order (or, retried with its Idempotency-Key,
+    made it before): where it is, whether it is a replay, and the submitted count."""
     response.headers["Location"] = f"{router.prefix}/orders/{order.id}"
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
