@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -127,3 +129,23 @@ def reservation_ids(client: TestClient, **params: str) -> list[str]:
     response = client.get("/v1/reservations", headers=SUP, params=params)
     assert response.status_code == 200, response.text
     return [r["id"] for r in response.json()["items"]]
+
+
+def race(actions: Iterable[Callable[[], object]], *, timeout_s: float = 120) -> list[BaseException]:
+    """Run every action in its own thread, all released at the same moment; what they raised."""
+    calls = list(actions)
+    start, errors = threading.Barrier(len(calls)), []
+
+    def run(action: Callable[[], object]) -> None:
+        start.wait()
+        try:
+            action()
+        except BaseException as exc:  # reported by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout_s)
+    return errors

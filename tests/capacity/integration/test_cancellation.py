@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from functools import partial
 
 import pytest
 from fastapi import FastAPI
@@ -21,6 +21,7 @@ from tests.capacity.integration.flows import (
     create_cluster,
     events,
     feed,
+    race,
     window,
 )
 
@@ -121,27 +122,13 @@ def test_racing_proposals_and_cancellations_leave_nothing_held(app: FastAPI, cli
     orders = [f"ord-{n}" for n in range(16)]
     for order_id in orders:
         feed(app, order_id, (f"stp-{order_id}", "win_nope", 1.0))
-    start, errors = threading.Barrier(2 * len(orders)), []
-
-    def run(action, order_id: str) -> None:  # type: ignore[no-untyped-def]
-        start.wait()
-        try:
-            action(order_id)
-        except BaseException as exc:  # reported by the test
-            errors.append(exc)
-
     def propose(order_id: str) -> None:
         feed(app, order_id, (f"stp-{order_id}", site.window_ids[0], 1.0))
 
     def withdraw(order_id: str) -> None:
         cancel(app, order_id, f"stp-{order_id}")
 
-    threads = [threading.Thread(target=run, args=(action, o))
-               for o in orders for action in (propose, withdraw)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    errors = race(partial(action, o) for o in orders for action in (propose, withdraw))
     assert errors == []
     assert {r["status"] for r in _by_step(client).values()} <= {"released"}
     released = {e.correlation_id for e in events(app, "reservation.released")}

@@ -4,9 +4,9 @@ invariant held + accepted ≤ offered under concurrent proposals."""
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections import Counter
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -25,6 +25,7 @@ from tests.capacity.integration.flows import (
     events,
     feed,
     proposal,
+    race,
     window,
 )
 
@@ -100,23 +101,13 @@ def test_the_database_refuses_more_held_than_offered(app: FastAPI, site) -> None
 
 
 def _fire(app: FastAPI, jobs: list[list[tuple]]) -> list[BaseException]:
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(jobs))
+    """Each batch of proposals in its own thread, all at once (``race``)."""
 
-    def run(batch: list[tuple]) -> None:
-        start.wait()
+    def feed_all(batch: list[tuple]) -> None:
         for order_id, allocs in batch:
-            try:
-                feed(app, order_id, *allocs)
-            except BaseException as exc:  # reported by the test
-                errors.append(exc)
+            feed(app, order_id, *allocs)
 
-    threads = [threading.Thread(target=run, args=(batch,)) for batch in jobs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return errors
+    return race(partial(feed_all, batch) for batch in jobs)
 
 
 def test_concurrent_proposals_never_overbook(app: FastAPI, client: TestClient, site) -> None:  # type: ignore[no-untyped-def]

@@ -4,8 +4,8 @@ stay readable); work held there keeps it in service (409)."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ from tests.capacity.integration.flows import (
     events,
     feed,
     iso,
+    race,
 )
 
 pytestmark = pytest.mark.integration
@@ -105,14 +106,7 @@ def test_racing_retirements_and_proposals_never_leave_a_hold_on_a_retired_machin
     the retirement wins (the proposal is refused): never a hold on a closed window."""
     create_cluster(client)
     sites = [build_site(client, name=f"Site {n}") for n in range(12)]
-    start, errors, answers = threading.Barrier(2 * len(sites)), [], {}
-
-    def run(action, n: int) -> None:  # type: ignore[no-untyped-def]
-        start.wait()
-        try:
-            action(n)
-        except BaseException as exc:  # reported by the test
-            errors.append(exc)
+    answers: dict[int, int] = {}
 
     def propose(n: int) -> None:
         feed(app, f"ord-{n}", (f"stp-{n}", sites[n].window_ids[0], 2.0))
@@ -125,12 +119,7 @@ def test_racing_retirements_and_proposals_never_leave_a_hold_on_a_retired_machin
         except WindowInUse:
             answers[n] = 409
 
-    threads = [threading.Thread(target=run, args=(action, n))
-               for n in range(len(sites)) for action in (propose, retire)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    errors = race(partial(action, n) for n in range(len(sites)) for action in (propose, retire))
     assert errors == [] and set(answers.values()) <= {204, 409}
     held = {r["step_id"]: r for r in client.get(
         "/v1/reservations", headers=SUP, params={"limit": 200}).json()["items"]}
@@ -178,14 +167,7 @@ def test_a_machine_added_while_its_factory_retires_is_retired_or_refused(
     machine is ever left in service in a retired factory."""
     create_cluster(client)
     sites = [build_site(client, name=f"Site {n}", windows=0) for n in range(10)]
-    start, errors, added = threading.Barrier(2 * len(sites)), [], {}
-
-    def run(action, n: int) -> None:  # type: ignore[no-untyped-def]
-        start.wait()
-        try:
-            action(n)
-        except BaseException as exc:  # reported by the test
-            errors.append(exc)
+    added: dict[int, str | None] = {}
 
     def add(n: int) -> None:
         cmd = commands.AddMachine(SUPPLIER, sites[n].factory_id, name="late lathe",
@@ -199,12 +181,7 @@ def test_a_machine_added_while_its_factory_retires_is_retired_or_refused(
         cmd = commands.RetireFactory(SUPPLIER, sites[n].factory_id)
         handlers.retire_factory(cmd, app.state.runtime.uow_factory())
 
-    threads = [threading.Thread(target=run, args=(action, n))
-               for n in range(len(sites)) for action in (add, retire)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    errors = race(partial(action, n) for n in range(len(sites)) for action in (add, retire))
     assert errors == []
     with app.state.runtime.engine.connect() as conn:
         in_service = conn.execute(sa.text(
