@@ -31,6 +31,15 @@ class Saga:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def explanation(self, step_id: str) -> dict | None:
+        """The matcher's explanation of a step, or None while the matcher has not heard of it."""
+        response = httpx.get(f"{self.e.matcher}/v1/steps/{step_id}/explanation",
+                             headers=self.h["BUY"])
+        if response.status_code == 404:  # order.submitted not consumed yet
+            return None
+        assert response.status_code == 200, response.text
+        return response.json()
+
     def factory_with_window(self, name: str, rate: float, *, process: str = "cnc_milling",
                             lat: float = 39.95) -> tuple[str, str]:
         factory = self.post("capacity", "/v1/factories", "SUP", {

@@ -58,8 +58,8 @@ def test_a_revision_past_the_distance_limit_gets_the_order_placed(endpoints):
     step_id = order["steps"][0]["id"]
 
     def unplaced():
-        body = saga.get("matcher", f"/v1/steps/{step_id}/explanation", "BUY")
-        return body if body["status"] == "unplaced" else None
+        body = saga.explanation(step_id)
+        return body if body and body["status"] == "unplaced" else None
 
     why = poll(unplaced, timeout_s=30, what="the step to be unplaced")
     assert why["reason"] == "outside_distance"
@@ -75,8 +75,8 @@ def test_a_revision_past_the_distance_limit_gets_the_order_placed(endpoints):
     assert (old["status"], old["revised_as"]) == ("cancelled", revised["id"])
 
     def dropped():
-        body = saga.get("matcher", f"/v1/steps/{step_id}/explanation", "BUY")
-        return body if body["status"] == "cancelled" else None
+        body = saga.explanation(step_id)
+        return body if body and body["status"] == "cancelled" else None
 
     gone = poll(dropped, timeout_s=30, what="the matcher to drop the old step")
     assert gone["detail"] == f"the order was cancelled: revised as {revised['id']}"
