@@ -159,7 +159,7 @@ def _health_router() -> APIRouter:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Database and broker reachable",
+    @router.get("/readyz", summary="Database and broker reachable, consumer caught up",
                 responses={503: {"description": "not ready"}})
     def readyz(request: Request) -> JSONResponse:
         runtime: Runtime = request.app.state.runtime
@@ -175,7 +175,11 @@ def _health_router() -> APIRouter:
         if runtime.settings.outbox_relay_enabled:
             checks["outbox_relay"] = "ok" if runtime.relay.alive else "stopped"
         if runtime.consumer is not None:
-            checks["consumer"] = "ok" if runtime.consumer.alive else "stopped"
+            # joining: its first partitions are not assigned and caught up yet, so what other
+            # services published (a new cluster, say) is not known here yet
+            consumer = runtime.consumer
+            checks["consumer"] = ("stopped" if not consumer.alive
+                                  else "ok" if consumer.joined else "joining")
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
                             status_code=200 if ready else 503)

@@ -117,6 +117,9 @@ class EventConsumer(BackgroundWorker):
         self.last_poll_at: float | None = None
         self.lag: dict[tuple[str, int], int] = {}  # records behind the end, as of the last poll
         self.assignment: Assignment | None = None
+        # once the first assignment has caught up: the service reads what the topics held
+        # when it started (``/readyz`` waits for it); stays true across later rebalances
+        self.joined = False
         self._consumer: KafkaConsumer | None = None
         self._paused: set[TopicPartition] = set()
         self._ends: dict[TopicPartition, int] | None = None  # None: to be read after assignment
@@ -266,6 +269,7 @@ class EventConsumer(BackgroundWorker):
                                          partition_counts=counts)
             if self.assignment.caught_up:
                 logger.info("caught up on %d partition(s)", len(ready))
+                self.joined = True
 
     def _run(self) -> None:
         consumer: KafkaConsumer | None = None

@@ -77,6 +77,7 @@ def test_assignment_seeks_to_stored_offsets_and_replays_orders_before_capacity()
     assert s.paused == {TopicPartition(CAPACITY, 0), TopicPartition(CAPACITY, 1)}
     assert c.assignment.ready == {(ORDERS, 0)}  # orders.v1[1] lags; capacity still paused
 
+    assert not c.joined  # /readyz says "joining" until every partition caught up
     s.positions[TopicPartition(ORDERS, 1)] = 10
     c._catch_up(s, MAX_POLL_RECORDS)  # a poll cut short: the batch may go on
     assert s.paused == {TopicPartition(CAPACITY, 0), TopicPartition(CAPACITY, 1)}
@@ -88,6 +89,7 @@ def test_assignment_seeks_to_stored_offsets_and_replays_orders_before_capacity()
     s.positions[TopicPartition(CAPACITY, 1)] = 10
     c._catch_up(s, 7)
     assert c.assignment.caught_up and c.assignment.partition_counts == {CAPACITY: 2, ORDERS: 2}
+    assert c.joined
 
 
 def test_a_revocation_withdraws_every_partition_and_tells_the_hook() -> None:
@@ -100,3 +102,4 @@ def test_a_revocation_withdraws_every_partition_and_tells_the_hook() -> None:
     assert c.assignment is not None and c.assignment.caught_up  # empty topics: ready at once
     c._revoked(TPS[:2])
     assert c.assignment is None and told == [{(ORDERS, 0), (ORDERS, 1)}]
+    assert c.joined  # a later rebalance does not make the service unready

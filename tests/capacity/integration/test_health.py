@@ -33,6 +33,26 @@ def test_readyz_is_503_while_the_database_is_unreachable(client):
     assert response.json()["checks"]["database"].startswith("unreachable")
 
 
+class _Consumer:
+    alive, joined = True, False
+
+
+def test_readyz_says_joining_until_the_consumer_caught_up(client):
+    """Until then the service does not know what the others published before it started (a
+    new cluster, say): a client that waits for ready does not race it."""
+    runtime = client.app.state.runtime
+    before, runtime.consumer = runtime.consumer, _Consumer()
+    try:
+        joining = client.get("/readyz").json()["checks"]["consumer"]
+        runtime.consumer.joined = True
+        joined = client.get("/readyz").json()["checks"]["consumer"]
+        runtime.consumer.alive = False
+        stopped = client.get("/readyz").json()["checks"]["consumer"]
+    finally:
+        runtime.consumer = before
+    assert (joining, joined, stopped) == ("joining", "ok", "stopped")
+
+
 def test_every_response_carries_a_correlation_id(client):
     given = client.get("/healthz", headers={"X-Correlation-ID": "trace-42"})
     assert given.headers["X-Correlation-ID"] == "trace-42"
