@@ -20,6 +20,7 @@ from shared.vocabulary import PROCESSES
 
 Tier = Literal["basic", "advanced", "excellent", "leading"]
 ReservationStatus = Literal["held", "accepted", "declined", "expired", "released", "rejected"]
+Production = Literal["not_started", "started", "completed"]
 Lat = Annotated[float, Field(ge=-90, le=90)]
 Lon = Annotated[float, Field(ge=-180, le=180)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -281,6 +282,7 @@ RESERVATION = {"id": "res_0193a1b2c3d4e5f6a7b8c9d0", "order_id": "ord_1", "step_
                "window_id": WINDOW["id"], "factory_id": FACTORY["id"], "hours": 6.0,
                "price": 1080.0, "status": "held", "expires_at": "2026-12-02T08:00:00Z",
                "created_at": "2026-12-01T08:00:00Z", "updated_at": None, "reason": None,
+               "production": None, "started_at": None, "completed_at": None,
                "job": {"title": "Brackets", "process": "cnc_milling", "material": "steel",
                        "quantity": 500, "due": "2026-12-08T00:00:00Z"}}
 
@@ -314,6 +316,11 @@ class ReservationPublic(BaseModel):
     reason: str | None = Field(
         None, description="why it ended: the supplier's own decline reason, or order_cancelled "
         "when the buyer cancelled or revised the order; null otherwise")
+    production: Production | None = Field(
+        None, description="the work on accepted hours, as the supplier reports it "
+        "(POST …/start, …/complete); null for hours never accepted")
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
     job: JobPublic | None = Field(
         None, description="the step the hours are for; null for holds made before the matcher "
         "described jobs")

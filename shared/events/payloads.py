@@ -197,6 +197,31 @@ class ReservationReleased(ReservationRef):
     reason: str
 
 
+class ReservationStarted(ReservationRef):
+    """The supplier began the work of accepted hours: the step is in production."""
+
+    TYPE = "reservation.started"
+    VERSION = 1
+    TOPIC = CAPACITY
+
+    reservation_id: str
+    factory_id: str
+    started_at: datetime
+
+
+class ReservationCompleted(ReservationRef):
+    """The supplier finished the work of accepted hours: the step is done."""
+
+    TYPE = "reservation.completed"
+    VERSION = 1
+    TOPIC = CAPACITY
+
+    reservation_id: str
+    factory_id: str
+    started_at: datetime
+    completed_at: datetime
+
+
 # --- orders.v1 --------------------------------------------------------------------------------
 class SubmittedStep(EventPayload):
     step_id: str

@@ -53,6 +53,10 @@ CALLS: dict[str, dict[str, tuple[dict[str, str], Any]]] = {
             {"reservation_id": "reservation_id"}, None),
         "POST /v1/reservations/{reservation_id}/decline": (
             {"reservation_id": "reservation_id"}, {"reason": "mine now"}),
+        "POST /v1/reservations/{reservation_id}/start": (
+            {"reservation_id": "reservation_id"}, None),
+        "POST /v1/reservations/{reservation_id}/complete": (
+            {"reservation_id": "reservation_id"}, None),
     },
     "matcher": {
         "GET /v1/steps/{step_id}/explanation": ({"step_id": "matcher_step_id"}, None),

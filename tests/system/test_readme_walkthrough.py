@@ -51,13 +51,16 @@ def test_the_readme_walkthrough_runs_as_written(stack, tokens):  # type: ignore[
     order_id = order_line.removeprefix("ORDER=")
     answers = json_objects(printed)  # what each curl printed, one after another
     # the order as the buyer read it before the supplier accepted (the orders service may not
-    # have heard of the proposal yet), then the last command's answer
-    before, after = [a["status"] for a in answers if a.get("id") == order_id]
-    assert before in ("submitted", "matching") and after == "allocated"
+    # have heard of the proposal yet), once allocated, and once the work was reported done
+    before, allocated, done = [a["status"] for a in answers if a.get("id") == order_id]
+    assert before in ("submitted", "matching") and (allocated, done) == ("allocated", "completed")
     assert answers[-1]["steps"][0]["allocation"]["factory_name"] == "Haigang Precision"
+    assert answers[-1]["steps"][0]["status"] == "completed"
+    started, completed = [a for a in answers if a.get("order_id") == order_id][-2:]
+    assert (started["production"], completed["production"]) == ("started", "completed")
     order = httpx.get(f"{stack.config.url('orders')}/v1/orders/{order_id}",
                       headers={"Authorization": f"Bearer {tokens['BUY']}"}).json()
-    assert order["status"] == "allocated" and order["title"] == "Brackets"
+    assert order["status"] == "completed" and order["title"] == "Brackets"
 
 
 def json_objects(text: str) -> list[dict[str, object]]:

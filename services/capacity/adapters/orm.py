@@ -108,6 +108,8 @@ class ReservationRow(Base):
     match_run_id: Mapped[str | None] = mapped_column(sa.String(100))
     reason: Mapped[str | None] = mapped_column(sa.Text)
     job: Mapped[dict | None] = mapped_column(sa.JSON)  # reservations.Job, due in ISO-8601
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class OrderRow(Base):

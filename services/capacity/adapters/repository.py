@@ -277,6 +277,20 @@ class ReservationRepository(_Repository):
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"reservation {reservation.id} is no longer {expected}")
 
+    def save_production(self, reservation: Reservation) -> None:
+        """The work's start and end; only while accepted and not completed (a release or a
+        completion committed meanwhile is a ConcurrentUpdate)."""
+        result = self.session.execute(
+            sa.update(ReservationRow)
+            .where(ReservationRow.id == reservation.id,
+                   ReservationRow.status == Status.ACCEPTED.value,
+                   ReservationRow.completed_at.is_(None))
+            .values(started_at=reservation.started_at, completed_at=reservation.completed_at)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(f"reservation {reservation.id} is no longer accepted and open")
+
     def page(self, *, firm_id: str | None, status: Status | None, after: str | None,
              limit: int, factory_id: str | None = None,
              order_id: str | None = None) -> list[Reservation]:
@@ -347,7 +361,8 @@ def _reservation(r: ReservationRow) -> Reservation:
         factory_id=r.factory_id, cluster_id=r.cluster_id, hours=r.hours, price=r.price,
         expires_at=r.expires_at, created_at=r.created_at, status=Status(r.status),
         match_run_id=r.match_run_id, reason=r.reason,
-        updated_at=r.updated_at, job=_job(r.job),
+        updated_at=r.updated_at, job=_job(r.job), started_at=r.started_at,
+        completed_at=r.completed_at,
     )
 
 

@@ -127,6 +127,24 @@ class AcceptReservation:
 
 
 @dataclass(frozen=True)
+class StartProduction:
+    """The supplier began the work of an accepted reservation."""
+
+    actor: Actor
+    reservation_id: str
+    at: datetime = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
+class CompleteProduction:
+    """The supplier finished the work of an accepted reservation."""
+
+    actor: Actor
+    reservation_id: str
+    at: datetime = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
 class DeclineReservation:
     actor: Actor
     reservation_id: str

@@ -4,6 +4,10 @@
     accepted → released            (its order was cancelled)
 
 Every other transition is illegal. Only held and accepted reservations occupy window hours.
+
+An accepted reservation then records the supplier's work on it: when production started and
+when it was completed (``start``, ``complete``). That is progress on the accepted hours, not a
+new status: the hours stay accepted, and every count of held and accepted hours stays as it is.
 """
 
 from __future__ import annotations
@@ -66,10 +70,44 @@ class Reservation:
     reason: str | None = None
     updated_at: datetime | None = None
     job: Job | None = None  # None when the proposal did not describe it (allocation.proposed v1)
+    started_at: datetime | None = None  # the supplier began the work (accepted only)
+    completed_at: datetime | None = None  # the supplier finished it
 
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE
+
+    @property
+    def production(self) -> str | None:
+        """not_started, started or completed for accepted hours (and for released ones that had
+        started: the record of the work); None for hours never accepted."""
+        if self.completed_at is not None:
+            return "completed"
+        if self.started_at is not None:
+            return "started"
+        return "not_started" if self.status is Status.ACCEPTED else None
+
+    def start(self, *, now: datetime) -> None:
+        """The supplier began the work on these accepted hours."""
+        self._check_producing()
+        if self.started_at is not None:
+            raise IllegalTransition(
+                f"production of reservation {self.id} started at {self.started_at.isoformat()}")
+        self.started_at = now
+
+    def complete(self, *, now: datetime) -> None:
+        """The supplier finished the work (started now, if it was not reported before)."""
+        self._check_producing()
+        self.started_at = self.started_at or now
+        self.completed_at = now
+
+    def _check_producing(self) -> None:
+        if self.status is not Status.ACCEPTED:
+            raise IllegalTransition(
+                f"reservation {self.id} is {self.status}; only accepted hours go into production")
+        if self.completed_at is not None:
+            raise IllegalTransition(f"reservation {self.id} was completed at "
+                                    f"{self.completed_at.isoformat()}")
 
     def accept(self, *, now: datetime) -> None:
         self._check(Status.ACCEPTED)

@@ -281,6 +281,27 @@ def accept_reservation(reservation_id: str, p: Supplier, uow: UowDep) -> s.Reser
     return out(s.ReservationPublic, handlers.accept_reservation(cmd, uow))
 
 
+@router.post("/reservations/{reservation_id}/start",
+             summary="Report that the work of accepted hours has started",
+             tags=["reservations"], responses=CONFLICT)
+def start_production(reservation_id: str, p: Supplier, uow: UowDep) -> s.ReservationPublic:
+    """The step goes into production; from then on the buyer can no longer cancel or revise
+    the order. Only accepted hours, once."""
+    cmd = c.StartProduction(actor(p), reservation_id)
+    return out(s.ReservationPublic, handlers.start_production(cmd, uow))
+
+
+@router.post("/reservations/{reservation_id}/complete",
+             summary="Report that the work of accepted hours is done",
+             tags=["reservations"], responses=CONFLICT)
+def complete_production(reservation_id: str, p: Supplier,
+                        uow: UowDep) -> s.ReservationPublic:
+    """The step is completed (started now, if that was not reported); the order is completed
+    when all its steps are. Only accepted hours, once."""
+    cmd = c.CompleteProduction(actor(p), reservation_id)
+    return out(s.ReservationPublic, handlers.complete_production(cmd, uow))
+
+
 @router.post("/reservations/{reservation_id}/decline",
              summary="Decline held hours (the step is planned elsewhere)",
              tags=["reservations"], responses=CONFLICT)

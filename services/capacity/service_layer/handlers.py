@@ -241,6 +241,40 @@ def accept_reservation(cmd: commands.AcceptReservation, uow: CapacityUnitOfWork)
 
 
 @retry_on_conflict
+def start_production(cmd: commands.StartProduction, uow: CapacityUnitOfWork) -> Reservation:
+    """The supplier began the work of accepted hours; orders moves the step into production."""
+    with uow:
+        reservation, _ = _owned_reservation(uow, cmd.actor, cmd.reservation_id)
+        reservation.start(now=cmd.at)
+        uow.reservations.save_production(reservation)
+        uow.publish(messages.reservation_started(reservation))
+        uow.audit.add(audited(cmd.actor, "reservation.started", "reservation", reservation.id,
+                              at=cmd.at, order_id=reservation.order_id,
+                              step_id=reservation.step_id))
+        uow.commit()
+    return reservation
+
+
+@retry_on_conflict
+def complete_production(cmd: commands.CompleteProduction, uow: CapacityUnitOfWork
+                        ) -> Reservation:
+    """The supplier finished the work of accepted hours; orders completes the step, and the
+    order when every step is completed."""
+    with uow:
+        reservation, _ = _owned_reservation(uow, cmd.actor, cmd.reservation_id)
+        reservation.complete(now=cmd.at)
+        uow.reservations.save_production(reservation)
+        uow.publish(messages.reservation_completed(reservation))
+        uow.audit.add(audited(cmd.actor, "reservation.completed", "reservation", reservation.id,
+                              at=cmd.at, order_id=reservation.order_id,
+                              step_id=reservation.step_id,
+                              started_at=reservation.started_at.isoformat()
+                              if reservation.started_at else None))
+        uow.commit()
+    return reservation
+
+
+@retry_on_conflict
 def decline_reservation(cmd: commands.DeclineReservation, uow: CapacityUnitOfWork
                         ) -> Reservation:
     with uow:
@@ -260,7 +294,7 @@ def decline_reservation(cmd: commands.DeclineReservation, uow: CapacityUnitOfWor
 
 AUDITED_ACTIONS = ["factory.tier_verified", "factory.updated", "factory.retired",
                    "machine.updated", "machine.retired", "reservation.accepted",
-                   "reservation.declined"]
+                   "reservation.declined", "reservation.started", "reservation.completed"]
 
 
 def audited(actor: Actor, action: str, object_type: str, object_id: str, *,

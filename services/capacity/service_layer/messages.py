@@ -14,11 +14,13 @@ from shared.events.payloads import (
     MachineAdded,
     MachineUpdated,
     ReservationAccepted,
+    ReservationCompleted,
     ReservationDeclined,
     ReservationExpired,
     ReservationHeld,
     ReservationRejected,
     ReservationReleased,
+    ReservationStarted,
     WindowClosed,
     WindowOpened,
     WindowUpdated,
@@ -99,6 +101,18 @@ def reservation_rejected(refusal: Refusal, *, cluster_id: str, order_id: str,
 def reservation_accepted(r: Reservation, *, factory_name: str) -> Envelope:
     payload = ReservationAccepted(**_ref(r), reservation_id=r.id, factory_id=r.factory_id,
                                   factory_name=factory_name, price=r.price)
+    return _event(payload, key=r.cluster_id, correlation_id=r.order_id)
+
+
+def reservation_started(r: Reservation) -> Envelope:
+    payload = ReservationStarted(**_ref(r), reservation_id=r.id, factory_id=r.factory_id,
+                                 started_at=r.started_at)
+    return _event(payload, key=r.cluster_id, correlation_id=r.order_id)
+
+
+def reservation_completed(r: Reservation) -> Envelope:
+    payload = ReservationCompleted(**_ref(r), reservation_id=r.id, factory_id=r.factory_id,
+                                   started_at=r.started_at, completed_at=r.completed_at)
     return _event(payload, key=r.cluster_id, correlation_id=r.order_id)
 
 

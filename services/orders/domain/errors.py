@@ -22,19 +22,20 @@ class IllegalTransition(DomainError):
 class NotCancellable(IllegalTransition):
     """The order is past the point where a buyer may cancel it (production started, or done)."""
 
-    def __init__(self, order_id: str, status: str) -> None:
+    ACTION = "cancelled"
+
+    def __init__(self, order_id: str, status: str, *, started: list[str] | None = None) -> None:
         super().__init__("order", status, "cancelled")
-        self.args = (f"order {order_id} is {status}; orders can be cancelled only until "
-                     f"production starts",)
+        why = (f"order {order_id}: production of step {', '.join(started)} has started"
+               if started
+               else f"order {order_id} is {status}")
+        self.args = (f"{why}; orders can be {self.ACTION} only until production starts",)
 
 
 class NotRevisable(NotCancellable):
     """A revision cancels the order, so it is possible only as long as cancelling is."""
 
-    def __init__(self, order_id: str, status: str) -> None:
-        super().__init__(order_id, status)
-        self.args = (f"order {order_id} is {status}; orders can be revised only until "
-                     f"production starts",)
+    ACTION = "revised"
 
 
 class NothingToRevise(DomainError):

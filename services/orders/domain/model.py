@@ -15,8 +15,10 @@ from services.orders.domain.errors import (
 )
 from services.orders.domain.rules import OrderTerms, validate_terms
 from services.orders.domain.status import (
+    ACTIVE_STATUSES,
     CANCELLABLE_STATUSES,
-    OPEN_STATUSES,
+    COMMITTED,
+    STARTED,
     OrderStatus,
     StepStatus,
     check_order_move,
@@ -71,7 +73,7 @@ class Step:
         p = self.placement
         if p is None or self.status is StepStatus.CANCELLED:
             return None  # nothing placed, or the allocation was given back with the order
-        if self.status is not StepStatus.ACCEPTED:
+        if self.status not in COMMITTED:
             return PublicAllocation(None, None, None, hours=p.hours, price=p.price)
         return PublicAllocation(p.factory_id, p.factory_name, p.window_id, p.hours, p.price)
 
@@ -91,7 +93,7 @@ class Step:
         return None
 
     def hold(self, placement: Placement) -> str | None:
-        if self.status in (StepStatus.HELD, StepStatus.ACCEPTED):
+        if self.status is StepStatus.HELD or self.status in COMMITTED:
             return f"step already {self.status}"
         if self.status is not StepStatus.PROPOSED:
             self.propose(placement)
@@ -100,8 +102,8 @@ class Step:
         return None
 
     def accept(self, placement: Placement) -> str | None:
-        if self.status is StepStatus.ACCEPTED:
-            return "step already accepted"
+        if self.status in COMMITTED:
+            return f"step already {self.status}"
         if self.status is not StepStatus.HELD:
             self.hold(placement)
         self._move(StepStatus.ACCEPTED)
@@ -112,7 +114,7 @@ class Step:
         """Capacity refused a proposal: back to pending, for the matcher to re-plan. Capacity
         holds a proposal whole or not at all, so a step it holds was held through another
         proposal, and a refusal (e.g. of a second proposal for the held step) leaves it held."""
-        if self.status in (StepStatus.HELD, StepStatus.ACCEPTED):
+        if self.status is StepStatus.HELD or self.status in COMMITTED:
             return f"step already {self.status} (capacity refused another proposal)"
         return self.release(window_id)
 
@@ -128,12 +130,31 @@ class Step:
         return None
 
     def unplace(self, reason: str, detail: str) -> str | None:
-        if self.status in (StepStatus.HELD, StepStatus.ACCEPTED):
+        if self.status is StepStatus.HELD or self.status in COMMITTED:
             return f"step already {self.status}"
         if self.status is not StepStatus.UNPLACED:
             self._move(StepStatus.UNPLACED)
         self.placement = None
         self.unplaced_reason, self.unplaced_detail = reason, detail
+        return None
+
+    def start(self, window_id: str) -> str | None:
+        """The supplier began the work of the accepted hours (capacity reports it after the
+        acceptance, on the same partition, so the step is accepted by then)."""
+        if self.status is not StepStatus.ACCEPTED:
+            return f"step is {self.status}"
+        return self._produce(window_id, StepStatus.IN_PRODUCTION)
+
+    def complete(self, window_id: str) -> str | None:
+        """The supplier finished the work (with or without a reported start)."""
+        if self.status not in (StepStatus.ACCEPTED, StepStatus.IN_PRODUCTION):
+            return f"step is {self.status}"
+        return self._produce(window_id, StepStatus.COMPLETED)
+
+    def _produce(self, window_id: str, wanted: StepStatus) -> str | None:
+        if self.placement is None or self.placement.window_id != window_id:
+            return "the step's hours were accepted on another window"
+        self._move(wanted)
         return None
 
     def cancel(self) -> None:
@@ -213,6 +234,7 @@ class Order:
         """Cancel the order and every step; allowed until production starts."""
         if self.status not in CANCELLABLE_STATUSES:
             raise NotCancellable(self.id, self.status)
+        self._check_not_started(NotCancellable)
         self._move(OrderStatus.CANCELLED, now)
         for step in self.steps:
             step.cancel()
@@ -226,6 +248,7 @@ class Order:
         pass every rule (InvalidOrder) and change something (NothingToRevise)."""
         if self.status not in CANCELLABLE_STATUSES:
             raise NotRevisable(self.id, self.status)
+        self._check_not_started(NotRevisable)
         terms = replace(self.terms, **changes)  # type: ignore[arg-type]
         if terms == self.terms:
             raise NothingToRevise(f"the revision leaves every term of order {self.id} as it is")
@@ -235,11 +258,19 @@ class Order:
         self.cancel(now=now)
         return revised
 
-    def start_production(self, *, now: datetime) -> None:
-        self._move(OrderStatus.IN_PRODUCTION, now)
+    def start(self, step_id: str, *, window_id: str, now: datetime) -> Outcome:
+        """A supplier began a step's work: the order is in production once all its steps
+        have accepted hours (and cannot be cancelled or revised any more)."""
+        return self._apply({step_id: lambda s: s.start(window_id)}, now)
 
-    def complete(self, *, now: datetime) -> None:
-        self._move(OrderStatus.COMPLETED, now)
+    def complete(self, step_id: str, *, window_id: str, now: datetime) -> Outcome:
+        """A supplier finished a step's work: the order is completed when every step is."""
+        return self._apply({step_id: lambda s: s.complete(window_id)}, now)
+
+    def _check_not_started(self, error: type[NotCancellable]) -> None:
+        started = [s.key for s in self.steps if s.status in STARTED]
+        if started:
+            raise error(self.id, self.status, started=started)
 
     def _apply(self, changes: dict[str, Callable[[Step], str | None]], now: datetime) -> Outcome:
         """Apply one change per step id, then derive the order status from its steps."""
@@ -249,7 +280,7 @@ class Order:
             step = by_id.get(step_id)
             if step is None:
                 outcome.ignored[step_id] = "no such step in this order"
-            elif self.status not in OPEN_STATUSES:
+            elif self.status not in ACTIVE_STATUSES:
                 outcome.ignored[step_id] = f"order is {self.status}"
             elif (why := change(step)) is not None:
                 outcome.ignored[step_id] = why

@@ -14,7 +14,15 @@ class StepStatus(StrEnum):
     HELD = "held"
     ACCEPTED = "accepted"
     UNPLACED = "unplaced"
+    IN_PRODUCTION = "in_production"  # the supplier began the work of the accepted hours
+    COMPLETED = "completed"  # the supplier finished it
     CANCELLED = "cancelled"  # only with its order
+
+
+# Steps with accepted hours: the supplier named, the hours no longer re-planned.
+COMMITTED = frozenset({StepStatus.ACCEPTED, StepStatus.IN_PRODUCTION, StepStatus.COMPLETED})
+# Steps whose work began: their order can no longer be cancelled or revised.
+STARTED = frozenset({StepStatus.IN_PRODUCTION, StepStatus.COMPLETED})
 
 
 class OrderStatus(StrEnum):
@@ -34,8 +42,12 @@ STEP_TRANSITIONS: dict[StepStatus, frozenset[StepStatus]] = {
     StepStatus.PROPOSED: frozenset({StepStatus.HELD, StepStatus.UNPLACED, StepStatus.PENDING,
                                     _STEP_CANCELLED}),
     StepStatus.HELD: frozenset({StepStatus.ACCEPTED, StepStatus.PENDING, _STEP_CANCELLED}),
-    StepStatus.ACCEPTED: frozenset({_STEP_CANCELLED}),  # capacity releases the acceptance
+    # cancelled: capacity releases the acceptance; completed: done without a reported start
+    StepStatus.ACCEPTED: frozenset({StepStatus.IN_PRODUCTION, StepStatus.COMPLETED,
+                                    _STEP_CANCELLED}),
     StepStatus.UNPLACED: frozenset({StepStatus.PROPOSED, _STEP_CANCELLED}),
+    StepStatus.IN_PRODUCTION: frozenset({StepStatus.COMPLETED}),
+    StepStatus.COMPLETED: frozenset(),
     StepStatus.CANCELLED: frozenset(),
 }
 
@@ -49,9 +61,11 @@ _PRODUCTION, _COMPLETED = OrderStatus.IN_PRODUCTION, OrderStatus.COMPLETED
 ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     _SUBMITTED: frozenset({_MATCHING, _PARTIAL, _ALLOCATED, _UNPLACED, _CANCELLED}),
     _MATCHING: frozenset({_PARTIAL, _ALLOCATED, _UNPLACED, _CANCELLED}),
-    _PARTIAL: frozenset({_ALLOCATED, _UNPLACED, _CANCELLED}),
-    _ALLOCATED: frozenset({_PRODUCTION, _CANCELLED}),
-    _UNPLACED: frozenset({_MATCHING, _PARTIAL, _ALLOCATED, _CANCELLED}),
+    # partially allocated → in production: the last step accepted after another one started
+    _PARTIAL: frozenset({_ALLOCATED, _PRODUCTION, _UNPLACED, _CANCELLED}),
+    _ALLOCATED: frozenset({_PRODUCTION, _COMPLETED, _CANCELLED}),
+    # unplaced → in production: the unplaced step accepted at last, while another one started
+    _UNPLACED: frozenset({_MATCHING, _PARTIAL, _ALLOCATED, _PRODUCTION, _CANCELLED}),
     _PRODUCTION: frozenset({_COMPLETED}),
     _COMPLETED: frozenset(),
     _CANCELLED: frozenset(),
@@ -61,6 +75,8 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 # also the ones a buyer may cancel from (until production starts).
 OPEN_STATUSES = frozenset({_SUBMITTED, _MATCHING, _PARTIAL, _ALLOCATED, _UNPLACED})
 CANCELLABLE_STATUSES = OPEN_STATUSES
+# ... and the statuses in which the suppliers' reports of their work still change it.
+ACTIVE_STATUSES = OPEN_STATUSES | {_PRODUCTION}
 
 
 def check_step_move(current: StepStatus, wanted: StepStatus) -> None:
@@ -74,16 +90,22 @@ def check_order_move(current: OrderStatus, wanted: OrderStatus) -> None:
 
 
 def derive_status(steps: Iterable[StepStatus], current: OrderStatus) -> OrderStatus:
-    """The order status its step statuses imply; orders are atomic, so one unplaced step wins."""
-    if current not in OPEN_STATUSES:
+    """The order status its step statuses imply; orders are atomic, so one unplaced step wins.
+    An order is in production once every step has accepted hours and one of them started, and
+    completed when every step is."""
+    if current not in ACTIVE_STATUSES:
         return current
     statuses = list(steps)
     if StepStatus.UNPLACED in statuses:
         return OrderStatus.UNPLACED
-    accepted = statuses.count(StepStatus.ACCEPTED)
-    if statuses and accepted == len(statuses):
+    committed = sum(status in COMMITTED for status in statuses)
+    if statuses and committed == len(statuses):
+        if statuses.count(StepStatus.COMPLETED) == len(statuses):
+            return OrderStatus.COMPLETED
+        if any(status in STARTED for status in statuses):
+            return OrderStatus.IN_PRODUCTION
         return OrderStatus.ALLOCATED
-    if accepted:
+    if committed:
         return OrderStatus.PARTIALLY_ALLOCATED
     if StepStatus.PROPOSED in statuses or StepStatus.HELD in statuses:
         return OrderStatus.MATCHING

@@ -28,11 +28,13 @@ from shared.events.payloads import (
     OrderCancelled,
     OrderSubmitted,
     ReservationAccepted,
+    ReservationCompleted,
     ReservationDeclined,
     ReservationExpired,
     ReservationHeld,
     ReservationRejected,
     ReservationReleased,
+    ReservationStarted,
     StepUnplaced,
     SubmittedStep,
 )
@@ -261,6 +263,16 @@ def _returned(event: ReservationDeclined | ReservationExpired) -> Change:
     return lambda o, now: o.release(event.step_id, window_id=event.window_id, now=now)
 
 
+def _started(event: ReservationStarted) -> Change:
+    """The supplier began the step's work: in production (the order once all are accepted)."""
+    return lambda o, now: o.start(event.step_id, window_id=event.window_id, now=now)
+
+
+def _completed(event: ReservationCompleted) -> Change:
+    """The supplier finished the step's work: completed (the order once all steps are)."""
+    return lambda o, now: o.complete(event.step_id, window_id=event.window_id, now=now)
+
+
 def _released(event: ReservationReleased) -> None:
     """Capacity gave a hold or acceptance back after order.cancelled: timeline only."""
     return None
@@ -269,7 +281,7 @@ def _released(event: ReservationReleased) -> None:
 Change = Callable[[Order, datetime], Outcome]
 OrderEvent = (AllocationProposed | StepUnplaced | ReservationHeld | ReservationAccepted
               | ReservationRejected | ReservationDeclined | ReservationExpired
-              | ReservationReleased)
+              | ReservationReleased | ReservationStarted | ReservationCompleted)
 
 # An event about one order → the change it makes to that order (None: timeline only).
 ORDER_CHANGES: dict[type[EventPayload], Callable[[Any], Change | None]] = {
@@ -282,6 +294,8 @@ ORDER_CHANGES: dict[type[EventPayload], Callable[[Any], Change | None]] = {
     ReservationDeclined: _returned,
     ReservationExpired: _returned,
     ReservationReleased: _released,
+    ReservationStarted: _started,
+    ReservationCompleted: _completed,
 }
 
 

@@ -17,11 +17,13 @@ from shared.events import Envelope, EventPayload
 from shared.events.payloads import (
     AllocationProposed,
     ReservationAccepted,
+    ReservationCompleted,
     ReservationDeclined,
     ReservationExpired,
     ReservationHeld,
     ReservationRejected,
     ReservationReleased,
+    ReservationStarted,
     StepUnplaced,
 )
 
@@ -76,4 +78,9 @@ def _summary(p: EventPayload) -> Mapping[str, Any]:
         return {"hours": p.hours, "reason": reason_code(p.reason)}
     if isinstance(p, ReservationDeclined | ReservationExpired):
         return {"hours": p.hours}
+    if isinstance(p, ReservationStarted):
+        return {"started_at": p.started_at.isoformat()}
+    if isinstance(p, ReservationCompleted):
+        return {"started_at": p.started_at.isoformat(),
+                "completed_at": p.completed_at.isoformat()}
     return {}

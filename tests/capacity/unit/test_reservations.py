@@ -94,3 +94,56 @@ def test_the_stored_active_predicate_names_exactly_the_active_statuses() -> None
     """Queries repeat the partial index's predicate literally (so SQLite uses the index); it
     must mean what the domain means by active."""
     assert set(re.findall(r"'(\w+)'", ACTIVE_STATUSES)) == {s.value for s in ACTIVE}
+
+
+def _accepted() -> Reservation:
+    r = _held()
+    r.accept(now=NOW)
+    return r
+
+
+def test_accepted_hours_are_started_then_completed_and_stay_accepted() -> None:
+    r = _accepted()
+    assert r.production == "not_started"
+    r.start(now=NOW + timedelta(hours=2))
+    assert (r.status, r.production, r.started_at) == (
+        Status.ACCEPTED, "started", NOW + timedelta(hours=2))
+    r.complete(now=NOW + timedelta(hours=9))
+    assert (r.status, r.production, r.completed_at) == (
+        Status.ACCEPTED, "completed", NOW + timedelta(hours=9))
+    assert r.updated_at == NOW  # the status last changed at the acceptance
+
+
+def test_completed_without_a_reported_start_started_then() -> None:
+    r = _accepted()
+    r.complete(now=NOW + timedelta(hours=9))
+    assert r.started_at == r.completed_at == NOW + timedelta(hours=9)
+
+
+def test_work_is_started_and_completed_once() -> None:
+    r = _accepted()
+    r.start(now=NOW)
+    with pytest.raises(IllegalTransition, match="production of reservation r1 started at"):
+        r.start(now=NOW + timedelta(hours=1))
+    r.complete(now=NOW + timedelta(hours=2))
+    for report in (r.start, r.complete):
+        with pytest.raises(IllegalTransition, match="r1 was completed at"):
+            report(now=NOW + timedelta(hours=3))
+    assert r.completed_at == NOW + timedelta(hours=2)
+
+
+@pytest.mark.parametrize("status", [s for s in Status if s is not Status.ACCEPTED])
+def test_only_accepted_hours_go_into_production(status: Status) -> None:
+    r = _held()
+    r.status = status
+    for report in (r.start, r.complete):
+        with pytest.raises(IllegalTransition, match=f"r1 is {status}; only accepted hours"):
+            report(now=NOW)
+    assert (r.started_at, r.completed_at, r.production) == (None, None, None)
+
+
+def test_released_hours_keep_the_record_of_work_started() -> None:
+    r = _accepted()
+    r.start(now=NOW)
+    r.release("order_cancelled", now=NOW + timedelta(hours=1))
+    assert (r.status, r.production) == (Status.RELEASED, "started")

@@ -37,6 +37,22 @@ def test_unhandled_event_types_are_ignored(uow):  # type: ignore[no-untyped-def]
     assert handle_event(*e.envelope(done), uow=uow) is False
 
 
+def test_the_work_on_accepted_hours_leaves_the_step_pinned(uow):  # type: ignore[no-untyped-def]
+    run = plan(uow)
+    step = uow.read_model.steps["stp-1"]
+    ref = {"cluster_id": e.CLUSTER, "order_id": "ord-1", "step_id": "stp-1",
+           "window_id": step.window_id, "hours": 6.0, "reservation_id": "res-1",
+           "factory_id": "fac-1"}
+    feed(uow, ev.ReservationAccepted(**ref, factory_name="Haigang", price=1085.58))
+    commits = uow.commits
+    for payload in (ev.ReservationStarted(**ref, started_at=NOW),
+                    ev.ReservationCompleted(**ref, started_at=NOW, completed_at=NOW)):
+        assert handle_event(*e.envelope(payload), uow=uow) is False  # only offsets move
+    step = uow.read_model.steps["stp-1"]
+    assert (step.status, step.window_id, step.match_run_id) == ("accepted", "win-1", run.id)
+    assert uow.commits == commits
+
+
 def test_a_run_proposes_the_step_and_writes_the_events(uow):  # type: ignore[no-untyped-def]
     run = plan(uow)
     assert (run.placed_steps, run.unplaced_steps, run.trigger) == (1, 0, "manual")

@@ -15,7 +15,9 @@ from shared.events.payloads import (
     AllocationProposed,
     ProposedAllocation,
     ReservationAccepted,
+    ReservationCompleted,
     ReservationHeld,
+    ReservationStarted,
 )
 from shared.messaging.tables import inbox, outbox
 from tests.helpers import bearer
@@ -100,11 +102,29 @@ def read(client: TestClient, order_id: str, headers: dict[str, str] = BUYER) -> 
     return client.get(f"/v1/orders/{order_id}", headers=headers).json()  # type: ignore[no-any-return]
 
 
-def set_status(app: FastAPI, order_id: str, status: str) -> None:
-    """Put an order where no API reaches yet (production is out of this service's scope)."""
-    with app.state.runtime.engine.begin() as conn:
-        conn.execute(sa.text("UPDATE orders SET status = :s WHERE id = :i"),
-                     {"s": status, "i": order_id})
+def started(order_id: str, step_id: str) -> ReservationStarted:
+    return ReservationStarted(cluster_id=CLUSTER, order_id=order_id, step_id=step_id,
+                              window_id="W1", hours=6.0, reservation_id="R1", factory_id="F1",
+                              started_at=datetime.now(UTC))
+
+
+def completed(order_id: str, step_id: str) -> ReservationCompleted:
+    now = datetime.now(UTC)
+    return ReservationCompleted(cluster_id=CLUSTER, order_id=order_id, step_id=step_id,
+                                window_id="W1", hours=6.0, reservation_id="R1",
+                                factory_id="F1", started_at=now, completed_at=now)
+
+
+def produce(app: FastAPI, order: dict[str, Any], status: str) -> None:
+    """Every step accepted, then the suppliers' reports (capacity's events) that take the
+    order to ``status``: in_production (the first step started) or completed (every step)."""
+    steps = [s["id"] for s in order["steps"]]
+    for step_id in steps:
+        feed(app, accepted(order["id"], step_id))
+    reports = [started(order["id"], steps[0])] if status == "in_production" else [
+        completed(order["id"], step_id) for step_id in steps]
+    for report in reports:
+        feed(app, report)
 
 
 def timeline(client: TestClient, order_id: str, headers: dict[str, str] = BUYER,

@@ -14,7 +14,7 @@ from tests.orders.integration.support import (
     OTHER_BUYER,
     count,
     order_body,
-    set_status,
+    produce,
 )
 
 pytestmark = pytest.mark.integration
@@ -44,7 +44,7 @@ def test_cancellations_by_the_buyer_and_the_operator_are_audited(client: TestCli
 def test_refused_cancellations_leave_no_row(app: FastAPI, client: TestClient) -> None:
     order_id = _order(client)
     assert client.post(f"/v1/orders/{order_id}/cancel", headers=OTHER_BUYER).status_code == 404
-    set_status(app, order_id, "in_production")
+    produce(app, client.get(f"/v1/orders/{order_id}", headers=BUYER).json(), "in_production")
     assert client.post(f"/v1/orders/{order_id}/cancel", headers=BUYER).status_code == 409
     assert count(app, "audit_log") == 0
 

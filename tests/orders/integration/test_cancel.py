@@ -17,9 +17,10 @@ from tests.orders.integration.support import (
     held,
     order_body,
     outbox_events,
+    produce,
     proposal,
     read,
-    set_status,
+    started,
     submit_one_step,
     timeline,
 )
@@ -71,18 +72,46 @@ def test_an_allocated_order_is_cancelled_and_hides_the_allocation(
     assert answer["steps"][0]["status"] == "cancelled" and answer["steps"][0]["allocation"] is None
 
 
-@pytest.mark.parametrize("status", ["in_production", "completed", "cancelled"])
+@pytest.mark.parametrize("status", ["in_production", "completed"])
 def test_too_late_to_cancel_is_a_conflict(client: TestClient, app: FastAPI, status: str) -> None:
-    order_id, _ = submit_one_step(client)
-    set_status(app, order_id, status)
-    before = read(client, order_id)
-    response = cancel(client, order_id, reason="late")
+    order = client.post("/v1/orders", json=order_body(), headers=BUYER).json()
+    produce(app, order, status)
+    before = read(client, order["id"])
+    assert before["status"] == status
+    response = cancel(client, order["id"], reason="late")
     assert response.status_code == 409
     assert response.headers["content-type"] == "application/problem+json"
     assert status in response.json()["detail"]
-    assert read(client, order_id) == before
+    assert read(client, order["id"]) == before
     assert [e["type"] for e in outbox_events(app)] == ["order.submitted"]
-    assert [e["type"] for e in timeline(client, order_id)] == ["order.submitted"]
+    assert "order.cancelled" not in [e["type"] for e in timeline(client, order["id"])]
+
+
+def test_a_step_in_production_stops_a_cancel_before_the_order_is_allocated(
+        client: TestClient, app: FastAPI) -> None:
+    order = client.post("/v1/orders", json=order_body(), headers=BUYER).json()
+    cut, mill = (s["id"] for s in order["steps"])
+    feed(app, accepted(order["id"], cut))
+    feed(app, started(order["id"], cut))
+    feed(app, held(order["id"], mill, "W2"))
+    before = read(client, order["id"])
+    assert (before["status"], [s["status"] for s in before["steps"]]) == (
+        "partially_allocated", ["in_production", "held"])
+    response = cancel(client, order["id"])
+    assert response.status_code == 409, response.text
+    assert response.json()["detail"] == (
+        f"order {order['id']}: production of step {order['steps'][0]['key']} has started; "
+        "orders can be cancelled only until production starts")
+    assert read(client, order["id"]) == before
+
+
+def test_cancelling_twice_is_a_conflict(client: TestClient, app: FastAPI) -> None:
+    order_id, _ = submit_one_step(client)
+    assert cancel(client, order_id).status_code == 200
+    response = cancel(client, order_id, reason="again")
+    assert response.status_code == 409
+    assert "cancelled" in response.json()["detail"]
+    assert [e["type"] for e in outbox_events(app)] == ["order.submitted", "order.cancelled"]
 
 
 def test_the_operator_may_cancel_any_order(client: TestClient, app: FastAPI) -> None:

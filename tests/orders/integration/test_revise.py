@@ -14,8 +14,8 @@ from tests.orders.integration.support import (
     SUPPLIER,
     order_body,
     outbox_events,
+    produce,
     read,
-    set_status,
     timeline,
 )
 
@@ -102,7 +102,7 @@ def test_only_its_buyer_revises_it(client: TestClient, order: dict, headers: dic
 
 def test_once_production_started_it_is_409(client: TestClient, app: FastAPI,
                                            order: dict) -> None:
-    set_status(app, order["id"], "in_production")
+    produce(app, order, "in_production")
     response = revise(client, order["id"], {"priority": 5})
     assert response.status_code == 409 and response.headers["content-type"] == PROBLEM
     assert "revised only until production starts" in response.json()["detail"]

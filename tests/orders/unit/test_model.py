@@ -173,37 +173,100 @@ def test_cancel_until_production_cancels_every_step(reach: str) -> None:
     assert [s.public_allocation() for s in order.steps] == [None, None]
 
 
-@pytest.mark.parametrize("prepare", ["production", "completed", "cancelled"])
+@pytest.mark.parametrize("prepare", ["in_production", "completed", "cancelled"])
 def test_cancel_after_production_started_or_twice_is_refused(prepare: str) -> None:
     order = new_order()
     order.accept(accepted(order, 0), now=NOW)
     if prepare == "cancelled":
         order.cancel(now=NOW)
     else:
-        order.start_production(now=NOW)
+        order.start(order.steps[0].id, window_id="w1", now=NOW)
         if prepare == "completed":
-            order.complete(now=NOW)
+            order.complete(order.steps[0].id, window_id="w1", now=NOW)
+    assert order.status == prepare
     before = (order.status, order.steps[0].status, order.updated_at)
     with pytest.raises(NotCancellable, match="only until production starts"):
         order.cancel(now=LATER)
     assert (order.status, order.steps[0].status, order.updated_at) == before
 
 
-def test_no_cancel_once_in_production() -> None:
+def test_a_one_step_order_goes_into_production_and_is_completed() -> None:
     order = new_order()
-    order.accept(accepted(order, 0), now=LATER)
-    order.start_production(now=LATER)
-    with pytest.raises(IllegalTransition):
+    order.accept(accepted(order, 0), now=NOW)
+    outcome = order.start(order.steps[0].id, window_id="w1", now=LATER)
+    assert outcome.changed == [order.steps[0].id]
+    assert (order.status, order.steps[0].status, order.updated_at) == (
+        "in_production", "in_production", LATER)
+    assert order.steps[0].public_allocation() == PublicAllocation(
+        "f1", "Haigang Precision", "w1", 6.0, 1080.0)  # still named to the buyer
+    order.complete(order.steps[0].id, window_id="w1", now=LATER)
+    assert (order.status, order.steps[0].status) == ("completed", "completed")
+    again = order.complete(order.steps[0].id, window_id="w1", now=LATER)
+    assert again.ignored == {order.steps[0].id: "order is completed"}
+
+
+def test_a_step_completed_without_a_reported_start_completes_the_order() -> None:
+    order = new_order()
+    order.accept(accepted(order, 0), now=NOW)
+    order.complete(order.steps[0].id, window_id="w1", now=LATER)
+    assert (order.status, order.steps[0].status) == ("completed", "completed")
+
+
+@pytest.mark.parametrize("reach", ["pending", "proposed", "held"])
+def test_production_needs_accepted_hours(reach: str) -> None:
+    order = new_order()
+    if reach != "pending":
+        order.propose([at(order, 0)], now=NOW)
+    if reach == "held":
+        order.hold(at(order, 0), now=NOW)
+    before = order.status
+    for report in (order.start, order.complete):
+        outcome = report(order.steps[0].id, window_id="w1", now=LATER)
+        assert outcome.ignored == {order.steps[0].id: f"step is {reach}"}
+    assert (order.status, order.steps[0].status) == (before, reach)
+
+
+def test_a_report_for_another_window_is_ignored() -> None:
+    order = new_order()
+    order.accept(accepted(order, 0, "w1"), now=NOW)
+    outcome = order.start(order.steps[0].id, window_id="w9", now=LATER)
+    assert outcome.ignored == {
+        order.steps[0].id: "the step's hours were accepted on another window"}
+    assert (order.status, order.steps[0].status) == ("allocated", "accepted")
+
+
+def test_an_order_is_in_production_once_every_step_is_accepted_and_one_started() -> None:
+    order = new_order(step("cut"), step("mill", "cut"))
+    cut, mill = order.steps
+    order.accept(accepted(order, 0, "w1"), now=NOW)
+    order.hold(at(order, 1, "w2"), now=NOW)
+    order.start(cut.id, window_id="w1", now=NOW)
+    assert (order.status, cut.status) == ("partially_allocated", "in_production")
+    with pytest.raises(NotCancellable, match=f"order {order.id}: production of step cut has "
+                                             "started; orders can be cancelled only until"):
         order.cancel(now=LATER)
-    order.complete(now=LATER)
-    assert order.status == "completed"
+    order.accept(accepted(order, 1, "w2"), now=NOW)
+    assert order.status == "in_production"
+    order.complete(cut.id, window_id="w1", now=NOW)
+    assert order.status == "in_production"  # mill is not done
+    order.complete(mill.id, window_id="w2", now=LATER)
+    assert ([s.status for s in order.steps], order.status) == (
+        ["completed", "completed"], "completed")
+    late = order.hold(at(order, 1, "w3"), now=LATER)
+    assert late.ignored == {mill.id: "order is completed"}
 
 
-def test_production_needs_an_allocated_order() -> None:
-    order = new_order()
-    with pytest.raises(IllegalTransition):
-        order.start_production(now=LATER)
-    assert order.status == "submitted"
+def test_an_unplaced_sibling_keeps_the_order_unplaced_but_not_cancellable() -> None:
+    order = new_order(step("cut"), step("mill", "cut"))
+    cut, mill = order.steps
+    order.accept(accepted(order, 0, "w1"), now=NOW)
+    order.start(cut.id, window_id="w1", now=NOW)
+    order.unplace(mill.id, reason="capacity_taken", detail="", now=NOW)
+    assert order.status == "unplaced"
+    with pytest.raises(NotCancellable):
+        order.cancel(now=LATER)
+    order.accept(accepted(order, 1, "w2"), now=LATER)  # capacity appeared; the step placed
+    assert order.status == "in_production"
 
 
 def test_a_step_cannot_skip_its_machine() -> None:

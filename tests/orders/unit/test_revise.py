@@ -13,7 +13,7 @@ from services.orders.domain.errors import InvalidOrder, NothingToRevise, NotRevi
 from services.orders.domain.rules import Location
 from services.orders.service_layer import handlers, views
 from services.orders.service_layer.handlers import IdempotencyConflict
-from shared.events.payloads import ReservationAccepted, ReservationHeld
+from shared.events.payloads import ReservationAccepted, ReservationHeld, ReservationStarted
 from tests.orders.unit.fakes import NOW, FakeUnitOfWork, feed, stored, submit
 
 
@@ -111,6 +111,24 @@ def test_only_its_buyer_revises_an_open_order() -> None:
     with pytest.raises(NotRevisable) as exc:
         revise(uow, order.id, priority=5)
     assert "revised only until production starts" in str(exc.value)
+
+
+def test_an_order_with_a_step_in_production_is_not_revised() -> None:
+    uow = FakeUnitOfWork("qhd-auto")
+    order, _ = submit(uow)
+    cut = order.steps[0].id
+    feed(uow, ReservationAccepted(cluster_id="qhd-auto", order_id=order.id, step_id=cut,
+                                  window_id="w0", hours=6.0, reservation_id="r0",
+                                  factory_id="f1", factory_name="Haigang", price=1080.0))
+    feed(uow, ReservationStarted(cluster_id="qhd-auto", order_id=order.id, step_id=cut,
+                                 window_id="w0", hours=6.0, reservation_id="r0",
+                                 factory_id="f1", started_at=NOW))
+    assert stored(uow, order.id).status == "partially_allocated"  # mill not placed yet
+    commits, published = uow.commits, len(uow.published)
+    with pytest.raises(NotRevisable, match=f"order {order.id}: production of step cut has "
+                                           "started; orders can be revised only until"):
+        revise(uow, order.id, priority=5)
+    assert (uow.commits, len(uow.published)) == (commits, published)
 
 
 def test_a_key_taken_meanwhile_by_another_request_is_a_conflict_and_writes_nothing() -> None:

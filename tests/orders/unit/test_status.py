@@ -8,7 +8,9 @@ import pytest
 
 from services.orders.domain.errors import IllegalTransition
 from services.orders.domain.status import (
+    COMMITTED,
     ORDER_TRANSITIONS,
+    STARTED,
     STEP_TRANSITIONS,
     OrderStatus,
     StepStatus,
@@ -27,6 +29,8 @@ LEGAL_STEP_MOVES = {
     # with the order, until production starts (accepted ones are released by capacity)
     (S.PENDING, S.CANCELLED), (S.PROPOSED, S.CANCELLED), (S.HELD, S.CANCELLED),
     (S.ACCEPTED, S.CANCELLED), (S.UNPLACED, S.CANCELLED),
+    # the supplier's reports of its work (completed without a reported start, too)
+    (S.ACCEPTED, S.IN_PRODUCTION), (S.ACCEPTED, S.COMPLETED), (S.IN_PRODUCTION, S.COMPLETED),
 }
 
 
@@ -88,20 +92,39 @@ def test_the_happy_path_is_legal() -> None:
     ([S.UNPLACED, S.ACCEPTED], Ord.PARTIALLY_ALLOCATED, Ord.UNPLACED),
     ([S.PROPOSED, S.PENDING], Ord.UNPLACED, Ord.MATCHING),
     ([S.PROPOSED], Ord.CANCELLED, Ord.CANCELLED),
-    ([S.ACCEPTED], Ord.IN_PRODUCTION, Ord.IN_PRODUCTION),
+    ([S.ACCEPTED], Ord.COMPLETED, Ord.COMPLETED),
+    # production: once every step has accepted hours and one started; done when all are
+    ([S.IN_PRODUCTION], Ord.ALLOCATED, Ord.IN_PRODUCTION),
+    ([S.COMPLETED], Ord.ALLOCATED, Ord.COMPLETED),
+    ([S.IN_PRODUCTION, S.HELD], Ord.PARTIALLY_ALLOCATED, Ord.PARTIALLY_ALLOCATED),
+    ([S.IN_PRODUCTION, S.ACCEPTED], Ord.PARTIALLY_ALLOCATED, Ord.IN_PRODUCTION),
+    ([S.COMPLETED, S.ACCEPTED], Ord.IN_PRODUCTION, Ord.IN_PRODUCTION),
+    ([S.COMPLETED, S.IN_PRODUCTION], Ord.IN_PRODUCTION, Ord.IN_PRODUCTION),
+    ([S.COMPLETED, S.COMPLETED], Ord.IN_PRODUCTION, Ord.COMPLETED),
+    ([S.UNPLACED, S.IN_PRODUCTION], Ord.PARTIALLY_ALLOCATED, Ord.UNPLACED),
+    ([S.ACCEPTED, S.IN_PRODUCTION], Ord.UNPLACED, Ord.IN_PRODUCTION),
 ])
 def test_derive_status(steps, current, derived) -> None:  # type: ignore[no-untyped-def]
     assert derive_status(steps, current) is derived
 
 
 def _reachable(current: OrderStatus, steps: tuple[StepStatus, ...]) -> bool:
-    """Accepted steps change only with a cancelled order, so some pairs cannot occur."""
+    """The step statuses one event can leave under an order status (it changes one step, or
+    proposes several), so some pairs cannot occur."""
     if (S.CANCELLED in steps) != (current is Ord.CANCELLED):
         return False
-    if current is Ord.PARTIALLY_ALLOCATED:
-        return S.ACCEPTED in steps
-    if current is Ord.ALLOCATED:
-        return set(steps) == {S.ACCEPTED}
+    committed = [s in COMMITTED for s in steps]
+    started = any(s in STARTED for s in steps)
+    if current in (Ord.SUBMITTED, Ord.MATCHING):  # no step had accepted hours before
+        return sum(committed) <= 1 and not started
+    if current is Ord.PARTIALLY_ALLOCATED:  # a step without accepted hours is accepted at most
+        return any(committed) and not all(s in STARTED for s in steps)
+    if current is Ord.ALLOCATED:  # every step accepted, none started before
+        return all(committed) and sum(s in STARTED for s in steps) <= 1
+    if current is Ord.IN_PRODUCTION:
+        return all(committed) and started
+    if current is Ord.UNPLACED:  # the unplaced step is at most accepted now
+        return not all(s is S.COMPLETED for s in steps)
     return True
 
 

@@ -14,11 +14,13 @@ from shared.events.payloads import (
     EventPayload,
     ProposedAllocation,
     ReservationAccepted,
+    ReservationCompleted,
     ReservationDeclined,
     ReservationExpired,
     ReservationHeld,
     ReservationRejected,
     ReservationReleased,
+    ReservationStarted,
     StepUnplaced,
 )
 from tests.orders.unit.fakes import NOW
@@ -42,6 +44,11 @@ EVENTS: dict[str, EventPayload] = {
     "expired": ReservationExpired(**REF, reservation_id="res_3", factory_id="fac_7"),
     "released": ReservationReleased(**REF, reservation_id="res_3", factory_id="fac_7",
                                     reason="order_cancelled"),
+    # after the acceptance, but the acceptance's entry is the one that names the factory
+    "started": ReservationStarted(**REF, reservation_id="res_3", factory_id="fac_7",
+                                  started_at=NOW),
+    "completed": ReservationCompleted(**REF, reservation_id="res_3", factory_id="fac_7",
+                                      started_at=NOW, completed_at=NOW + timedelta(hours=6)),
 }
 SECRETS = ("win_9", "fac_7", "mac_4", "res_3", "Haigang")
 
@@ -69,6 +76,9 @@ def test_summaries_keep_hours_prices_and_reason_codes() -> None:
     assert consumed(EVENTS["rejected"]).summary == {"hours": 6.0, "reason": "capacity_exceeded"}
     assert consumed(EVENTS["released"]).summary == {"hours": 6.0, "reason": "order_cancelled"}
     assert consumed(EVENTS["declined"]).summary == {"hours": 6.0}
+    assert consumed(EVENTS["started"]).summary == {"started_at": NOW.isoformat()}
+    assert consumed(EVENTS["completed"]).summary == {
+        "started_at": NOW.isoformat(), "completed_at": (NOW + timedelta(hours=6)).isoformat()}
 
 
 def test_the_acceptance_names_the_factory() -> None:
