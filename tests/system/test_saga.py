@@ -31,6 +31,11 @@ def test_decline_replans_elsewhere_and_cancel_releases_everything(endpoints):
     assert saga.free_hours(cheap_window) == 20.0
     assert saga.free_hours(dear_window) == 15.0
 
+    def heard_of_the_decline():  # orders reads capacity.v1 in its own consumer group
+        items = saga.get("orders", f"/v1/orders/{order['id']}/timeline", "BUY")["items"]
+        return any(item["type"] == "reservation.declined" for item in items)
+
+    poll(heard_of_the_decline, timeout_s=30, what="orders to hear of the decline")
     cancelled = saga.post("orders", f"/v1/orders/{order['id']}/cancel", "BUY",
                           {"reason": "customer withdrew"}, status=200)
     assert cancelled["status"] == "cancelled"
