@@ -293,8 +293,10 @@ class ReservationRepository(_Repository):
 
     def page(self, *, firm_id: str | None, status: Status | None, after: str | None,
              limit: int, factory_id: str | None = None,
-             order_id: str | None = None) -> list[Reservation]:
+             order_id: str | None = None, production: str | None = None) -> list[Reservation]:
         query = sa.select(ReservationRow).order_by(ReservationRow.id).limit(limit)
+        if production is not None:
+            query = query.where(*_PRODUCTION[production])
         if firm_id is not None:
             owned = sa.select(FactoryRow.id).where(FactoryRow.firm_id == firm_id)
             query = query.where(ReservationRow.factory_id.in_(owned))
@@ -307,6 +309,15 @@ class ReservationRepository(_Repository):
         if after:
             query = query.where(ReservationRow.id > after)
         return [_reservation(r) for r in self.session.scalars(query)]
+
+
+# Reservation.production as a filter
+_PRODUCTION = {
+    "not_started": (ReservationRow.status == Status.ACCEPTED.value,
+                    ReservationRow.started_at.is_(None)),
+    "started": (ReservationRow.started_at.is_not(None), ReservationRow.completed_at.is_(None)),
+    "completed": (ReservationRow.completed_at.is_not(None),),
+}
 
 
 class OrderRepository(_Repository):

@@ -260,11 +260,14 @@ def list_reservations(
     factory_id: Annotated[str | None, Query(max_length=100, description="one factory")] = None,
     order_id: Annotated[str | None, Query(
         max_length=100, description="one order: its steps held or accepted here")] = None,
+    production: Annotated[s.Production | None, Query(
+        description="the work on accepted hours: not_started (to do), started, completed")
+    ] = None,
 ) -> s.ReservationsPublic:
     """A supplier's own reservations; every reservation for the operator."""
     page = views.list_reservations(actor(p), uow, status=status and Status(status),
                                    cursor=cursor, limit=limit, factory_id=factory_id,
-                                   order_id=order_id)
+                                   order_id=order_id, production=production)
     return out(s.ReservationsPublic, page)
 
 

@@ -94,9 +94,11 @@ def get_window(actor: Actor, window_id: str, uow: CapacityUnitOfWork) -> Window:
 
 def list_reservations(actor: Actor, uow: CapacityUnitOfWork, *, status: Status | None,
                       cursor: str | None, limit: int, factory_id: str | None = None,
-                      order_id: str | None = None) -> Page[Reservation]:
+                      order_id: str | None = None,
+                      production: str | None = None) -> Page[Reservation]:
     """The caller's reservations (every one for the operator), by id; ``factory_id`` (one of
-    the caller's factories: another firm's reads as unknown) and ``order_id`` narrow them."""
+    the caller's factories: another firm's reads as unknown), ``order_id`` and ``production``
+    (the work on accepted hours: not_started, started, completed) narrow them."""
     with uow:
         if factory_id is not None:
             factory = uow.factories.get(factory_id)
@@ -105,7 +107,8 @@ def list_reservations(actor: Actor, uow: CapacityUnitOfWork, *, status: Status |
                                    source="query")
         return _page(lambda n: uow.reservations.page(
             firm_id=_firm_filter(actor), status=status, after=cursor, limit=n,
-            factory_id=factory_id, order_id=order_id), limit, lambda r: r.id)
+            factory_id=factory_id, order_id=order_id, production=production), limit,
+            lambda r: r.id)
 
 
 def get_reservation(actor: Actor, reservation_id: str, uow: CapacityUnitOfWork) -> Reservation:

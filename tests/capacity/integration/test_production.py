@@ -113,3 +113,24 @@ def test_a_cancelled_order_releases_started_hours_and_keeps_the_record(
     assert "is released; only accepted hours" in _post(client, rid, "complete",
                                                        status=409)["detail"]
     assert window(client, site)["free_hours"] == 20.0
+
+
+def test_a_supplier_lists_its_work_by_production(app: FastAPI, client: TestClient,
+                                                 site) -> None:  # type: ignore[no-untyped-def]
+    feed(app, "ord-2", ("stp-2", site.window_ids[0], 2.0))
+    feed(app, "ord-3", ("stp-3", site.window_ids[0], 2.0))
+    feed(app, "ord-4", ("stp-4", site.window_ids[0], 2.0))
+    first, second, third, held = reservation_ids(client)
+    for rid in (first, second, third):
+        _post(client, rid, "accept")
+    _post(client, second, "start")
+    _post(client, third, "complete")
+    by = {stage: reservation_ids(client, production=stage)
+          for stage in ("not_started", "started", "completed")}
+    assert by == {"not_started": [first], "started": [second], "completed": [third]}
+    assert reservation_ids(client, production="not_started", order_id="ord-2") == []
+    assert reservation_ids(client, status="held") == [held]
+
+    bad = client.get("/v1/reservations", headers=SUP, params={"production": "done"})
+    assert bad.status_code == 422 and bad.headers["content-type"] == PROBLEM
+    assert [e["field"] for e in bad.json()["errors"]] == ["query.production"]
