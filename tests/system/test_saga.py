@@ -1,5 +1,6 @@
-"""The saga across the three services, over HTTP only: decline → re-plan, cancellation, and a
-revision that moves an order past the term that kept it unplaced."""
+"""The saga across the three services, over HTTP only: decline → re-plan, cancellation, a
+revision that moves an order past the term that kept it unplaced, and the supplier's reports
+of its work taking an order to completed."""
 
 from __future__ import annotations
 
@@ -87,3 +88,36 @@ def test_a_revision_past_the_distance_limit_gets_the_order_placed(endpoints):
 
     gone = poll(dropped, timeout_s=30, what="the matcher to drop the old step")
     assert gone["detail"] == f"the order was cancelled: revised as {revised['id']}"
+
+
+def test_the_suppliers_reports_close_the_order_and_stop_a_cancel(endpoints):
+    saga = Saga(endpoints)
+    created = httpx.post(f"{endpoints.capacity}/v1/clusters", headers=saga.h["OP"], json={
+        "id": CLUSTER, "name": "Saga", "lat": 39.93, "lon": 119.60, "max_distance_km": 60})
+    assert created.status_code in (201, 409), created.text  # an earlier test may have made it
+    saga.factory_with_window("Press Shop", 120.0, process="stamping")
+    order = saga.order(process="stamping")
+    held = saga.reservation(order["id"], "held")
+    saga.post("capacity", f"/v1/reservations/{held['id']}/accept", "SUP", status=200)
+    saga.post("capacity", f"/v1/reservations/{held['id']}/start", "SUP", status=200)
+
+    def status(wanted: str):  # type: ignore[no-untyped-def]
+        def now():  # type: ignore[no-untyped-def]
+            body = saga.get("orders", f"/v1/orders/{order['id']}", "BUY")
+            return body if body["status"] == wanted else None
+        return poll(now, timeout_s=30, what=f"the order to be {wanted}")
+
+    status("in_production")
+    refused = httpx.post(f"{endpoints.orders}/v1/orders/{order['id']}/cancel",
+                         headers=saga.h["BUY"], json={"reason": "too late"})
+    assert refused.status_code == 409, refused.text
+    assert saga.free_hours(held["window_id"]) == 15.0  # nothing released
+
+    saga.post("capacity", f"/v1/reservations/{held['id']}/complete", "SUP", status=200)
+    done = status("completed")
+    assert done["steps"][0]["status"] == "completed"
+    assert done["steps"][0]["allocation"]["factory_name"] == "Press Shop"
+    types = [i["type"] for i in saga.get("orders", f"/v1/orders/{order['id']}/timeline",
+                                         "BUY")["items"]]
+    assert types[-2:] == ["reservation.started", "reservation.completed"]
+    assert "order.cancelled" not in types
