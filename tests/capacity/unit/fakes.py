@@ -74,8 +74,8 @@ class FakeMachines(_Repo):
         self.rows[machine.id] = copy.deepcopy(machine)
 
     def for_factory(self, factory_id: str, *, lock: bool = False) -> list[Machine]:
-        return [copy.deepcopy(m) for m in self.rows.values()
-                if m.factory_id == factory_id and not m.retired_at]
+        return [copy.deepcopy(m) for m in sorted(self.rows.values(), key=lambda m: m.id)
+                if m.factory_id == factory_id and not m.retired_at]  # by id, as stored ones
 
     def refs(self, machine_ids: Iterable[str], *, firm_id: str,
              lock: bool = False) -> dict[str, MachineRef]:
