@@ -127,17 +127,8 @@ class AcceptReservation:
 
 
 @dataclass(frozen=True)
-class StartProduction:
-    """The supplier began the work of an accepted reservation."""
-
-    actor: Actor
-    reservation_id: str
-    at: datetime = field(default_factory=utc_now)
-
-
-@dataclass(frozen=True)
-class CompleteProduction:
-    """The supplier finished the work of an accepted reservation."""
+class ReportWork:
+    """The supplier began, or finished, the work of an accepted reservation."""
 
     actor: Actor
     reservation_id: str

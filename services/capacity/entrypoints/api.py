@@ -290,7 +290,7 @@ def accept_reservation(reservation_id: str, p: Supplier, uow: UowDep) -> s.Reser
 def start_production(reservation_id: str, p: Supplier, uow: UowDep) -> s.ReservationPublic:
     """The step goes into production; from then on the buyer can no longer cancel or revise
     the order. Only accepted hours, once."""
-    cmd = c.StartProduction(actor(p), reservation_id)
+    cmd = c.ReportWork(actor(p), reservation_id)
     return out(s.ReservationPublic, handlers.start_production(cmd, uow))
 
 
@@ -301,7 +301,7 @@ def complete_production(reservation_id: str, p: Supplier,
                         uow: UowDep) -> s.ReservationPublic:
     """The step is completed (started now, if that was not reported); the order is completed
     when all its steps are. Only accepted hours, once."""
-    cmd = c.CompleteProduction(actor(p), reservation_id)
+    cmd = c.ReportWork(actor(p), reservation_id)
     return out(s.ReservationPublic, handlers.complete_production(cmd, uow))
 
 

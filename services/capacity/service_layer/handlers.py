@@ -240,36 +240,30 @@ def accept_reservation(cmd: commands.AcceptReservation, uow: CapacityUnitOfWork)
     return reservation
 
 
-@retry_on_conflict
-def start_production(cmd: commands.StartProduction, uow: CapacityUnitOfWork) -> Reservation:
+def start_production(cmd: commands.ReportWork, uow: CapacityUnitOfWork) -> Reservation:
     """The supplier began the work of accepted hours; orders moves the step into production."""
-    with uow:
-        reservation, _ = _owned_reservation(uow, cmd.actor, cmd.reservation_id)
-        reservation.start(now=cmd.at)
-        uow.reservations.save_production(reservation)
-        uow.publish(messages.reservation_started(reservation))
-        uow.audit.add(audited(cmd.actor, "reservation.started", "reservation", reservation.id,
-                              at=cmd.at, order_id=reservation.order_id,
-                              step_id=reservation.step_id))
-        uow.commit()
-    return reservation
+    return _report_work(cmd, uow, Reservation.start, messages.reservation_started,
+                        action="reservation.started")
 
 
-@retry_on_conflict
-def complete_production(cmd: commands.CompleteProduction, uow: CapacityUnitOfWork
-                        ) -> Reservation:
+def complete_production(cmd: commands.ReportWork, uow: CapacityUnitOfWork) -> Reservation:
     """The supplier finished the work of accepted hours; orders completes the step, and the
     order when every step is completed."""
+    return _report_work(cmd, uow, Reservation.complete, messages.reservation_completed,
+                        action="reservation.completed")
+
+
+@retry_on_conflict
+def _report_work(cmd: commands.ReportWork, uow: CapacityUnitOfWork,
+                 report: Callable[..., None], message: Callable[[Reservation], Envelope], *,
+                 action: str) -> Reservation:
     with uow:
         reservation, _ = _owned_reservation(uow, cmd.actor, cmd.reservation_id)
-        reservation.complete(now=cmd.at)
+        report(reservation, now=cmd.at)
         uow.reservations.save_production(reservation)
-        uow.publish(messages.reservation_completed(reservation))
-        uow.audit.add(audited(cmd.actor, "reservation.completed", "reservation", reservation.id,
-                              at=cmd.at, order_id=reservation.order_id,
-                              step_id=reservation.step_id,
-                              started_at=reservation.started_at.isoformat()
-                              if reservation.started_at else None))
+        uow.publish(message(reservation))
+        uow.audit.add(audited(cmd.actor, action, "reservation", reservation.id, at=cmd.at,
+                              order_id=reservation.order_id, step_id=reservation.step_id))
         uow.commit()
     return reservation
 

@@ -71,12 +71,12 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     _CANCELLED: frozenset(),
 }
 
-# Statuses in which incoming matching and reservation events still change the order; they are
-# also the ones a buyer may cancel from (until production starts).
-OPEN_STATUSES = frozenset({_SUBMITTED, _MATCHING, _PARTIAL, _ALLOCATED, _UNPLACED})
-CANCELLABLE_STATUSES = OPEN_STATUSES
-# ... and the statuses in which the suppliers' reports of their work still change it.
-ACTIVE_STATUSES = OPEN_STATUSES | {_PRODUCTION}
+# Statuses a buyer may cancel (or revise) from: until production starts (Order.cancel also
+# refuses once any step started, which an unplaced or partially allocated order may hold).
+CANCELLABLE_STATUSES = frozenset({_SUBMITTED, _MATCHING, _PARTIAL, _ALLOCATED, _UNPLACED})
+# Statuses in which incoming matching and reservation events (the suppliers' reports of their
+# work included) still change the order.
+ACTIVE_STATUSES = CANCELLABLE_STATUSES | {_PRODUCTION}
 
 
 def check_step_move(current: StepStatus, wanted: StepStatus) -> None:
