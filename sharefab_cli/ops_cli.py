@@ -87,6 +87,8 @@ def stats_tables(s: dict[str, Any]) -> list[Table]:
         ("mean transport", "—" if s["mean_transport_km"] is None
          else f"{s['mean_transport_km']:.1f} km"),
         ("match runs", f"{s['match_runs_total']:,}"),
+        ("work completed", f"{_count(s['orders_completed'], 'order')} · "
+         f"{_count(s['steps_completed'], 'step')} · {s['completed_hours']:,.1f} h"),
     ]
     for name, value in rows:
         summary.add_row(name, value)
@@ -195,6 +197,10 @@ def replay(ctx: typer.Context,
             table.add_row(d["step_id"], d["original_window_id"] or "unplaced",
                           d["replayed_window_id"] or "unplaced")
         console.print(table)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _pct(value: float | None, *, digits: int = 1) -> str:

@@ -23,6 +23,7 @@ _STATS_EXAMPLE = {
     "match_rate": 0.96, "latency": _LATENCY_EXAMPLE, "offered_hours": 1200.0,
     "placed_hours": 384.0, "utilisation": 0.32, "sme_hours": 230.4, "sme_share": 0.6,
     "mean_transport_km": 18.4, "unplaced_reasons": {"no_capacity": 3, "distance": 1},
+    "steps_completed": 31, "completed_hours": 142.5, "orders_completed": 12,
     "match_runs_total": 118, "match_runs": [_RUN_EXAMPLE],
 }
 
@@ -76,6 +77,11 @@ class StatsPublic(BaseModel):
     sme_share: float | None = Field(description="sme_hours / hours of steps_placed")
     mean_transport_km: float | None = Field(description="mean over steps_placed")
     unplaced_reasons: dict[str, int] = Field(description="steps_unplaced by reason")
+    steps_completed: int = Field(description="steps whose supplier reported the work "
+                                 "completed in the window")
+    completed_hours: float = Field(description="machine hours of steps_completed")
+    orders_completed: int = Field(description="orders whose last step was completed in the "
+                                  "window (every step done)")
     match_runs_total: int = Field(description="match runs started in the window")
     match_runs: list[StatsRunPublic] = Field(description="the latest runs (at most 10), "
                                              "newest first")

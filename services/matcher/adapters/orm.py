@@ -147,6 +147,7 @@ class StepRow(Base):
     excluded_windows: Mapped[list[str]] = mapped_column(JSON)
     match_run_id: Mapped[str | None] = mapped_column(Id)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the work done
 
 
 class MatchRunRow(Base):

@@ -18,7 +18,7 @@ from services.matcher.adapters.orm import (
     WindowRow,
 )
 from services.matcher.domain.readmodel import PLACED
-from services.matcher.domain.stats import Outcome, RunSummary
+from services.matcher.domain.stats import Completed, Outcome, RunSummary
 
 
 class SqlStats:
@@ -74,6 +74,24 @@ class SqlStats:
             WindowRow, cluster_id)
         return float(self.session.scalar(offered) or 0.0), float(
             self.session.scalar(placed) or 0.0)
+
+    def completed(self, *, cluster_id: str | None, since: datetime,
+                  until: datetime) -> Completed:
+        """Steps completed in the window, their hours, and the orders whose every step is
+        completed, the last one in the window."""
+        steps = _in_cluster(
+            select(func.count(), func.coalesce(func.sum(StepRow.hours), 0.0))
+            .where(StepRow.completed_at >= since, StepRow.completed_at <= until),
+            StepRow, cluster_id)
+        done = _in_cluster(
+            select(StepRow.order_id).group_by(StepRow.order_id)
+            .having(func.count(StepRow.completed_at) == func.count(),
+                    func.max(StepRow.completed_at) >= since,
+                    func.max(StepRow.completed_at) <= until),
+            StepRow, cluster_id).subquery()
+        count, hours = self.session.execute(steps).one()
+        orders = self.session.scalar(select(func.count()).select_from(done))
+        return Completed(steps=int(count), hours=float(hours), orders=int(orders or 0))
 
     def runs(self, *, cluster_id: str | None, since: datetime, until: datetime,
              limit: int | None = None) -> list[RunSummary]:

@@ -139,6 +139,16 @@ def bucket_index(at: datetime, *, since: datetime, width: timedelta, count: int)
 
 
 @dataclass(frozen=True)
+class Completed:
+    """Work the suppliers reported done in a window: steps, their machine hours, and orders
+    whose last step was completed then."""
+
+    steps: int = 0
+    hours: float = 0.0
+    orders: int = 0
+
+
+@dataclass(frozen=True)
 class RunSummary:
     id: str
     cluster_id: str

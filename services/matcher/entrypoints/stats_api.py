@@ -85,6 +85,8 @@ def stats_public(*, uow: UnitOfWork, cluster: str | None, window: str) -> StatsP
         sme_hours=round(s.sme_hours, 2), sme_share=_round(s.sme_share, 4),
         mean_transport_km=_round(s.mean_transport_km, 2),
         unplaced_reasons=dict(sorted(s.reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        steps_completed=r.completed.steps, completed_hours=round(r.completed.hours, 2),
+        orders_completed=r.completed.orders,
         match_runs_total=r.runs_total,
         match_runs=[StatsRunPublic(id=x.id, cluster_id=x.cluster_id, trigger=x.trigger,
                                    status=x.status, placed_steps=x.placed_steps,

@@ -23,6 +23,7 @@ class Report:
     latency: stats.Latency
     offered_hours: float
     placed_hours: float
+    completed: stats.Completed
     runs_total: int
     recent_runs: list[stats.RunSummary]
 
@@ -58,7 +59,8 @@ def report(*, uow: UnitOfWork, cluster_id: str | None, window: timedelta,
             orders_submitted=len(q.submitted_times(**span)),
             steps=stats.step_totals(q.outcomes(**span)),
             latency=stats.latency([s for _, s in q.first_proposals(**span)]),
-            offered_hours=offered, placed_hours=placed, runs_total=q.run_count(**span),
+            offered_hours=offered, placed_hours=placed, completed=q.completed(**span),
+            runs_total=q.run_count(**span),
             recent_runs=q.runs(**span, limit=RECENT_RUNS))
 
 

@@ -19,7 +19,7 @@ from services.matcher.domain.readmodel import (
     WindowRecord,
 )
 from services.matcher.domain.runs import MatchRun
-from services.matcher.domain.stats import Outcome, RunSummary
+from services.matcher.domain.stats import Completed, Outcome, RunSummary
 from shared.events import Envelope
 
 
@@ -105,6 +105,8 @@ class StatsQueries(Protocol):
     def outcomes(self, *, cluster_id: str | None, since: datetime,
                  until: datetime) -> list[Outcome]: ...
     def hours(self, *, cluster_id: str | None, since: datetime) -> tuple[float, float]: ...
+    def completed(self, *, cluster_id: str | None, since: datetime,
+                  until: datetime) -> Completed: ...
     def runs(self, *, cluster_id: str | None, since: datetime, until: datetime,
              limit: int | None = None) -> list[RunSummary]: ...
     def run_count(self, *, cluster_id: str | None, since: datetime, until: datetime) -> int: ...

@@ -12,6 +12,7 @@ from services.matcher.domain.runs import INTERVAL
 from services.matcher.service_layer import planning
 from shared.events import payloads as ev
 from tests.matcher import events as e
+from tests.matcher.integration.conftest import steps
 from tests.matcher.integration.stats_scenario import FAC2, feed_at
 
 RUN_EVERY = timedelta(seconds=150)  # the dashboard's 1 h window has 24 buckets of 150 s
@@ -59,4 +60,13 @@ def feed_busy_hour(app: FastAPI, *, t0: datetime, now: datetime, seed: int = 7) 
                                   options=options, trigger=INTERVAL, now=run_at)
             runs += 1
         run_at += RUN_EVERY
+    # every third placed step accepted and its work completed: the "Orders completed" card
+    for n, (step_id, step) in enumerate(sorted(steps(app).items())):
+        if step["window_id"] and n % 3 == 0:
+            order_id = step_id.replace("stp-", "ord-")
+            feed_at(app, e.accepted(step_id=step_id, window_id=step["window_id"],
+                                    order_id=order_id), now - timedelta(minutes=10))
+            feed_at(app, e.completed(step_id=step_id, window_id=step["window_id"],
+                                     order_id=order_id, at=now - timedelta(minutes=5)),
+                    now - timedelta(minutes=5))
     return runs

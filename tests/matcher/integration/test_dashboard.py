@@ -138,14 +138,17 @@ def test_the_numbers_on_screen_are_those_of_v1_stats(served):  # type: ignore[no
     assert cookies[COOKIE]["httpOnly"] is True
     assert stats["match_runs_total"] == runs and stats["steps_unplaced"] > 0
     assert number(shown["orders_per_min"]) == pytest.approx(stats["orders_per_min"], abs=0.005)
-    for key in ("orders_submitted", "steps_placed", "steps_unplaced", "match_runs_total"):
+    assert stats["orders_completed"] > 0
+    for key in ("orders_submitted", "steps_placed", "steps_unplaced", "match_runs_total",
+                "orders_completed", "steps_completed"):
         assert number(shown[key]) == stats[key], key
     for key in ("match_rate", "utilisation", "sme_share"):
         assert number(shown[key]) == pytest.approx(100 * stats[key], abs=0.05), key
     for q in ("p50", "p95", "p99"):
         assert number(shown[f"latency_{q}"]) == pytest.approx(stats["latency"][f"{q}_s"],
                                                               abs=0.005), q
-    for key in ("placed_hours", "offered_hours", "sme_hours", "mean_transport_km"):
+    for key in ("placed_hours", "offered_hours", "sme_hours", "mean_transport_km",
+                "completed_hours"):
         assert number(shown[key]) == pytest.approx(stats[key], abs=0.05), key
     assert reasons_shown == stats["unplaced_reasons"]
     assert runs_shown == [r["id"] for r in stats["match_runs"]]

@@ -6,7 +6,7 @@ import pytest
 
 from tests.matcher import events as e
 from tests.matcher.integration import stats_scenario as sc
-from tests.matcher.integration.conftest import BUYER, OPERATOR, feed, plan_now
+from tests.matcher.integration.conftest import BUYER, OPERATOR, feed, plan_now, steps
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +70,39 @@ def test_a_step_counts_once_with_its_latest_outcome(client, t0):  # type: ignore
     assert body["latency"]["count"] == 3
     assert body["match_runs_total"] == 2
     assert body["match_runs"][0]["id"] == second["id"]  # newest first
+
+
+def test_completed_work_counts_steps_hours_and_whole_orders(client, t0):  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    sc.feed_scenario(client.app, t0, now)
+    feed(client.app, e.order_submitted(t0, "ord-4", step_ids=("stp-4a", "stp-4b"), hours=2.0))
+    plan_now(client)
+    placed = {sid: s["window_id"] for sid, s in steps(client.app).items() if s["window_id"]}
+    assert set(placed) == {"stp-1", "stp-2", "stp-4a", "stp-4b"}  # stp-3: no EDM machine
+    hours = {"stp-1": 6.0, "stp-2": 4.0, "stp-4a": 2.0, "stp-4b": 2.0}
+    for sid, window in placed.items():
+        order = "ord-4" if sid.startswith("stp-4") else f"ord-{sid[-1]}"
+        feed(client.app, e.accepted(step_id=sid, window_id=window, order_id=order,
+                                    hours=hours[sid]))
+    assert stats(client)["steps_completed"] == 0
+
+    def done(sid: str, order: str, at: datetime | None = None) -> None:
+        feed(client.app, e.completed(step_id=sid, window_id=placed[sid], order_id=order,
+                                     hours=hours[sid], at=at))
+
+    done("stp-1", "ord-1")
+    done("stp-4a", "ord-4")  # ord-4 still has a step to do
+    done("stp-2", "ord-2", at=now - timedelta(hours=3))  # before the 1 h window
+    hour, day = stats(client, window="1h"), stats(client, window="24h")
+    assert (hour["steps_completed"], hour["completed_hours"], hour["orders_completed"]) == (
+        2, 8.0, 1)
+    assert (day["steps_completed"], day["completed_hours"], day["orders_completed"]) == (
+        3, 12.0, 2)
+    done("stp-4b", "ord-4")
+    hour = stats(client, window="1h")
+    assert (hour["steps_completed"], hour["completed_hours"], hour["orders_completed"]) == (
+        3, 10.0, 2)
+    assert hour["placed_hours"] == stats(client)["placed_hours"] == 14.0  # still accepted
 
 
 def test_the_window_and_the_cluster_filter(client, t0):  # type: ignore[no-untyped-def]

@@ -44,13 +44,19 @@ def test_the_work_on_accepted_hours_leaves_the_step_pinned(uow):  # type: ignore
            "window_id": step.window_id, "hours": 6.0, "reservation_id": "res-1",
            "factory_id": "fac-1"}
     feed(uow, ev.ReservationAccepted(**ref, factory_name="Haigang", price=1085.58))
-    commits = uow.commits
-    for payload in (ev.ReservationStarted(**ref, started_at=NOW),
-                    ev.ReservationCompleted(**ref, started_at=NOW, completed_at=NOW)):
-        assert handle_event(*e.envelope(payload), uow=uow) is False  # only offsets move
+    epoch = uow.read_model.epochs.get(e.CLUSTER)
+    started = ev.ReservationStarted(**ref, started_at=NOW)
+    assert handle_event(*e.envelope(started), uow=uow) is False  # only offsets move
+    done = NOW + timedelta(hours=6)
+    elsewhere = ev.ReservationCompleted(**(ref | {"window_id": "win-9"}), started_at=NOW,
+                                        completed_at=done)
+    feed(uow, elsewhere)  # not the window the step is accepted on
+    assert uow.read_model.steps["stp-1"].completed_at is None
+    feed(uow, ev.ReservationCompleted(**ref, started_at=NOW, completed_at=done))
     step = uow.read_model.steps["stp-1"]
     assert (step.status, step.window_id, step.match_run_id) == ("accepted", "win-1", run.id)
-    assert uow.commits == commits
+    assert step.completed_at == done  # counted in the operator's statistics
+    assert uow.read_model.epochs.get(e.CLUSTER) == epoch  # plans stay valid
 
 
 def test_a_run_proposes_the_step_and_writes_the_events(uow):  # type: ignore[no-untyped-def]
