@@ -5,7 +5,10 @@ factories of every tier around Qinhuangdao, SMEs, certificates, machines with ra
 windows over four weeks, orders along process chains). Everything goes in through the public
 APIs with tokens minted like ``sharefab token`` mints them: the operator creates the cluster and
 verifies tiers, one supplier firm per factory registers it, adds its machines and imports its
-windows as CSV, and a handful of buyers place the orders at ``--rate`` per second.
+windows as CSV, and a handful of buyers place the orders at ``--rate`` per second. Then the
+suppliers answer the holds: they accept ``--accept`` of them and decline the rest (the matcher
+plans those steps elsewhere), and report the work of ``--complete`` of the orders whose every
+step they accepted started and completed, so the operator's view shows the whole cycle.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ PLACES = ("Haigang", "Beidaihe", "Shanhaiguan", "Funing", "Changli", "Lulong", "
 TRADES = ("Precision", "Machinery", "Metalworks", "Auto Parts", "Tooling", "Fabrication",
           "Components", "Industrial", "Engineering", "Manufacturing")
 PENDING_STATUSES = {"submitted"}  # no step planned yet
+DECLINED = "machine booked for the firm's own work that week"
 
 
 @dataclass
@@ -41,7 +45,12 @@ class Outcome:
     windows: int = 0
     orders_sent: int = 0
     order_ids: list[str] = field(default_factory=list)
+    steps: dict[str, int] = field(default_factory=dict)  # order id → its number of steps
     refused: Counter[str] = field(default_factory=Counter)
+    accepted: int = 0
+    declined: int = 0
+    orders_completed: int = 0
+    steps_completed: int = 0
 
 
 def factory_name(i: int, rng: random.Random) -> str:
@@ -88,6 +97,7 @@ class Demo:
         self.cluster, self.seed = cluster, seed
         self.outcome = Outcome()
         self.factory_ids: dict[str, str] = {}  # scenario id → the id capacity gave
+        self.suppliers: list[ServiceClient] = []  # one firm per factory, with its token
 
     def create_cluster(self) -> None:
         self.capacity.request("POST", "/v1/clusters", ok=(201, 409), json={
@@ -98,6 +108,7 @@ class Demo:
                      windows: list[dict[str, Any]], name: str) -> str:
         supplier = self.capacity.with_token(mint(firm=f"demo-{fac['firm_id']}",
                                                  role=Role.SUPPLIER, clusters=[self.cluster]))
+        self.suppliers.append(supplier)
         made = supplier.post("/v1/factories", {
             "cluster_id": self.cluster, "name": name, "lat": fac["lat"], "lon": fac["lon"],
             "declared_tier": fac["tier"], "sme": fac["sme"],
@@ -133,8 +144,31 @@ class Demo:
         self.outcome.orders_sent += 1
         if response.status_code == 201:
             self.outcome.order_ids.append(response.json()["id"])
+            self.outcome.steps[response.json()["id"]] = len(body["steps"])
         else:
             self.outcome.refused[buyer.explain(response, "POST /v1/orders")[:160]] += 1
+
+    def held(self) -> list[tuple[ServiceClient, dict[str, Any]]]:
+        """Each supplier's held reservations of this run's orders."""
+        found = []
+        for supplier in self.suppliers:
+            cursor = None
+            while True:
+                page = supplier.get("/v1/reservations", status="held", limit=200,
+                                    cursor=cursor)
+                found += [(supplier, r) for r in page["items"]
+                          if r["order_id"] in self.outcome.steps]
+                if not (cursor := page["next_cursor"]):
+                    break
+        return found
+
+    def answer(self, supplier: ServiceClient, reservation: dict[str, Any], *,
+               accept: bool) -> bool:
+        """Accept or decline one hold; False if it ended meanwhile (expired, released)."""
+        path = f"/v1/reservations/{reservation['id']}/" + ("accept" if accept else "decline")
+        response = supplier.request("POST", path, ok=(200, 409),
+                                    json=None if accept else {"reason": DECLINED})
+        return response.status_code == 200
 
     def statuses(self, since: datetime) -> Counter[str]:
         """Status → count of this cluster's orders created since ``since`` (operator view)."""
@@ -163,6 +197,10 @@ def demo(
     seed: Annotated[int, typer.Option(help="same seed, same cluster and orders")] = 0,
     settle: Annotated[float, typer.Option(min=0, help="seconds to wait for every order's "
                                                      "first plan")] = 30.0,
+    accept: Annotated[float, typer.Option(min=0, max=1, help="share of the holds the suppliers "
+                                          "accept; they decline the rest")] = 0.9,
+    complete: Annotated[float, typer.Option(min=0, max=1, help="share of the wholly accepted "
+                                            "orders whose work is reported done")] = 0.5,
 ) -> None:
     """Seed a realistic demo cluster into the running services, then stream orders."""
     with reported():
@@ -177,6 +215,8 @@ def demo(
         started = datetime.now(UTC) - timedelta(seconds=1)
         _stream(run, scenario, buyers=buyers, rate=rate, orders_url=orders_url)
         counts = _settle(run, started, settle_s=settle)
+        _work(run, accept=accept, complete=complete)
+        counts = _settle_work(run, started, settle_s=settle)
         stats = run.matcher.get("/v1/stats", cluster=cluster, window="1h")
         _summary(run, counts, stats)
 
@@ -220,6 +260,37 @@ def _stream(run: Demo, scenario: dict[str, Any], *, buyers: int, rate: float,
             bar.advance(task)
 
 
+def _work(run: Demo, *, accept: float, complete: float) -> None:
+    """The suppliers answer their holds, then report the work of some wholly accepted orders
+    started and completed."""
+    rng = random.Random(run.seed + 1)
+    holds = run.held()
+    accepted: dict[str, list[tuple[ServiceClient, dict[str, Any]]]] = {}
+    with _progress() as bar:
+        task = bar.add_task("suppliers answering holds", total=len(holds))
+        for supplier, reservation in holds:
+            yes = rng.random() < accept
+            if run.answer(supplier, reservation, accept=yes):
+                if yes:
+                    run.outcome.accepted += 1
+                    accepted.setdefault(reservation["order_id"], []).append(
+                        (supplier, reservation))
+                else:
+                    run.outcome.declined += 1
+            bar.advance(task)
+    whole = sorted(o for o, held in accepted.items() if len(held) == run.outcome.steps[o])
+    chosen = [o for o in whole if rng.random() < complete]
+    with _progress() as bar:
+        task = bar.add_task("suppliers reporting work done", total=len(chosen))
+        for order_id in chosen:
+            for supplier, reservation in accepted[order_id]:
+                supplier.post(f"/v1/reservations/{reservation['id']}/start")
+                supplier.post(f"/v1/reservations/{reservation['id']}/complete")
+                run.outcome.steps_completed += 1
+            run.outcome.orders_completed += 1
+            bar.advance(task)
+
+
 def _settle(run: Demo, since: datetime, *, settle_s: float) -> Counter[str]:
     deadline = time.monotonic() + settle_s
     with console.status("waiting for the matcher to plan every order …"):
@@ -229,6 +300,18 @@ def _settle(run: Demo, since: datetime, *, settle_s: float) -> Counter[str]:
             if not waiting or time.monotonic() > deadline:
                 return counts
             time.sleep(1.0)
+
+
+def _settle_work(run: Demo, since: datetime, *, settle_s: float) -> Counter[str]:
+    """The orders' statuses once the orders service has heard of the completed work."""
+    deadline = time.monotonic() + settle_s
+    with console.status("waiting for the orders service to hear of the work done …"):
+        while True:
+            counts = run.statuses(since)
+            if (counts["completed"] >= run.outcome.orders_completed
+                    or time.monotonic() > deadline):
+                return counts
+            time.sleep(0.5)
 
 
 def _summary(run: Demo, counts: Counter[str], stats: dict[str, Any]) -> None:
@@ -249,6 +332,9 @@ def _summary(run: Demo, counts: Counter[str], stats: dict[str, Any]) -> None:
         "—" if lat[k] is None else f"{lat[k]:.2f} s" for k in ("p50_s", "p95_s", "p99_s")))
     for reason, n in sorted(stats["unplaced_reasons"].items(), key=lambda kv: -kv[1]):
         table.add_row(f"  unplaced: {reason}", str(n))
+    table.add_row("holds accepted / declined", f"{o.accepted} / {o.declined}")
+    table.add_row("work reported done (orders / steps)",
+                  f"{o.orders_completed} / {o.steps_completed}")
     console.print(table)
     for message, n in o.refused.most_common(5):
         console.print(f"[yellow]{n} order(s) refused:[/yellow] {message}")

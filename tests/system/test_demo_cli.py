@@ -24,18 +24,27 @@ def test_demo_then_the_operator_commands(stack):  # type: ignore[no-untyped-def]
     urls = [a for s in SERVICES for a in (f"--{s}-url", stack.config.url(s))]
     env = {"COLUMNS": "200"}
     demo = runner.invoke(app, ["demo", *urls, "--cluster", "demo-c", "--factories", "12",
-                               "--orders", "30", "--rate", "25", "--settle", "90"], env=env)
+                               "--orders", "30", "--rate", "25", "--settle", "90",
+                               "--accept", "1", "--complete", "1"], env=env)
     assert demo.exit_code == 0, demo.output
     assert re.search(r"cluster demo-c: 12 factories, \d+ machines, \d+ idle windows", demo.stdout)
     assert cell(demo.stdout, "orders sent / accepted") == "30 / 30"
     assert "orders submitted" not in demo.stdout  # every order planned within --settle
     assert re.search(r"order → proposal p50 / p95 / p99\s*│\s*\d+\.\d\d s /", demo.stdout)
+    accepted, declined = map(int, cell(demo.stdout, "holds accepted / declined").split(" / "))
+    assert accepted > 0 and declined == 0  # --accept 1
+    done, steps_done = map(int, cell(demo.stdout, "work reported done (orders / steps)")
+                           .split(" / "))
+    assert 0 < done <= steps_done <= accepted  # --complete 1: every wholly accepted order
+    assert int(cell(demo.stdout, "  orders completed")) == done  # as the orders service says
 
     matcher = ["--matcher-url", stack.config.url("matcher")]
     stats = runner.invoke(app, ["stats", "--cluster", "demo-c", *matcher], env=env)
     assert stats.exit_code == 0, stats.output
     assert cell(stats.stdout, "orders submitted") == "30"
     assert int(cell(stats.stdout, "steps placed")) > 0
+    assert re.fullmatch(r"\d+ orders? · \d+ steps? · [\d.,]+ h",
+                        cell(stats.stdout, "work completed"))
 
     runs = runner.invoke(app, ["match-runs", "--cluster", "demo-c", *matcher], env=env)
     assert runs.exit_code == 0, runs.output
