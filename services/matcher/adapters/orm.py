@@ -126,7 +126,8 @@ class OrderRow(Base):
 
 class StepRow(Base):
     __tablename__ = "steps"
-    __table_args__ = (Index("ix_steps_cluster_status", "cluster_id", "status"),)
+    __table_args__ = (Index("ix_steps_cluster_status", "cluster_id", "status"),
+                      Index("ix_steps_completed_at", "completed_at"))
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)

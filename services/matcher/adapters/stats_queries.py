@@ -79,16 +79,16 @@ class SqlStats:
                   until: datetime) -> Completed:
         """Steps completed in the window, their hours, and the orders whose every step is
         completed, the last one in the window."""
+        in_window = (StepRow.completed_at >= since, StepRow.completed_at <= until)
         steps = _in_cluster(
-            select(func.count(), func.coalesce(func.sum(StepRow.hours), 0.0))
-            .where(StepRow.completed_at >= since, StepRow.completed_at <= until),
+            select(func.count(), func.coalesce(func.sum(StepRow.hours), 0.0)).where(*in_window),
             StepRow, cluster_id)
-        done = _in_cluster(
-            select(StepRow.order_id).group_by(StepRow.order_id)
-            .having(func.count(StepRow.completed_at) == func.count(),
-                    func.max(StepRow.completed_at) >= since,
-                    func.max(StepRow.completed_at) <= until),
-            StepRow, cluster_id).subquery()
+        touched = _in_cluster(select(StepRow.order_id).where(*in_window), StepRow, cluster_id)
+        done = (select(StepRow.order_id).where(StepRow.order_id.in_(touched))
+                .group_by(StepRow.order_id)
+                .having(func.count(StepRow.completed_at) == func.count(),
+                        func.max(StepRow.completed_at) <= until)
+                .subquery())
         count, hours = self.session.execute(steps).one()
         orders = self.session.scalar(select(func.count()).select_from(done))
         return Completed(steps=int(count), hours=float(hours), orders=int(orders or 0))

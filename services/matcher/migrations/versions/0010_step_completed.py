@@ -19,8 +19,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("steps", sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_steps_completed_at", "steps", ["completed_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_steps_completed_at", table_name="steps")
     with op.batch_alter_table("steps") as batch:
         batch.drop_column("completed_at")
