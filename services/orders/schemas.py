@@ -168,6 +168,7 @@ STEP_PUBLIC_EXAMPLE = {
     "quantity": 500, "hours": 6.0, "after": [], "status": "held", "unplaced_reason": None,
     "allocation": {"factory_id": None, "factory_name": None, "window_id": None, "hours": 6.0,
                    "price": 1080.0},
+    "started_at": None, "completed_at": None,
 }
 
 
@@ -184,6 +185,10 @@ class StepPublic(BaseModel):
     status: StepStatus
     allocation: AllocationPublic | None
     unplaced_reason: str | None
+    started_at: datetime | None = Field(
+        None, description="when the supplier reported the work started; null until then")
+    completed_at: datetime | None = Field(
+        None, description="when the supplier reported the work completed; null until then")
 
     @classmethod
     def of(cls, step: Step) -> StepPublic:
@@ -192,7 +197,8 @@ class StepPublic(BaseModel):
             id=step.id, key=step.key, process=step.process, material=step.material,
             quantity=step.quantity, hours=step.hours, after=step.after, status=step.status,
             allocation=AllocationPublic(**vars(shown)) if shown else None,
-            unplaced_reason=step.unplaced_reason,
+            unplaced_reason=step.unplaced_reason, started_at=step.started_at,
+            completed_at=step.completed_at,
         )
 
 

@@ -116,6 +116,7 @@ def test_the_suppliers_reports_close_the_order_and_stop_a_cancel(endpoints):
     saga.post("capacity", f"/v1/reservations/{held['id']}/complete", "SUP", status=200)
     done = status("completed")
     assert done["steps"][0]["status"] == "completed"
+    assert done["steps"][0]["started_at"] <= done["steps"][0]["completed_at"]
     assert done["steps"][0]["allocation"]["factory_name"] == "Press Shop"
     types = [i["type"] for i in saga.get("orders", f"/v1/orders/{order['id']}/timeline",
                                          "BUY")["items"]]

@@ -89,6 +89,8 @@ class StepRow(Base):
     reservation_id: Mapped[str | None] = mapped_column(String(100))
     unplaced_reason: Mapped[str | None] = mapped_column(String(50))
     unplaced_detail: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the supplier's work
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class IdempotencyRow(Base):

@@ -148,6 +148,7 @@ def _step_state(step: Step) -> dict[str, Any]:
         "window_id": p.window_id if p else None, "factory_id": p.factory_id if p else None,
         "factory_name": p.factory_name if p else None,
         "reservation_id": p.reservation_id if p else None,
+        "started_at": step.started_at, "completed_at": step.completed_at,
     }
 
 
@@ -179,7 +180,8 @@ def _to_step(row: Any) -> Step:
     return Step(id=row.id, key=row.key, process=row.process, material=row.material,
                 quantity=row.quantity, hours=row.hours, after=list(row.after),
                 status=StepStatus(row.status), placement=placement,
-                unplaced_reason=row.unplaced_reason, unplaced_detail=row.unplaced_detail)
+                unplaced_reason=row.unplaced_reason, unplaced_detail=row.unplaced_detail,
+                started_at=row.started_at, completed_at=row.completed_at)
 
 
 class SqlClusterRepository:

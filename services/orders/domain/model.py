@@ -68,6 +68,8 @@ class Step:
     placement: Placement | None = None
     unplaced_reason: str | None = None
     unplaced_detail: str | None = None
+    started_at: datetime | None = None  # as its supplier reported the work
+    completed_at: datetime | None = None
 
     def public_allocation(self) -> PublicAllocation | None:
         p = self.placement
@@ -138,23 +140,26 @@ class Step:
         self.unplaced_reason, self.unplaced_detail = reason, detail
         return None
 
-    def start(self, window_id: str) -> str | None:
+    def start(self, window_id: str, *, at: datetime) -> str | None:
         """The supplier began the work of the accepted hours (capacity reports it after the
         acceptance, on the same partition, so the step is accepted by then)."""
         if self.status is not StepStatus.ACCEPTED:
             return f"step is {self.status}"
-        return self._produce(window_id, StepStatus.IN_PRODUCTION)
+        return self._produce(window_id, StepStatus.IN_PRODUCTION, started_at=at)
 
-    def complete(self, window_id: str) -> str | None:
+    def complete(self, window_id: str, *, started_at: datetime, at: datetime) -> str | None:
         """The supplier finished the work (with or without a reported start)."""
         if self.status not in (StepStatus.ACCEPTED, StepStatus.IN_PRODUCTION):
             return f"step is {self.status}"
-        return self._produce(window_id, StepStatus.COMPLETED)
+        return self._produce(window_id, StepStatus.COMPLETED,
+                             started_at=self.started_at or started_at, completed_at=at)
 
-    def _produce(self, window_id: str, wanted: StepStatus) -> str | None:
+    def _produce(self, window_id: str, wanted: StepStatus, *, started_at: datetime,
+                 completed_at: datetime | None = None) -> str | None:
         if self.placement is None or self.placement.window_id != window_id:
             return "the step's hours were accepted on another window"
         self._move(wanted)
+        self.started_at, self.completed_at = started_at, completed_at
         return None
 
     def cancel(self) -> None:
@@ -258,14 +263,17 @@ class Order:
         self.cancel(now=now)
         return revised
 
-    def start(self, step_id: str, *, window_id: str, now: datetime) -> Outcome:
-        """A supplier began a step's work: the order is in production once all its steps
-        have accepted hours (and cannot be cancelled or revised any more)."""
-        return self._apply({step_id: lambda s: s.start(window_id)}, now)
+    def start(self, step_id: str, *, window_id: str, at: datetime, now: datetime) -> Outcome:
+        """A supplier began a step's work (``at``): the order is in production once all its
+        steps have accepted hours (and cannot be cancelled or revised any more)."""
+        return self._apply({step_id: lambda s: s.start(window_id, at=at)}, now)
 
-    def complete(self, step_id: str, *, window_id: str, now: datetime) -> Outcome:
-        """A supplier finished a step's work: the order is completed when every step is."""
-        return self._apply({step_id: lambda s: s.complete(window_id)}, now)
+    def complete(self, step_id: str, *, window_id: str, started_at: datetime, at: datetime,
+                 now: datetime) -> Outcome:
+        """A supplier finished a step's work (``at``): the order is completed when every step
+        is."""
+        return self._apply(
+            {step_id: lambda s: s.complete(window_id, started_at=started_at, at=at)}, now)
 
     def _check_not_started(self, error: type[NotCancellable]) -> None:
         started = [s.key for s in self.steps if s.status in STARTED]

@@ -265,12 +265,15 @@ def _returned(event: ReservationDeclined | ReservationExpired) -> Change:
 
 def _started(event: ReservationStarted) -> Change:
     """The supplier began the step's work: in production (the order once all are accepted)."""
-    return lambda o, now: o.start(event.step_id, window_id=event.window_id, now=now)
+    return lambda o, now: o.start(event.step_id, window_id=event.window_id,
+                                  at=event.started_at, now=now)
 
 
 def _completed(event: ReservationCompleted) -> Change:
     """The supplier finished the step's work: completed (the order once all steps are)."""
-    return lambda o, now: o.complete(event.step_id, window_id=event.window_id, now=now)
+    return lambda o, now: o.complete(event.step_id, window_id=event.window_id,
+                                     started_at=event.started_at, at=event.completed_at,
+                                     now=now)
 
 
 def _released(event: ReservationReleased) -> None:

@@ -35,7 +35,7 @@ ORDER_FIELDS = {
     "updated_at", "steps",
 }
 STEP_FIELDS = {"id", "key", "process", "material", "quantity", "hours", "after", "status",
-               "allocation", "unplaced_reason"}
+               "allocation", "unplaced_reason", "started_at", "completed_at"}
 
 
 def post(client: TestClient, body: dict[str, Any], headers: dict[str, str] = BUYER,
@@ -59,6 +59,7 @@ def test_submit_then_read(client: TestClient, app: FastAPI) -> None:
     mill, coat = order["steps"]
     assert (mill["key"], mill["status"], mill["allocation"], mill["unplaced_reason"]) == (
         "mill", "pending", None, None)
+    assert (mill["started_at"], mill["completed_at"]) == (None, None)
     assert coat["after"] == ["mill"] and mill["id"] != coat["id"]
     assert client.get(f"/v1/orders/{order['id']}", headers=BUYER).json() == order
 

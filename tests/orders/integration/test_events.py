@@ -30,6 +30,7 @@ from tests.orders.integration.support import (
     HIDDEN,
     OPERATOR,
     accepted,
+    completed,
     count,
     feed,
     held,
@@ -37,6 +38,7 @@ from tests.orders.integration.support import (
     outbox_events,
     proposal,
     read,
+    started,
     submit_one_step,
 )
 
@@ -202,3 +204,28 @@ def test_event_types_orders_does_not_handle_are_ignored(client: TestClient, app:
         feed(app, payload)
     assert read(client, order_id) == before
     assert inbox_count(app) == inbox_before and len(outbox_events(app)) == 1
+
+
+def test_the_buyer_sees_when_each_step_was_started_and_completed(client: TestClient,
+                                                                  app: FastAPI) -> None:
+    order_id, step_id = submit_one_step(client)
+    feed(app, accepted(order_id, step_id))
+    start = started(order_id, step_id)
+    feed(app, start)
+    step = read(client, order_id)["steps"][0]
+    assert (step["status"], step["completed_at"]) == ("in_production", None)
+    assert parse(step["started_at"]) == start.started_at
+    done = completed(order_id, step_id)
+    feed(app, done)
+    order = read(client, order_id)
+    step = order["steps"][0]
+    assert (order["status"], step["status"]) == ("completed", "completed")
+    assert parse(step["started_at"]) == start.started_at  # the first report stands
+    assert parse(step["completed_at"]) == done.completed_at
+    assert step["allocation"]["factory_name"] == "Haigang Precision"
+    listed = client.get("/v1/orders", params={"status": "completed"}, headers=BUYER).json()
+    assert [o["id"] for o in listed["items"]] == [order_id]
+
+
+def parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

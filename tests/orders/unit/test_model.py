@@ -180,9 +180,9 @@ def test_cancel_after_production_started_or_twice_is_refused(prepare: str) -> No
     if prepare == "cancelled":
         order.cancel(now=NOW)
     else:
-        order.start(order.steps[0].id, window_id="w1", now=NOW)
+        order.start(order.steps[0].id, window_id="w1", at=NOW, now=NOW)
         if prepare == "completed":
-            order.complete(order.steps[0].id, window_id="w1", now=NOW)
+            order.complete(order.steps[0].id, window_id="w1", started_at=NOW, at=NOW, now=NOW)
     assert order.status == prepare
     before = (order.status, order.steps[0].status, order.updated_at)
     with pytest.raises(NotCancellable, match="only until production starts"):
@@ -193,23 +193,26 @@ def test_cancel_after_production_started_or_twice_is_refused(prepare: str) -> No
 def test_a_one_step_order_goes_into_production_and_is_completed() -> None:
     order = new_order()
     order.accept(accepted(order, 0), now=NOW)
-    outcome = order.start(order.steps[0].id, window_id="w1", now=LATER)
+    outcome = order.start(order.steps[0].id, window_id="w1", at=NOW, now=LATER)
     assert outcome.changed == [order.steps[0].id]
+    assert (order.steps[0].started_at, order.steps[0].completed_at) == (NOW, None)
     assert (order.status, order.steps[0].status, order.updated_at) == (
         "in_production", "in_production", LATER)
     assert order.steps[0].public_allocation() == PublicAllocation(
         "f1", "Haigang Precision", "w1", 6.0, 1080.0)  # still named to the buyer
-    order.complete(order.steps[0].id, window_id="w1", now=LATER)
+    order.complete(order.steps[0].id, window_id="w1", started_at=LATER, at=LATER, now=LATER)
     assert (order.status, order.steps[0].status) == ("completed", "completed")
-    again = order.complete(order.steps[0].id, window_id="w1", now=LATER)
+    assert (order.steps[0].started_at, order.steps[0].completed_at) == (NOW, LATER)  # kept
+    again = order.complete(order.steps[0].id, window_id="w1", started_at=LATER, at=LATER, now=LATER)
     assert again.ignored == {order.steps[0].id: "order is completed"}
 
 
 def test_a_step_completed_without_a_reported_start_completes_the_order() -> None:
     order = new_order()
     order.accept(accepted(order, 0), now=NOW)
-    order.complete(order.steps[0].id, window_id="w1", now=LATER)
+    order.complete(order.steps[0].id, window_id="w1", started_at=NOW, at=LATER, now=LATER)
     assert (order.status, order.steps[0].status) == ("completed", "completed")
+    assert (order.steps[0].started_at, order.steps[0].completed_at) == (NOW, LATER)
 
 
 @pytest.mark.parametrize("reach", ["pending", "proposed", "held"])
@@ -220,16 +223,17 @@ def test_production_needs_accepted_hours(reach: str) -> None:
     if reach == "held":
         order.hold(at(order, 0), now=NOW)
     before = order.status
-    for report in (order.start, order.complete):
-        outcome = report(order.steps[0].id, window_id="w1", now=LATER)
-        assert outcome.ignored == {order.steps[0].id: f"step is {reach}"}
+    sid = order.steps[0].id
+    for outcome in (order.start(sid, window_id="w1", at=LATER, now=LATER),
+                    order.complete(sid, window_id="w1", started_at=LATER, at=LATER, now=LATER)):
+        assert outcome.ignored == {sid: f"step is {reach}"}
     assert (order.status, order.steps[0].status) == (before, reach)
 
 
 def test_a_report_for_another_window_is_ignored() -> None:
     order = new_order()
     order.accept(accepted(order, 0, "w1"), now=NOW)
-    outcome = order.start(order.steps[0].id, window_id="w9", now=LATER)
+    outcome = order.start(order.steps[0].id, window_id="w9", at=LATER, now=LATER)
     assert outcome.ignored == {
         order.steps[0].id: "the step's hours were accepted on another window"}
     assert (order.status, order.steps[0].status) == ("allocated", "accepted")
@@ -240,16 +244,16 @@ def test_an_order_is_in_production_once_every_step_is_accepted_and_one_started()
     cut, mill = order.steps
     order.accept(accepted(order, 0, "w1"), now=NOW)
     order.hold(at(order, 1, "w2"), now=NOW)
-    order.start(cut.id, window_id="w1", now=NOW)
+    order.start(cut.id, window_id="w1", at=NOW, now=NOW)
     assert (order.status, cut.status) == ("partially_allocated", "in_production")
     with pytest.raises(NotCancellable, match=f"order {order.id}: production of step cut has "
                                              "started; orders can be cancelled only until"):
         order.cancel(now=LATER)
     order.accept(accepted(order, 1, "w2"), now=NOW)
     assert order.status == "in_production"
-    order.complete(cut.id, window_id="w1", now=NOW)
+    order.complete(cut.id, window_id="w1", started_at=NOW, at=NOW, now=NOW)
     assert order.status == "in_production"  # mill is not done
-    order.complete(mill.id, window_id="w2", now=LATER)
+    order.complete(mill.id, window_id="w2", started_at=LATER, at=LATER, now=LATER)
     assert ([s.status for s in order.steps], order.status) == (
         ["completed", "completed"], "completed")
     late = order.hold(at(order, 1, "w3"), now=LATER)
@@ -260,7 +264,7 @@ def test_an_unplaced_sibling_keeps_the_order_unplaced_but_not_cancellable() -> N
     order = new_order(step("cut"), step("mill", "cut"))
     cut, mill = order.steps
     order.accept(accepted(order, 0, "w1"), now=NOW)
-    order.start(cut.id, window_id="w1", now=NOW)
+    order.start(cut.id, window_id="w1", at=NOW, now=NOW)
     order.unplace(mill.id, reason="capacity_taken", detail="", now=NOW)
     assert order.status == "unplaced"
     with pytest.raises(NotCancellable):
