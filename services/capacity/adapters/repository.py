@@ -277,6 +277,18 @@ class ReservationRepository(_Repository):
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"reservation {reservation.id} is no longer {expected}")
 
+    def completed_hours(self, window_ids: Iterable[str]) -> dict[str, float]:
+        """Window id → hours accepted on it whose work is reported completed."""
+        ids = sorted(set(window_ids))
+        if not ids:
+            return {}
+        query = (sa.select(ReservationRow.window_id, sa.func.sum(ReservationRow.hours))
+                 .where(ReservationRow.window_id.in_(ids),
+                        ReservationRow.status == Status.ACCEPTED.value,
+                        ReservationRow.completed_at.is_not(None))
+                 .group_by(ReservationRow.window_id))
+        return {window_id: float(hours) for window_id, hours in self.session.execute(query)}
+
     def save_production(self, reservation: Reservation) -> None:
         """The work's start and end; only while accepted and not completed (a release or a
         completion committed meanwhile is a ConcurrentUpdate)."""

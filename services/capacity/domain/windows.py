@@ -7,7 +7,7 @@ closing), so a store can compare-and-set on it.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
@@ -97,37 +97,46 @@ class Window:
         self.start, self.end, self.hours = new_start, new_end, new_hours
         return True
 
-    def close(self, *, now: datetime) -> None:
-        """Withdraw the offer; only while nothing is held or accepted on it."""
-        if self.reserved_hours > EPSILON:
-            raise WindowInUse(
-                f"window {self.id} has {round(self.held_hours, 3)} h held and "
-                f"{round(self.accepted_hours, 3)} h accepted; it cannot be closed")
+    def promised_hours(self, completed_hours: float = 0.0) -> float:
+        """Hours held, or accepted with the work not reported completed (``completed_hours``
+        of the accepted ones were): work still promised on the window."""
+        return self.held_hours + max(0.0, self.accepted_hours - completed_hours)
+
+    def close(self, *, now: datetime, completed_hours: float = 0.0) -> None:
+        """Withdraw the offer; only while no work is promised on it (``promised_hours``).
+        Accepted hours whose work is completed stay as its record."""
+        if self.promised_hours(completed_hours) > EPSILON:
+            raise WindowInUse(f"window {self.id} has {_reserved(self, completed_hours)}; it "
+                              "cannot be closed")
         self.closed_at = now
 
 
-def close_for_retirement(windows: Iterable[Window], *, now: datetime,
-                         retiring: str) -> list[Window]:
+def close_for_retirement(windows: Iterable[Window], *, now: datetime, retiring: str,
+                         completed_hours: Mapping[str, float]) -> list[Window]:
     """Close every window of a machine (or a factory's machines) being retired that has not
-    ended, and return them. A window that has not ended and has hours held or accepted is
-    work promised there: then nothing is closed (WindowInUse naming them). Windows that have
-    ended stay as they are, the record of work done."""
+    ended, and return them. A window that has not ended with work promised on it (hours held,
+    or accepted and not completed: ``completed_hours`` per window id) stops it: then nothing
+    is closed (WindowInUse naming them). Windows that have ended stay as they are, the record
+    of work done."""
     current = [w for w in windows if w.end > now]
-    busy = [w for w in current if w.reserved_hours > EPSILON]
+    busy = [w for w in current if w.promised_hours(completed_hours.get(w.id, 0.0)) > EPSILON]
     if busy:
         raise WindowInUse(
             "hours are held or accepted on " + ", ".join(
-                f"window {w.id} ({_reserved(w)})" for w in busy)
-            + f"; decline the holds and finish the accepted work before retiring {retiring}")
+                f"window {w.id} ({_reserved(w, completed_hours.get(w.id, 0.0))})"
+                for w in busy)
+            + f"; decline the holds and finish the accepted work (POST "
+              f"/v1/reservations/{{id}}/complete) before retiring {retiring}")
     for w in current:
-        w.close(now=now)
+        w.close(now=now, completed_hours=completed_hours.get(w.id, 0.0))
     return current
 
 
-def _reserved(w: Window) -> str:
-    """"6 h held, 2 h accepted", leaving out what is zero."""
+def _reserved(w: Window, completed_hours: float) -> str:
+    """"6 h held, 2 h accepted", leaving out what is zero (and accepted work completed)."""
+    accepted = max(0.0, w.accepted_hours - completed_hours)
     return ", ".join(f"{round(h, 3):g} h {what}" for h, what in
-                     ((w.held_hours, "held"), (w.accepted_hours, "accepted")) if h > EPSILON)
+                     ((w.held_hours, "held"), (accepted, "accepted")) if h > EPSILON)
 
 
 def check_shape(start: datetime, end: datetime, hours: float, *,

@@ -191,8 +191,10 @@ def _retire(uow: CapacityUnitOfWork, machines: list[Machine], *, at: datetime,
     """Retire ``machines`` (rows locked by the caller): close their windows that have not
     ended, all or none (``close_for_retirement``), with ``window.closed`` each; the windows
     closed."""
-    closed = close_for_retirement(uow.windows.for_machines(m.id for m in machines), now=at,
-                                  retiring=retiring)
+    windows = uow.windows.for_machines(m.id for m in machines)
+    closed = close_for_retirement(
+        windows, now=at, retiring=retiring,
+        completed_hours=uow.reservations.completed_hours(w.id for w in windows))
     for window in closed:
         uow.windows.save(window)
     for machine in machines:

@@ -94,9 +94,19 @@ class ReservationRepository(Protocol):
         """Compare-and-set on the stored status; raises ConcurrentUpdate if it moved."""
         ...
 
+    def save_production(self, reservation: Reservation) -> None:
+        """The work's start and end, while accepted and not completed (else
+        ConcurrentUpdate)."""
+        ...
+
+    def completed_hours(self, window_ids: Iterable[str]) -> dict[str, float]:
+        """Window id → hours accepted on it whose work is reported completed."""
+        ...
+
     def page(
         self, *, firm_id: str | None, status: Status | None, after: str | None, limit: int,
         factory_id: str | None = None, order_id: str | None = None,
+        production: str | None = None,
     ) -> list[Reservation]: ...
 
 

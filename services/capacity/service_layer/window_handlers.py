@@ -41,7 +41,9 @@ def close_window(cmd: commands.CloseWindow, uow: CapacityUnitOfWork) -> None:
     cmd.actor.require(SUPPLIER)
     with uow:
         window = visible_window(uow, cmd.actor, cmd.window_id)
-        window.close(now=cmd.at)
+        window.close(now=cmd.at,
+                     completed_hours=uow.reservations.completed_hours([window.id]).get(
+                         window.id, 0.0))
         uow.windows.save(window)
         uow.publish(messages.window_closed(window))
         uow.commit()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -182,19 +183,31 @@ def on_window_updated(p: ev.WindowUpdated, uow: UnitOfWork) -> None:
 def on_window_closed(p: ev.WindowClosed, uow: UnitOfWork) -> None:
     """The window leaves planning. A step merely proposed on it goes back to pending, and so do
     the siblings proposed by the same run: capacity holds an order all-or-nothing, so it will
-    reject that proposal as a whole. Capacity never closes a window under a hold or an
-    acceptance; should one be found, it is logged and left where it is."""
+    reject that proposal as a whole.
+
+    Capacity closes a window under accepted hours only once their work is completed. Those
+    steps stay pinned to it, so the window stays too, shrunk to their hours (nothing free): a
+    sibling still to plan needs its end and prices. Capacity never closes a window under a hold
+    or unfinished work; should one be found, it is logged and kept the same way."""
     rm = uow.read_model
-    if not rm.delete_window(p.window_id):
-        logger.warning("window.closed for unknown window %s", p.window_id)
+    window = rm.get_window(p.window_id)
+    kept = []
     for step in rm.window_steps(p.window_id):
         if step.status == PROPOSED:
             step.withdraw()
             rm.save_step(step)
             _withdraw_siblings(step, run_id=step.match_run_id, uow=uow)
         elif step.status in (HELD, ACCEPTED):
-            logger.warning("window %s closed under %s step %s", p.window_id, step.status,
-                           step.id)
+            kept.append(step)
+            if step.completed_at is None:
+                logger.warning("window %s closed under %s step %s", p.window_id, step.status,
+                               step.id)
+    if window is None:
+        logger.warning("window.closed for unknown window %s", p.window_id)
+    elif kept:
+        rm.upsert_window(replace(window, hours=sum(s.hours for s in kept)))
+    else:
+        rm.delete_window(p.window_id)
 
 
 def _window(p: ev.WindowState) -> WindowRecord:

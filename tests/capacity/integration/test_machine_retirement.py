@@ -87,6 +87,25 @@ def test_work_held_on_it_keeps_it_in_service(
                for w in site.window_ids)
 
 
+def test_accepted_work_keeps_it_in_service_until_it_is_completed(
+        client: TestClient, app: FastAPI, site) -> None:  # type: ignore[no-untyped-def]
+    feed(app, "ord-1", ("stp-1", site.window_ids[1], 6.0))
+    [reservation] = client.get("/v1/reservations", headers=SUP).json()["items"]
+    rid = reservation["id"]
+    assert client.post(f"/v1/reservations/{rid}/accept", headers=SUP).status_code == 200
+    refused = client.delete(f"/v1/machines/{site.machine_id}", headers=SUP)
+    assert refused.status_code == 409
+    assert f"window {site.window_ids[1]} (6 h accepted);" in refused.json()["detail"]
+    assert "finish the accepted work (POST /v1/reservations/{id}/complete)" in refused.json()[
+        "detail"]
+    assert client.post(f"/v1/reservations/{rid}/complete", headers=SUP).status_code == 200
+    response = client.delete(f"/v1/machines/{site.machine_id}", headers=SUP)
+    assert response.status_code == 204, response.text
+    assert [e.payload["window_id"] for e in events(app, "window.closed")] == site.window_ids
+    kept = client.get(f"/v1/reservations/{rid}", headers=SUP).json()  # the record of the work
+    assert (kept["status"], kept["production"], kept["hours"]) == ("accepted", "completed", 6.0)
+
+
 @pytest.mark.parametrize(("headers", "status"), [(SUP2, 404), (OP, 403), (BUY, 403)])
 def test_only_the_owner_retires_its_machine(
         client: TestClient, app: FastAPI, site, headers: dict,  # type: ignore[no-untyped-def]

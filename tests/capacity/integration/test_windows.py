@@ -165,13 +165,36 @@ def test_a_window_with_holds_or_acceptances_cannot_be_deleted(app: FastAPI, clie
     wid = site.window_ids[0]
     feed(app, "ord-1", ("stp-1", wid, 6.0))
     [rid] = reservation_ids(client)
-    assert "6.0 h held" in _problem(client.delete(f"/v1/windows/{wid}", headers=SUP), 409)[
+    assert "has 6 h held;" in _problem(client.delete(f"/v1/windows/{wid}", headers=SUP), 409)[
         "detail"]
     assert client.post(f"/v1/reservations/{rid}/accept", headers=SUP).status_code == 200
-    assert "6.0 h accepted" in _problem(client.delete(f"/v1/windows/{wid}", headers=SUP), 409)[
-        "detail"]
+    assert "has 6 h accepted;" in _problem(client.delete(f"/v1/windows/{wid}", headers=SUP),
+                                           409)["detail"]
+    assert client.post(f"/v1/reservations/{rid}/start", headers=SUP).status_code == 200
+    assert "has 6 h accepted;" in _problem(client.delete(f"/v1/windows/{wid}", headers=SUP),
+                                           409)["detail"]  # started is not done
     assert window(client, site)["accepted_hours"] == 6.0
     assert events(app, "window.closed") == []
+
+
+def test_a_window_whose_accepted_work_is_completed_can_be_deleted(
+        app: FastAPI, client: TestClient, site: Site) -> None:
+    wid = site.window_ids[0]
+    feed(app, "ord-1", ("stp-1", wid, 6.0))
+    feed(app, "ord-2", ("stp-2", wid, 2.0))
+    first, second = (r["id"] for r in sorted(
+        client.get("/v1/reservations", headers=SUP).json()["items"],
+        key=lambda r: r["order_id"]))
+    for rid in (first, second):
+        assert client.post(f"/v1/reservations/{rid}/accept", headers=SUP).status_code == 200
+    assert client.post(f"/v1/reservations/{first}/complete", headers=SUP).status_code == 200
+    refused = _problem(client.delete(f"/v1/windows/{wid}", headers=SUP), 409)["detail"]
+    assert "has 2 h accepted;" in refused  # only the work not done yet
+    assert client.post(f"/v1/reservations/{second}/complete", headers=SUP).status_code == 200
+    assert client.delete(f"/v1/windows/{wid}", headers=SUP).status_code == 204
+    assert [e.payload["window_id"] for e in events(app, "window.closed")] == [wid]
+    kept = client.get(f"/v1/reservations/{first}", headers=SUP).json()  # the record stays
+    assert (kept["status"], kept["production"]) == ("accepted", "completed")
 
 
 def test_a_window_whose_holds_ended_can_be_deleted(app: FastAPI, client: TestClient,

@@ -175,14 +175,29 @@ class FakeReservations(_Repo):
             raise ConcurrentUpdate(reservation.id)
         self.rows[reservation.id] = copy.deepcopy(reservation)
 
+    def save_production(self, reservation: Reservation) -> None:
+        stored = self.rows[reservation.id]
+        if stored.status is not Status.ACCEPTED or stored.completed_at is not None:
+            raise ConcurrentUpdate(reservation.id)
+        self.rows[reservation.id] = copy.deepcopy(reservation)
+
+    def completed_hours(self, window_ids: Iterable[str]) -> dict[str, float]:
+        wanted, found = set(window_ids), {}
+        for r in self.rows.values():
+            if (r.window_id in wanted and r.status is Status.ACCEPTED
+                    and r.completed_at is not None):
+                found[r.window_id] = found.get(r.window_id, 0.0) + r.hours
+        return found
+
     def page(self, *, firm_id: str | None, status: Status | None, after: str | None,
-             limit: int, factory_id: str | None = None,
-             order_id: str | None = None) -> list[Reservation]:
+             limit: int, factory_id: str | None = None, order_id: str | None = None,
+             production: str | None = None) -> list[Reservation]:
         found = [r for i, r in sorted(self.rows.items())
                  if (firm_id is None or self.factories[r.factory_id].firm_id == firm_id)
                  and (status is None or r.status == status) and (not after or i > after)
                  and (factory_id is None or r.factory_id == factory_id)
-                 and (order_id is None or r.order_id == order_id)]
+                 and (order_id is None or r.order_id == order_id)
+                 and (production is None or r.production == production)]
         return copy.deepcopy(found[:limit])
 
 

@@ -120,3 +120,30 @@ def test_a_window_closed_under_a_hold_is_logged_and_the_hold_kept(uow, caplog): 
     assert (step.status, step.window_id) == (HELD, "win-1")
     assert "window win-1 closed under held step stp-1" in caplog.text
     assert "window.closed for unknown window win-404" in caplog.text
+    assert free_hours(uow) == {"win-1": 0.0}  # kept where the hold sits, nothing free
+
+
+def test_a_window_closed_after_its_work_was_completed_stays_for_the_siblings(uow, caplog):  # type: ignore[no-untyped-def]
+    """Capacity closes a window under accepted hours once their work is completed. The order's
+    other step, declined elsewhere, is planned again with the completed one pinned: the window
+    it sits on must still be known (its price counts against the budget)."""
+    feed(uow, e.machine_added("mch-2", hourly_rate=200.0),
+         e.window_opened(T0, "win-2", machine_id="mch-2"),
+         e.order_submitted(T0, "ord-2", step_ids=("a", "b"), hours=4.0, budget=5000.0))
+    plan(uow)
+    steps = uow.read_model.steps
+    a_window = steps["a"].window_id
+    feed(uow, e.accepted(step_id="a", window_id=a_window, order_id="ord-2", hours=4.0),
+         e.completed(step_id="a", window_id=a_window, order_id="ord-2", hours=4.0),
+         e.declined(step_id="b", window_id=steps["b"].window_id, order_id="ord-2", hours=4.0))
+    with caplog.at_level(logging.WARNING):
+        feed(uow, e.window_closed(a_window, machine_id="mch-1" if a_window == "win-1"
+                                  else "mch-2"))
+    assert "closed under" not in caplog.text  # completed work: nothing amiss
+    assert status(uow, "b") == PENDING
+    plan(uow)  # b planned again, a still pinned to the kept window
+    assert status(uow, "b") == PROPOSED
+    assert steps["a"].window_id == a_window and uow.read_model.steps["a"].completed_at
+    kept = uow.read_model.windows[a_window]
+    assert kept.hours == 4.0  # shrunk to the completed step's hours
+    assert free_hours(uow)[a_window] == 0.0
