@@ -17,6 +17,7 @@ import random
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -214,9 +215,13 @@ def demo(
         seed_cluster(run, scenario)
         started = datetime.now(UTC) - timedelta(seconds=1)
         _stream(run, scenario, buyers=buyers, rate=rate, orders_url=orders_url)
-        counts = _settle(run, started, settle_s=settle)
+        _settle(run, started, settle_s=settle, what="the matcher to plan every order",
+                done=lambda c: not any(c[s] for s in PENDING_STATUSES), interval_s=1.0)
         _work(run, accept=accept, complete=complete)
-        counts = _settle_work(run, started, settle_s=settle)
+        counts = _settle(run, started, settle_s=settle,
+                         what="the orders service to hear of the work done",
+                         done=lambda c: c["completed"] >= run.outcome.orders_completed,
+                         interval_s=0.5)
         stats = run.matcher.get("/v1/stats", cluster=cluster, window="1h")
         _summary(run, counts, stats)
 
@@ -291,27 +296,17 @@ def _work(run: Demo, *, accept: float, complete: float) -> None:
             bar.advance(task)
 
 
-def _settle(run: Demo, since: datetime, *, settle_s: float) -> Counter[str]:
+def _settle(run: Demo, since: datetime, *, settle_s: float, what: str,
+            done: Callable[[Counter[str]], bool], interval_s: float) -> Counter[str]:
+    """The statuses of the orders made since ``since`` once ``done`` holds of them, or when
+    ``settle_s`` have passed (the summary then shows what is still waiting)."""
     deadline = time.monotonic() + settle_s
-    with console.status("waiting for the matcher to plan every order …"):
+    with console.status(f"waiting for {what} …"):
         while True:
             counts = run.statuses(since)
-            waiting = sum(n for s, n in counts.items() if s in PENDING_STATUSES)
-            if not waiting or time.monotonic() > deadline:
+            if done(counts) or time.monotonic() > deadline:
                 return counts
-            time.sleep(1.0)
-
-
-def _settle_work(run: Demo, since: datetime, *, settle_s: float) -> Counter[str]:
-    """The orders' statuses once the orders service has heard of the completed work."""
-    deadline = time.monotonic() + settle_s
-    with console.status("waiting for the orders service to hear of the work done …"):
-        while True:
-            counts = run.statuses(since)
-            if (counts["completed"] >= run.outcome.orders_completed
-                    or time.monotonic() > deadline):
-                return counts
-            time.sleep(0.5)
+            time.sleep(interval_s)
 
 
 def _summary(run: Demo, counts: Counter[str], stats: dict[str, Any]) -> None:
