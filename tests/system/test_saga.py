@@ -8,16 +8,14 @@ import httpx
 import pytest
 
 from sharefab_cli.walkthrough import poll
-from tests.system.saga import CLUSTER, Saga
+from tests.system.saga import Saga
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 
 def test_decline_replans_elsewhere_and_cancel_releases_everything(endpoints):
     saga = Saga(endpoints)
-    response = httpx.post(f"{endpoints.capacity}/v1/clusters", headers=saga.h["OP"], json={
-        "id": CLUSTER, "name": "Saga", "lat": 39.93, "lon": 119.60, "max_distance_km": 60})
-    assert response.status_code == 201, response.text
+    saga.cluster(status=(201,))
     cheap_factory, cheap_window = saga.factory_with_window("Cheap Mill", 100.0)
     dear_factory, dear_window = saga.factory_with_window("Dear Mill", 300.0)
 
@@ -55,9 +53,7 @@ def test_decline_replans_elsewhere_and_cancel_releases_everything(endpoints):
 
 def test_a_revision_past_the_distance_limit_gets_the_order_placed(endpoints):
     saga = Saga(endpoints)
-    created = httpx.post(f"{endpoints.capacity}/v1/clusters", headers=saga.h["OP"], json={
-        "id": CLUSTER, "name": "Saga", "lat": 39.93, "lon": 119.60, "max_distance_km": 60})
-    assert created.status_code in (201, 409), created.text  # the first test may have made it
+    saga.cluster()
     _, far_window = saga.factory_with_window("Far Grinder", 150.0, process="grinding",
                                              lat=40.6)  # about 73 km from the delivery point
     order = saga.order(process="grinding")
@@ -92,9 +88,7 @@ def test_a_revision_past_the_distance_limit_gets_the_order_placed(endpoints):
 
 def test_the_suppliers_reports_close_the_order_and_stop_a_cancel(endpoints):
     saga = Saga(endpoints)
-    created = httpx.post(f"{endpoints.capacity}/v1/clusters", headers=saga.h["OP"], json={
-        "id": CLUSTER, "name": "Saga", "lat": 39.93, "lon": 119.60, "max_distance_km": 60})
-    assert created.status_code in (201, 409), created.text  # an earlier test may have made it
+    saga.cluster()
     saga.factory_with_window("Press Shop", 120.0, process="stamping")
     order = saga.order(process="stamping")
     held = saga.reservation(order["id"], "held")
