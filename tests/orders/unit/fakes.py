@@ -16,6 +16,7 @@ from services.orders.entrypoints.consumer import make_event_handler
 from services.orders.service_layer import handlers
 from services.orders.service_layer.unit_of_work import DuplicateRecord, IdempotencyRecord
 from shared.events import Envelope, EventPayload, new_event
+from shared.events.payloads import ReservationAccepted, ReservationCompleted, ReservationStarted
 from tests.helpers import FakeAuditLog
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -190,6 +191,22 @@ def feed(uow: FakeUnitOfWork, payload: EventPayload) -> Envelope:
     envelope = new_event(payload, key="qhd-auto", producer="test")
     make_event_handler(lambda: uow)(envelope, payload)
     return envelope
+
+
+def accept_all(uow: FakeUnitOfWork, order_id: str, step_ids: list[str]) -> None:
+    """reservation.accepted for each step, the i-th on window w<i> (reservation r<i>)."""
+    for i, sid in enumerate(step_ids):
+        feed(uow, ReservationAccepted(cluster_id="qhd-auto", order_id=order_id, step_id=sid,
+                                      window_id=f"w{i}", hours=6.0, reservation_id=f"r{i}",
+                                      factory_id="f1", factory_name="Haigang", price=1080.0))
+
+
+def work_report(kind: type[ReservationStarted | ReservationCompleted], order_id: str,
+                step_id: str, i: int) -> ReservationStarted | ReservationCompleted:
+    """The supplier's report of the work on the step accepted on window w<i> (at NOW)."""
+    times = {"started_at": NOW} | ({"completed_at": NOW} if kind is ReservationCompleted else {})
+    return kind(cluster_id="qhd-auto", order_id=order_id, step_id=step_id, window_id=f"w{i}",
+                hours=6.0, reservation_id=f"r{i}", factory_id="f1", **times)
 
 
 def stored(uow: FakeUnitOfWork, order_id: str) -> Order:

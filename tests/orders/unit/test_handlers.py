@@ -28,7 +28,16 @@ from shared.events.payloads import (
     WindowClosed,
     WindowUpdated,
 )
-from tests.orders.unit.fakes import NOW, FakeUnitOfWork, feed, stored, submit, terms
+from tests.orders.unit.fakes import (
+    NOW,
+    FakeUnitOfWork,
+    accept_all,
+    feed,
+    stored,
+    submit,
+    terms,
+    work_report,
+)
 
 
 def test_submit_stores_the_order_and_publishes_order_submitted() -> None:
@@ -118,32 +127,19 @@ def test_event_flow_to_allocated() -> None:
     assert [s.placement.factory_name for s in saved.steps] == ["Haigang", "Haigang"]  # type: ignore[union-attr]
 
 
-def _accepted_everywhere(uow: FakeUnitOfWork, order_id: str, step_ids: list[str]) -> None:
-    for i, sid in enumerate(step_ids):
-        feed(uow, ReservationAccepted(cluster_id="qhd-auto", order_id=order_id, step_id=sid,
-                                      window_id=f"w{i}", hours=6.0, reservation_id=f"r{i}",
-                                      factory_id="f1", factory_name="Haigang", price=1080.0))
-
-
-def _report(kind, order_id: str, step_id: str, i: int):  # type: ignore[no-untyped-def]
-    times = {"started_at": NOW} | ({"completed_at": NOW} if kind is ReservationCompleted else {})
-    return kind(cluster_id="qhd-auto", order_id=order_id, step_id=step_id, window_id=f"w{i}",
-                hours=6.0, reservation_id=f"r{i}", factory_id="f1", **times)
-
-
 def test_the_suppliers_reports_take_the_order_through_production_to_completed() -> None:
     uow = FakeUnitOfWork("qhd-auto")
     order, _ = submit(uow)
     cut, mill = (s.id for s in order.steps)
-    _accepted_everywhere(uow, order.id, [cut, mill])
-    feed(uow, _report(ReservationStarted, order.id, cut, 0))
+    accept_all(uow, order.id, [cut, mill])
+    feed(uow, work_report(ReservationStarted, order.id, cut, 0))
     saved = stored(uow, order.id)
     assert (saved.status, [s.status for s in saved.steps]) == (
         "in_production", ["in_production", "accepted"])
     with pytest.raises(NotCancellable, match="is in_production; orders can be cancelled only"):
         handlers.cancel_order(CancelOrder(order.id, "b1"), uow, now=NOW)
-    feed(uow, _report(ReservationCompleted, order.id, cut, 0))
-    feed(uow, _report(ReservationCompleted, order.id, mill, 1))  # no start reported
+    feed(uow, work_report(ReservationCompleted, order.id, cut, 0))
+    feed(uow, work_report(ReservationCompleted, order.id, mill, 1))  # no start reported
     assert stored(uow, order.id).status == "completed"
     entries = uow.timeline.of(order.id)
     assert [e.type for e in entries][-3:] == ["reservation.started", "reservation.completed",
@@ -157,9 +153,9 @@ def test_a_start_reported_for_an_order_cancelled_meanwhile_is_recorded_and_ignor
     uow = FakeUnitOfWork("qhd-auto")
     order, _ = submit(uow)
     cut, mill = (s.id for s in order.steps)
-    _accepted_everywhere(uow, order.id, [cut, mill])
+    accept_all(uow, order.id, [cut, mill])
     handlers.cancel_order(CancelOrder(order.id, "b1"), uow, now=NOW)
-    feed(uow, _report(ReservationStarted, order.id, cut, 0))
+    feed(uow, work_report(ReservationStarted, order.id, cut, 0))
     assert stored(uow, order.id).status == "cancelled"
     assert uow.timeline.of(order.id)[-1].summary["ignored"] == {cut: "order is cancelled"}
 

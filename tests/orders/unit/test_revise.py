@@ -14,7 +14,15 @@ from services.orders.domain.rules import Location
 from services.orders.service_layer import handlers, views
 from services.orders.service_layer.handlers import IdempotencyConflict
 from shared.events.payloads import ReservationAccepted, ReservationHeld, ReservationStarted
-from tests.orders.unit.fakes import NOW, FakeUnitOfWork, feed, stored, submit
+from tests.orders.unit.fakes import (
+    NOW,
+    FakeUnitOfWork,
+    accept_all,
+    feed,
+    stored,
+    submit,
+    work_report,
+)
 
 
 def revise(uow: FakeUnitOfWork, order_id: str, key: str | None = None, buyer: str = "b1",
@@ -117,12 +125,8 @@ def test_an_order_with_a_step_in_production_is_not_revised() -> None:
     uow = FakeUnitOfWork("qhd-auto")
     order, _ = submit(uow)
     cut = order.steps[0].id
-    feed(uow, ReservationAccepted(cluster_id="qhd-auto", order_id=order.id, step_id=cut,
-                                  window_id="w0", hours=6.0, reservation_id="r0",
-                                  factory_id="f1", factory_name="Haigang", price=1080.0))
-    feed(uow, ReservationStarted(cluster_id="qhd-auto", order_id=order.id, step_id=cut,
-                                 window_id="w0", hours=6.0, reservation_id="r0",
-                                 factory_id="f1", started_at=NOW))
+    accept_all(uow, order.id, [cut])
+    feed(uow, work_report(ReservationStarted, order.id, cut, 0))
     assert stored(uow, order.id).status == "partially_allocated"  # mill not placed yet
     commits, published = uow.commits, len(uow.published)
     with pytest.raises(NotRevisable, match=f"order {order.id}: production of step cut has "
