@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from graphlib import TopologicalSorter
 from typing import Annotated, Any
 
 import typer
@@ -288,12 +289,23 @@ def _work(run: Demo, *, accept: float, complete: float) -> None:
     with _progress() as bar:
         task = bar.add_task("suppliers reporting work done", total=len(chosen))
         for order_id in chosen:
-            for supplier, reservation in accepted[order_id]:
+            for supplier, reservation in _in_step_order(accepted[order_id]):
                 supplier.post(f"/v1/reservations/{reservation['id']}/start")
                 supplier.post(f"/v1/reservations/{reservation['id']}/complete")
                 run.outcome.steps_completed += 1
             run.outcome.orders_completed += 1
             bar.advance(task)
+
+
+def _in_step_order(work: list[tuple[ServiceClient, dict[str, Any]]]
+                   ) -> list[tuple[ServiceClient, dict[str, Any]]]:
+    """An order's reservations with each after the steps its job comes after: capacity takes
+    work reported in that order only."""
+    by_step = {r["step_id"]: (supplier, r) for supplier, r in work}
+    graph = {step: {p["step_id"] for p in (r["job"] or {}).get("after", [])}
+             for step, (_, r) in by_step.items()}
+    return [by_step[step] for step in TopologicalSorter(graph).static_order()
+            if step in by_step]
 
 
 def _settle(run: Demo, since: datetime, *, settle_s: float, what: str,

@@ -284,7 +284,14 @@ RESERVATION = {"id": "res_0193a1b2c3d4e5f6a7b8c9d0", "order_id": "ord_1", "step_
                "created_at": "2026-12-01T08:00:00Z", "updated_at": None, "reason": None,
                "production": None, "started_at": None, "completed_at": None,
                "job": {"title": "Brackets", "process": "cnc_milling", "material": "steel",
-                       "quantity": 500, "due": "2026-12-08T00:00:00Z"}}
+                       "quantity": 500, "due": "2026-12-08T00:00:00Z", "step": "mill",
+                       "after": [{"step_id": "stp_0", "key": "cut"}]}}
+
+
+class PrecedingStepPublic(BaseModel):
+    model_config = _public(RESERVATION["job"]["after"][0])
+    step_id: str
+    key: str = Field(description="the step's key in its order, e.g. cut")
 
 
 class JobPublic(BaseModel):
@@ -296,6 +303,13 @@ class JobPublic(BaseModel):
     material: str | None
     quantity: int
     due: datetime
+    step: str | None = Field(
+        None, description="the step's key in its order, e.g. mill; null for holds made before "
+        "the matcher named steps")
+    after: list[PrecedingStepPublic] = Field(
+        default_factory=list, description="the order's steps whose work must be reported "
+        "completed before this one's may start (…/start and …/complete answer 409 until then); "
+        "they may be at other factories, which stay unnamed")
 
 
 class ReservationPublic(BaseModel):

@@ -319,6 +319,34 @@ class AllocationProposedV2(AllocationProposed):
     allocations: list[ProposedJobAllocation]  # type: ignore[assignment]
 
 
+class PrecedingStep(EventPayload):
+    """A step of the same order whose work must be completed before this one's may start."""
+
+    step_id: str
+    key: str
+
+
+class ProposedStepJob(ProposedJob):
+    step: str = Field(description="the step's key in its order, e.g. 'mill'")
+    after: list[PrecedingStep] = Field(description="the steps to be completed first")
+
+
+class ProposedStepJobAllocation(ProposedJobAllocation):
+    job: ProposedStepJob
+
+
+class AllocationProposedV3(AllocationProposedV2):
+    """Version 3: each allocation's job also names its step and the steps of the order whose
+    work must be completed before it starts (``job.step``, ``job.after``), so capacity can refuse
+    work reported out of order. Consumers read versions 1 and 2 as before."""
+
+    TYPE = "allocation.proposed"
+    VERSION = 3
+    TOPIC = MATCHING
+
+    allocations: list[ProposedStepJobAllocation]  # type: ignore[assignment]
+
+
 class StepUnplaced(EventPayload):
     TYPE = "step.unplaced"
     VERSION = 1

@@ -21,7 +21,13 @@ from services.capacity.adapters.orm import (
 )
 from services.capacity.domain.availability import FreeSlot
 from services.capacity.domain.model import Cluster, Factory, Machine
-from services.capacity.domain.reservations import ACTIVE, Job, Reservation, Status
+from services.capacity.domain.reservations import (
+    ACTIVE,
+    Job,
+    PrecedingStep,
+    Reservation,
+    Status,
+)
 from services.capacity.domain.window_import import MachineRef
 from services.capacity.domain.windows import EPSILON, Window
 from services.capacity.service_layer.unit_of_work import ConcurrentUpdate
@@ -277,6 +283,16 @@ class ReservationRepository(_Repository):
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"reservation {reservation.id} is no longer {expected}")
 
+    def completed_steps(self, order_id: str, step_ids: Iterable[str]) -> set[str]:
+        ids = sorted(set(step_ids))
+        if not ids:
+            return set()
+        query = sa.select(ReservationRow.step_id).where(
+            ReservationRow.order_id == order_id, ReservationRow.step_id.in_(ids),
+            ReservationRow.status == Status.ACCEPTED.value,
+            ReservationRow.completed_at.is_not(None))
+        return set(self.session.scalars(query))
+
     def completed_hours(self, window_ids: Iterable[str]) -> dict[str, float]:
         """Window id → hours accepted on it whose work is reported completed."""
         ids = sorted(set(window_ids))
@@ -390,10 +406,13 @@ def _reservation(r: ReservationRow) -> Reservation:
 
 
 def _job_json(job: Job | None) -> dict[str, Any] | None:
-    return None if job is None else vars(job) | {"due": job.due.isoformat()}
+    return None if job is None else vars(job) | {
+        "due": job.due.isoformat(), "after": [vars(p) for p in job.after]}
 
 
 def _job(stored: dict[str, Any] | None) -> Job | None:
+    """A stored job; one stored before proposals named steps has no step and no after."""
     if stored is None:
         return None
-    return Job(**(stored | {"due": datetime.fromisoformat(stored["due"])}))
+    return Job(**(stored | {"due": datetime.fromisoformat(stored["due"]),
+                            "after": tuple(PrecedingStep(**p) for p in stored.get("after", ()))}))

@@ -76,6 +76,10 @@ class HoldExpired(Conflict):
     pass
 
 
+class WorkOutOfOrder(Conflict):
+    """Work reported on a step before the steps it comes after are completed."""
+
+
 class CapacityExceeded(Conflict):
     pass
 

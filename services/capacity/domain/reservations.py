@@ -8,15 +8,18 @@ Every other transition is illegal. Only held and accepted reservations occupy wi
 An accepted reservation then records the supplier's work on it: when production started and
 when it was completed (``start``, ``complete``). That is progress on the accepted hours, not a
 new status: the hours stay accepted, and every count of held and accepted hours stays as it is.
+Work on a step starts only once the steps it comes after (``Job.after``) are completed: their
+parts are what it works on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from services.capacity.domain.errors import HoldExpired, IllegalTransition
+from services.capacity.domain.errors import HoldExpired, IllegalTransition, WorkOutOfOrder
 
 
 class Status(StrEnum):
@@ -42,15 +45,26 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 
 
 @dataclass(frozen=True)
+class PrecedingStep:
+    """A step of the same order to be completed before the job's work starts."""
+
+    step_id: str
+    key: str
+
+
+@dataclass(frozen=True)
 class Job:
     """What the held hours are for, as the matcher described it: what to make, how many, by
-    when. Never who asks (the buyer stays unnamed to the supplier)."""
+    when, and after which of the order's steps. Never who asks (the buyer stays unnamed to the
+    supplier)."""
 
     title: str
     process: str
     material: str | None
     quantity: int
     due: datetime
+    step: str | None = None  # the step's key; None when the proposal did not say (before v3)
+    after: tuple[PrecedingStep, ...] = ()
 
 
 @dataclass
@@ -87,27 +101,38 @@ class Reservation:
             return "started"
         return "not_started" if self.status is Status.ACCEPTED else None
 
-    def start(self, *, now: datetime) -> None:
-        """The supplier began the work on these accepted hours."""
-        self._check_producing()
+    @property
+    def preceding_step_ids(self) -> list[str]:
+        """The steps of the order whose work must be completed before this one's starts."""
+        return [p.step_id for p in self.job.after] if self.job else []
+
+    def start(self, *, now: datetime, completed_steps: Collection[str] = ()) -> None:
+        """The supplier began the work on these accepted hours (``completed_steps``: which of
+        the order's steps are completed)."""
+        self._check_producing(completed_steps)
         if self.started_at is not None:
             raise IllegalTransition(
                 f"production of reservation {self.id} started at {self.started_at.isoformat()}")
         self.started_at = now
 
-    def complete(self, *, now: datetime) -> None:
+    def complete(self, *, now: datetime, completed_steps: Collection[str] = ()) -> None:
         """The supplier finished the work (started now, if it was not reported before)."""
-        self._check_producing()
+        self._check_producing(completed_steps)
         self.started_at = self.started_at or now
         self.completed_at = now
 
-    def _check_producing(self) -> None:
+    def _check_producing(self, completed_steps: Collection[str]) -> None:
         if self.status is not Status.ACCEPTED:
             raise IllegalTransition(
                 f"reservation {self.id} is {self.status}; only accepted hours go into production")
         if self.completed_at is not None:
             raise IllegalTransition(f"reservation {self.id} was completed at "
                                     f"{self.completed_at.isoformat()}")
+        if self.started_at is None and self.job is not None and (waiting := [
+                p.key for p in self.job.after if p.step_id not in completed_steps]):
+            raise WorkOutOfOrder(
+                f"step {self.job.step} of order {self.order_id} comes after "
+                f"{', '.join(waiting)}: the work there is not reported completed yet")
 
     def accept(self, *, now: datetime) -> None:
         self._check(Status.ACCEPTED)

@@ -21,7 +21,7 @@ from services.capacity.domain.holding import (
 )
 from services.capacity.domain.ids import new_id
 from services.capacity.domain.model import OPERATOR, SUPPLIER, Actor, Cluster, Factory, Machine
-from services.capacity.domain.reservations import Job, Reservation, Status
+from services.capacity.domain.reservations import Job, PrecedingStep, Reservation, Status
 from services.capacity.domain.windows import Window, close_for_retirement, open_window
 from services.capacity.service_layer import messages
 from services.capacity.service_layer.base import CONSUMER, owned_factory, retry_on_conflict
@@ -32,9 +32,11 @@ from shared.events import Envelope
 from shared.events.payloads import (
     AllocationProposed,
     AllocationProposedV2,
+    AllocationProposedV3,
     OrderCancelled,
     ProposedAllocation,
     ProposedJobAllocation,
+    ProposedStepJob,
 )
 
 logger = logging.getLogger(__name__)
@@ -261,7 +263,8 @@ def _report_work(cmd: commands.ReportWork, uow: CapacityUnitOfWork,
                  action: str) -> Reservation:
     with uow:
         reservation, _ = _owned_reservation(uow, cmd.actor, cmd.reservation_id)
-        report(reservation, now=cmd.at)
+        report(reservation, now=cmd.at, completed_steps=uow.reservations.completed_steps(
+            reservation.order_id, reservation.preceding_step_ids))
         uow.reservations.save_production(reservation)
         uow.publish(message(reservation))
         uow.audit.add(audited(cmd.actor, action, "reservation", reservation.id, at=cmd.at,
@@ -352,17 +355,21 @@ def hold_proposed_allocations(
 
 
 def _job(allocation: ProposedAllocation) -> Job | None:
-    """The job a version 2 proposal describes (version 1 describes none)."""
+    """The job a proposal describes: from version 3 with its step and the steps it comes
+    after, in version 2 without them; version 1 describes none."""
     if not isinstance(allocation, ProposedJobAllocation):
         return None
     j = allocation.job
+    step = j if isinstance(j, ProposedStepJob) else None
     return Job(title=j.title, process=j.process, material=j.material, quantity=j.quantity,
-               due=j.due)
+               due=j.due, step=step and step.step,
+               after=tuple(PrecedingStep(p.step_id, p.key) for p in step.after) if step else ())
 
 
 # Event payload class → handler (called with the payload, a unit of work, envelope and ttl).
 EVENT_HANDLERS: dict[type, Callable[..., None]] = {
     AllocationProposed: hold_proposed_allocations,
     AllocationProposedV2: hold_proposed_allocations,
+    AllocationProposedV3: hold_proposed_allocations,
     OrderCancelled: release_cancelled_order,
 }

@@ -99,6 +99,10 @@ class ReservationRepository(Protocol):
         ConcurrentUpdate)."""
         ...
 
+    def completed_steps(self, order_id: str, step_ids: Iterable[str]) -> set[str]:
+        """Which of the order's ``step_ids`` have accepted hours whose work is completed."""
+        ...
+
     def completed_hours(self, window_ids: Iterable[str]) -> dict[str, float]:
         """Window id → hours accepted on it whose work is reported completed."""
         ...

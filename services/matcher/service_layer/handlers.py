@@ -402,6 +402,7 @@ EVENT_HANDLERS: dict[type[EventPayload], Callable[[Any, UnitOfWork], object]] = 
     ev.ReservationReleased: on_reservation_released,
     ev.AllocationProposed: on_allocation_proposed,
     ev.AllocationProposedV2: on_allocation_proposed,  # v1 plus each allocation's job
+    ev.AllocationProposedV3: on_allocation_proposed,  # v2 plus the job's step and after
     ev.StepUnplaced: on_step_unplaced,
 }
 # Events whose effect commutes with a match run solved meanwhile (planning.py): new orders (not

@@ -24,6 +24,7 @@ from shared.events import Envelope, EventPayload, new_event
 from shared.events.payloads import (
     AllocationProposed,
     AllocationProposedV2,
+    AllocationProposedV3,
     ClusterCreated,
     OrderCancelled,
     OrderSubmitted,
@@ -290,6 +291,7 @@ OrderEvent = (AllocationProposed | StepUnplaced | ReservationHeld | ReservationA
 ORDER_CHANGES: dict[type[EventPayload], Callable[[Any], Change | None]] = {
     AllocationProposed: _proposed,
     AllocationProposedV2: _proposed,  # v1 plus the jobs, which are for the supplier
+    AllocationProposedV3: _proposed,  # v2 plus the jobs' steps and their order
     StepUnplaced: _unplaced,
     ReservationHeld: _held,
     ReservationAccepted: _accepted,

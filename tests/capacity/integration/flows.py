@@ -12,7 +12,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shared.events import Envelope, new_event
-from shared.events.payloads import AllocationProposed, OrderCancelled, ProposedAllocation
+from shared.events.payloads import (
+    AllocationProposed,
+    AllocationProposedV3,
+    OrderCancelled,
+    PrecedingStep,
+    ProposedAllocation,
+    ProposedStepJob,
+    ProposedStepJobAllocation,
+)
 from shared.messaging.tables import outbox
 from tests.helpers import bearer
 
@@ -89,6 +97,36 @@ def proposal(order_id: str, *allocs: tuple[str, str, float],
 
 def feed(app: FastAPI, order_id: str, *allocs: tuple[str, str, float]) -> Envelope:
     envelope, payload = proposal(order_id, *allocs)
+    app.state.event_handler(envelope, payload)
+    return envelope
+
+
+@dataclass(frozen=True)
+class JobStep:
+    """One step of a version 3 proposal: its key, window, hours and the steps it comes after."""
+
+    step_id: str
+    key: str
+    window_id: str
+    hours: float
+    after: tuple[str, ...] = ()
+    factory_id: str = "f"
+
+
+def feed_jobs(app: FastAPI, order_id: str, *steps: JobStep) -> Envelope:
+    """Feed allocation.proposed version 3 (each job with its step and what it comes after)."""
+    keys = {s.step_id: s.key for s in steps}
+    payload = AllocationProposedV3(
+        match_run_id="run-3", cluster_id=CLUSTER, order_id=order_id,
+        allocations=[ProposedStepJobAllocation(
+            step_id=s.step_id, window_id=s.window_id, machine_id="m", factory_id=s.factory_id,
+            hours=s.hours, price=s.hours * 180.0, transport_km=2.5,
+            job=ProposedStepJob(title="Gearbox covers", process="cnc_milling",
+                                material="aluminium", quantity=1200, due=T0 + timedelta(days=14),
+                                step=s.key, after=[PrecedingStep(step_id=a, key=keys[a])
+                                                   for a in s.after]))
+            for s in steps])
+    envelope = new_event(payload, key=CLUSTER, producer="matcher", correlation_id=order_id)
     app.state.event_handler(envelope, payload)
     return envelope
 

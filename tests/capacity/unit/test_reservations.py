@@ -9,8 +9,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.capacity.adapters.orm import ACTIVE_STATUSES
-from services.capacity.domain.errors import HoldExpired, IllegalTransition
-from services.capacity.domain.reservations import ACTIVE, TRANSITIONS, Reservation, Status
+from services.capacity.domain.errors import HoldExpired, IllegalTransition, WorkOutOfOrder
+from services.capacity.domain.reservations import (
+    ACTIVE,
+    TRANSITIONS,
+    Job,
+    PrecedingStep,
+    Reservation,
+    Status,
+)
 
 NOW = datetime(2026, 12, 1, 8, tzinfo=UTC)
 
@@ -147,3 +154,35 @@ def test_released_hours_keep_the_record_of_work_started() -> None:
     r.start(now=NOW)
     r.release("order_cancelled", now=NOW + timedelta(hours=1))
     assert (r.status, r.production) == (Status.RELEASED, "started")
+
+
+def _coat() -> Reservation:
+    """Accepted hours for step coat, which comes after cut and mill."""
+    r = _accepted()
+    r.job = Job(title="Brackets", process="coating", material=None, quantity=500, due=NOW,
+                step="coat", after=(PrecedingStep("s-cut", "cut"), PrecedingStep("s-mill", "mill")))
+    return r
+
+
+def test_work_waits_for_every_step_it_comes_after() -> None:
+    r = _coat()
+    assert r.preceding_step_ids == ["s-cut", "s-mill"]
+    for report in (r.start, r.complete):
+        with pytest.raises(WorkOutOfOrder, match="step coat of order o1 comes after cut, mill: "):
+            report(now=NOW)
+        with pytest.raises(WorkOutOfOrder, match="comes after mill: the work there is not"):
+            report(now=NOW, completed_steps={"s-cut", "s-other"})
+    assert (r.started_at, r.completed_at, r.production) == (None, None, "not_started")
+    r.start(now=NOW, completed_steps={"s-cut", "s-mill"})
+    r.complete(now=NOW + timedelta(hours=6))  # checked when it started
+    assert r.production == "completed"
+
+
+@pytest.mark.parametrize("job", [None, Job(title="Brackets", process="coating", material=None,
+                                           quantity=500, due=NOW)])
+def test_a_job_that_names_no_earlier_steps_starts_at_once(job: Job | None) -> None:
+    r = _accepted()
+    r.job = job
+    assert r.preceding_step_ids == []
+    r.start(now=NOW)
+    assert r.production == "started"

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.matcher.domain.costs import haversine_km
+from shared.events import payloads as ev
 from tests.matcher import events as e
 from tests.matcher.integration.conftest import (
     BUYER,
@@ -32,7 +33,7 @@ def test_the_walk_through_proposes_the_window_at_its_price(client, t0):  # type:
     (proposed,) = outbox_events(client.app, "allocation.proposed")
     assert (proposed["key"], proposed["correlation_id"]) == (e.CLUSTER, "ord-1")
     assert proposed["payload"]["match_run_id"] == run["id"]
-    assert proposed["version"] == 2  # each allocation says what the job is, for the supplier
+    assert proposed["version"] == 3  # each allocation says what the job is, for the supplier
     (allocation,) = proposed["payload"]["allocations"]
     job = allocation.pop("job")
     assert allocation == {
@@ -40,13 +41,30 @@ def test_the_walk_through_proposes_the_window_at_its_price(client, t0):  # type:
         "hours": 6.0, "price": PRICE,
         "transport_km": round(haversine_km(39.95, 119.58, 39.94, 119.55), 3)}
     assert job | {"due": None} == {"title": "Brackets", "process": "cnc_milling",
-                                   "material": "steel", "quantity": 500, "due": None}
+                                   "material": "steel", "quantity": 500, "due": None,
+                                   "step": "k0", "after": []}
     assert datetime.fromisoformat(job["due"]) == t0 + timedelta(days=7)  # the order's due date
     (done,) = outbox_events(client.app, "match_run.completed")
     assert done["correlation_id"] == run["id"]
     assert done["payload"]["placed_steps"] == 1 and done["payload"]["trigger"] == "manual"
     assert [x["type"] for x in outbox_events(client.app)] == ["allocation.proposed",
                                                                "match_run.completed"]
+
+
+def test_each_job_names_the_steps_it_comes_after(client, t0):  # type: ignore[no-untyped-def]
+    """So that capacity can refuse work reported out of order: mill's job names cut."""
+    steps = [ev.SubmittedStep(step_id="stp-cut", key="cut", process="cnc_milling",
+                              material="steel", quantity=500, hours=6.0, after=[]),
+             ev.SubmittedStep(step_id="stp-mill", key="mill", process="cnc_milling",
+                              material="steel", quantity=500, hours=6.0, after=["stp-cut"])]
+    feed(client.app, *e.walkthrough(t0)[:-1],
+         e.window_opened(t0 + timedelta(hours=48), "win-2"), e.order_submitted(t0, steps=steps))
+    assert plan_now(client)["placed_steps"] == 2
+    (proposed,) = outbox_events(client.app, "allocation.proposed")
+    jobs = {a["step_id"]: a["job"] for a in proposed["payload"]["allocations"]}
+    assert (jobs["stp-cut"]["step"], jobs["stp-cut"]["after"]) == ("cut", [])
+    assert (jobs["stp-mill"]["step"], jobs["stp-mill"]["after"]) == (
+        "mill", [{"step_id": "stp-cut", "key": "cut"}])
 
 
 def test_a_run_can_be_read_back_with_its_proposals(client, t0):  # type: ignore[no-untyped-def]

@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 
 from shared.events.payloads import (
     AllocationProposedV2,
+    AllocationProposedV3,
     ClusterCreated,
     FactoryUpdated,
     MachineUpdated,
     MatchRunCompleted,
     OrderCancelled,
-    ProposedJob,
     ReservationDeclined,
     ReservationExpired,
     ReservationRejected,
@@ -71,14 +71,19 @@ def test_proposed_held_accepted_allocates_and_names_the_factory_only_then(
     assert len(outbox_events(app)) == 1  # orders emits nothing for incoming events
 
 
-def test_a_version_2_proposal_reads_as_version_1(client: TestClient, app: FastAPI) -> None:
-    """v2 adds each allocation's job, which is for the supplier: the buyer's view is the same,
-    and the timeline tells the proposal as before."""
+@pytest.mark.parametrize("version", [AllocationProposedV2, AllocationProposedV3])
+def test_a_later_version_of_a_proposal_reads_as_version_1(
+        client: TestClient, app: FastAPI, version: type[AllocationProposedV2]) -> None:
+    """v2 adds each allocation's job, which is for the supplier, and v3 the job's step and the
+    steps it comes after: the buyer's view is the same, and the timeline tells the proposal as
+    before."""
     order_id, step_id = submit_one_step(client)
     v1 = proposal(order_id, step_id)
-    job = ProposedJob(title="Brackets", process="cnc_milling", material="steel", quantity=500,
-                      due=datetime.now(UTC) + timedelta(days=7))
-    feed(app, AllocationProposedV2(**(v1.model_dump() | {"allocations": [
+    job = {"title": "Brackets", "process": "cnc_milling", "material": "steel",
+           "quantity": 500, "due": datetime.now(UTC) + timedelta(days=7)}
+    if version is AllocationProposedV3:
+        job |= {"step": "mill", "after": []}
+    feed(app, version(**(v1.model_dump() | {"allocations": [
         a.model_dump() | {"job": job} for a in v1.allocations]})))
     order = read(client, order_id)
     assert order["steps"][0]["status"] == "proposed"

@@ -1,0 +1,83 @@
+"""Work is reported in the order's step order: a step's supplier can start (or complete) it only
+once the steps it comes after are completed, whoever made them. The refusal names the steps,
+never the other factory, and changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.capacity.integration.flows import (
+    PROBLEM,
+    SUP,
+    SUP2,
+    JobStep,
+    build_site,
+    create_cluster,
+    events,
+    feed,
+    feed_jobs,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def _mine(client: TestClient, headers: dict) -> dict[str, dict]:
+    page = client.get("/v1/reservations", headers=headers, params={"order_id": "ord-7"})
+    assert page.status_code == 200, page.text
+    return {r["step_id"]: r for r in page.json()["items"]}
+
+
+def _post(client: TestClient, rid: str, action: str, headers: dict, status: int = 200) -> dict:
+    response = client.post(f"/v1/reservations/{rid}/{action}", headers=headers)
+    assert response.status_code == status, response.text
+    if status >= 400:
+        assert response.headers["content-type"] == PROBLEM
+    return response.json()
+
+
+def test_a_step_starts_once_the_steps_it_comes_after_are_completed(
+        app: FastAPI, client: TestClient) -> None:
+    create_cluster(client)
+    cutter = build_site(client, headers=SUP, name="Haigang Cutting")
+    miller = build_site(client, headers=SUP2, name="Beidaihe Milling")
+    feed_jobs(app, "ord-7",
+              JobStep("stp-cut", "cut", cutter.window_ids[0], 4.0),
+              JobStep("stp-deburr", "deburr", cutter.window_ids[0], 2.0),
+              JobStep("stp-mill", "mill", miller.window_ids[0], 6.0,
+                      after=("stp-cut", "stp-deburr")))
+    cut, deburr = _mine(client, SUP)["stp-cut"]["id"], _mine(client, SUP)["stp-deburr"]["id"]
+    mill = _mine(client, SUP2)["stp-mill"]["id"]
+    for rid, headers in ((cut, SUP), (deburr, SUP), (mill, SUP2)):
+        _post(client, rid, "accept", headers)
+
+    for action in ("start", "complete"):  # a completion counts as a start: refused alike
+        refused = _post(client, mill, action, SUP2, status=409)
+        assert refused["detail"] == ("step mill of order ord-7 comes after cut, deburr: the "
+                                     "work there is not reported completed yet")
+        assert cutter.factory_id not in str(refused) and "Haigang" not in str(refused)
+    _post(client, cut, "start", SUP)  # started is not enough
+    _post(client, deburr, "complete", SUP)
+    refused = _post(client, mill, "start", SUP2, status=409)
+    assert refused["detail"].endswith("comes after cut: the work there is not reported "
+                                      "completed yet")
+    assert _mine(client, SUP2)["stp-mill"]["production"] == "not_started"  # nothing changed
+    assert [(e.type, e.payload["step_id"]) for e in events(app)
+            if e.type in ("reservation.started", "reservation.completed")] == [
+        ("reservation.started", "stp-cut"), ("reservation.completed", "stp-deburr")]
+
+    _post(client, cut, "complete", SUP)
+    assert _post(client, mill, "start", SUP2)["production"] == "started"
+    assert _post(client, mill, "complete", SUP2)["production"] == "completed"
+
+
+def test_holds_made_before_proposals_named_steps_are_not_held_back(
+        app: FastAPI, client: TestClient) -> None:
+    """Holds made before proposals named steps (version 1 and 2) have nothing to check."""
+    create_cluster(client)
+    site = build_site(client)
+    feed(app, "ord-7", ("stp-mill", site.window_ids[0], 6.0))
+    [mill] = _mine(client, SUP).values()
+    _post(client, mill["id"], "accept", SUP)
+    assert _post(client, mill["id"], "start", SUP)["production"] == "started"
