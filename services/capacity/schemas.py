@@ -283,6 +283,7 @@ RESERVATION = {"id": "res_0193a1b2c3d4e5f6a7b8c9d0", "order_id": "ord_1", "step_
                "price": 1080.0, "status": "held", "expires_at": "2026-12-02T08:00:00Z",
                "created_at": "2026-12-01T08:00:00Z", "updated_at": None, "reason": None,
                "production": None, "started_at": None, "completed_at": None,
+               "waiting_for": ["cut"],
                "job": {"title": "Brackets", "process": "cnc_milling", "material": "steel",
                        "quantity": 500, "due": "2026-12-08T00:00:00Z", "step": "mill",
                        "after": [{"step_id": "stp_0", "key": "cut"}]}}
@@ -335,6 +336,10 @@ class ReservationPublic(BaseModel):
         "(POST …/start, …/complete); null for hours never accepted")
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    waiting_for: list[str] = Field(
+        default_factory=list, description="the keys of the order's steps (job.after) whose "
+        "work is not reported completed yet: this step's work may start once it is empty; "
+        "empty too once the work started or the hours ended")
     job: JobPublic | None = Field(
         None, description="the step the hours are for; null for holds made before the matcher "
         "described jobs")

@@ -283,15 +283,17 @@ class ReservationRepository(_Repository):
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"reservation {reservation.id} is no longer {expected}")
 
-    def completed_steps(self, order_id: str, step_ids: Iterable[str]) -> set[str]:
-        ids = sorted(set(step_ids))
+    def completed_steps(self, order_ids: Iterable[str]) -> dict[str, set[str]]:
+        ids = sorted(set(order_ids))
         if not ids:
-            return set()
-        query = sa.select(ReservationRow.step_id).where(
-            ReservationRow.order_id == order_id, ReservationRow.step_id.in_(ids),
-            ReservationRow.status == Status.ACCEPTED.value,
+            return {}
+        query = sa.select(ReservationRow.order_id, ReservationRow.step_id).where(
+            ReservationRow.order_id.in_(ids), ReservationRow.status == Status.ACCEPTED.value,
             ReservationRow.completed_at.is_not(None))
-        return set(self.session.scalars(query))
+        found: dict[str, set[str]] = {}
+        for order_id, step_id in self.session.execute(query):
+            found.setdefault(order_id, set()).add(step_id)
+        return found
 
     def completed_hours(self, window_ids: Iterable[str]) -> dict[str, float]:
         """Window id → hours accepted on it whose work is reported completed."""

@@ -101,10 +101,12 @@ class Reservation:
             return "started"
         return "not_started" if self.status is Status.ACCEPTED else None
 
-    @property
-    def preceding_step_ids(self) -> list[str]:
-        """The steps of the order whose work must be completed before this one's starts."""
-        return [p.step_id for p in self.job.after] if self.job else []
+    def awaited_steps(self, completed_steps: Collection[str]) -> list[str]:
+        """The keys of the steps this one's work still waits for (``completed_steps``: which of
+        the order's steps are completed); none once the work started or the hours ended."""
+        if self.job is None or self.started_at is not None or not self.is_active:
+            return []
+        return [p.key for p in self.job.after if p.step_id not in completed_steps]
 
     def start(self, *, now: datetime, completed_steps: Collection[str] = ()) -> None:
         """The supplier began the work on these accepted hours (``completed_steps``: which of
@@ -128,8 +130,7 @@ class Reservation:
         if self.completed_at is not None:
             raise IllegalTransition(f"reservation {self.id} was completed at "
                                     f"{self.completed_at.isoformat()}")
-        if self.started_at is None and self.job is not None and (waiting := [
-                p.key for p in self.job.after if p.step_id not in completed_steps]):
+        if waiting := self.awaited_steps(completed_steps):
             raise WorkOutOfOrder(
                 f"step {self.job.step} of order {self.order_id} comes after "
                 f"{', '.join(waiting)}: the work there is not reported completed yet")

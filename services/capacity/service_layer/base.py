@@ -6,11 +6,13 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from services.capacity.domain.errors import NotFound
 from services.capacity.domain.model import Actor, Factory, Machine
+from services.capacity.domain.reservations import Reservation
 from services.capacity.domain.windows import Window
 from services.capacity.service_layer.unit_of_work import CapacityUnitOfWork, ConcurrentUpdate
 
@@ -38,6 +40,23 @@ def retry_on_conflict(handler: F) -> F:
         raise AssertionError("unreachable")
 
     return wrapper  # type: ignore[return-value]
+
+
+@dataclass
+class ReservationRead(Reservation):
+    """A reservation as its supplier reads it: with the keys of the order's steps its work
+    still waits for (empty once it may start, and once it started or ended)."""
+
+    waiting_for: list[str] = field(default_factory=list)
+
+
+def as_read(uow: CapacityUnitOfWork, reservations: Sequence[Reservation]
+            ) -> list[ReservationRead]:
+    """``reservations`` with what each waits for, in one query for all their orders."""
+    done = uow.reservations.completed_steps(
+        {r.order_id for r in reservations if r.awaited_steps(())})
+    return [ReservationRead(**vars(r), waiting_for=r.awaited_steps(done.get(r.order_id, ())))
+            for r in reservations]
 
 
 def owned_factory(uow: CapacityUnitOfWork, actor: Actor, factory_id: str, *,

@@ -24,7 +24,13 @@ from services.capacity.domain.model import OPERATOR, SUPPLIER, Actor, Cluster, F
 from services.capacity.domain.reservations import Job, PrecedingStep, Reservation, Status
 from services.capacity.domain.windows import Window, close_for_retirement, open_window
 from services.capacity.service_layer import messages
-from services.capacity.service_layer.base import CONSUMER, owned_factory, retry_on_conflict
+from services.capacity.service_layer.base import (
+    CONSUMER,
+    ReservationRead,
+    as_read,
+    owned_factory,
+    retry_on_conflict,
+)
 from services.capacity.service_layer.releases import release_cancelled_order
 from services.capacity.service_layer.unit_of_work import CapacityUnitOfWork
 from shared.audit import AuditEntry
@@ -228,7 +234,9 @@ def _owned_reservation(uow: CapacityUnitOfWork, actor: Actor, reservation_id: st
 
 
 @retry_on_conflict
-def accept_reservation(cmd: commands.AcceptReservation, uow: CapacityUnitOfWork) -> Reservation:
+def accept_reservation(cmd: commands.AcceptReservation, uow: CapacityUnitOfWork
+                       ) -> ReservationRead:
+    """The supplier takes the held hours (with what their work waits for, as it reads them)."""
     with uow:
         reservation, factory = _owned_reservation(uow, cmd.actor, cmd.reservation_id)
         reservation.accept(now=cmd.at)
@@ -240,17 +248,19 @@ def accept_reservation(cmd: commands.AcceptReservation, uow: CapacityUnitOfWork)
         uow.audit.add(audited(cmd.actor, "reservation.accepted", "reservation", reservation.id,
                               at=cmd.at, order_id=reservation.order_id,
                               step_id=reservation.step_id, hours=reservation.hours))
+        [read] = as_read(uow, [reservation])
         uow.commit()
-    return reservation
+    return read
 
 
-def start_production(cmd: commands.ReportWork, uow: CapacityUnitOfWork) -> Reservation:
+def start_production(cmd: commands.ReportWork, uow: CapacityUnitOfWork) -> ReservationRead:
     """The supplier began the work of accepted hours; orders moves the step into production."""
     return _report_work(cmd, uow, Reservation.start, messages.reservation_started,
                         action="reservation.started")
 
 
-def complete_production(cmd: commands.ReportWork, uow: CapacityUnitOfWork) -> Reservation:
+def complete_production(cmd: commands.ReportWork, uow: CapacityUnitOfWork
+                        ) -> ReservationRead:
     """The supplier finished the work of accepted hours; orders completes the step, and the
     order when every step is completed."""
     return _report_work(cmd, uow, Reservation.complete, messages.reservation_completed,
@@ -260,22 +270,23 @@ def complete_production(cmd: commands.ReportWork, uow: CapacityUnitOfWork) -> Re
 @retry_on_conflict
 def _report_work(cmd: commands.ReportWork, uow: CapacityUnitOfWork,
                  report: Callable[..., None], message: Callable[[Reservation], Envelope], *,
-                 action: str) -> Reservation:
+                 action: str) -> ReservationRead:
     with uow:
         reservation, _ = _owned_reservation(uow, cmd.actor, cmd.reservation_id)
         report(reservation, now=cmd.at, completed_steps=uow.reservations.completed_steps(
-            reservation.order_id, reservation.preceding_step_ids))
+            [reservation.order_id]).get(reservation.order_id, ()))
         uow.reservations.save_production(reservation)
         uow.publish(message(reservation))
         uow.audit.add(audited(cmd.actor, action, "reservation", reservation.id, at=cmd.at,
                               order_id=reservation.order_id, step_id=reservation.step_id))
+        [read] = as_read(uow, [reservation])  # started: it waits for nothing
         uow.commit()
-    return reservation
+    return read
 
 
 @retry_on_conflict
 def decline_reservation(cmd: commands.DeclineReservation, uow: CapacityUnitOfWork
-                        ) -> Reservation:
+                        ) -> ReservationRead:
     with uow:
         reservation, _ = _owned_reservation(uow, cmd.actor, cmd.reservation_id)
         reservation.decline(cmd.reason, now=cmd.at)
@@ -287,8 +298,9 @@ def decline_reservation(cmd: commands.DeclineReservation, uow: CapacityUnitOfWor
         uow.audit.add(audited(cmd.actor, "reservation.declined", "reservation", reservation.id,
                               at=cmd.at, order_id=reservation.order_id,
                               step_id=reservation.step_id, reason=cmd.reason))
+        [read] = as_read(uow, [reservation])  # declined: it waits for nothing
         uow.commit()
-    return reservation
+    return read
 
 
 AUDITED_ACTIONS = ["factory.tier_verified", "factory.updated", "factory.retired",

@@ -99,8 +99,8 @@ class ReservationRepository(Protocol):
         ConcurrentUpdate)."""
         ...
 
-    def completed_steps(self, order_id: str, step_ids: Iterable[str]) -> set[str]:
-        """Which of the order's ``step_ids`` have accepted hours whose work is completed."""
+    def completed_steps(self, order_ids: Iterable[str]) -> dict[str, set[str]]:
+        """Order id → its steps with accepted hours whose work is completed."""
         ...
 
     def completed_hours(self, window_ids: Iterable[str]) -> dict[str, float]:

@@ -10,9 +10,15 @@ from typing import Generic, TypeVar
 from services.capacity.domain.availability import Availability, aggregate
 from services.capacity.domain.errors import InvalidInput, NotFound
 from services.capacity.domain.model import Actor, Cluster, Factory, Machine
-from services.capacity.domain.reservations import Reservation, Status
+from services.capacity.domain.reservations import Status
 from services.capacity.domain.windows import Window
-from services.capacity.service_layer.base import owned_factory, visible_machine, visible_window
+from services.capacity.service_layer.base import (
+    ReservationRead,
+    as_read,
+    owned_factory,
+    visible_machine,
+    visible_window,
+)
 from services.capacity.service_layer.unit_of_work import CapacityUnitOfWork
 
 T = TypeVar("T")
@@ -95,29 +101,33 @@ def get_window(actor: Actor, window_id: str, uow: CapacityUnitOfWork) -> Window:
 def list_reservations(actor: Actor, uow: CapacityUnitOfWork, *, status: Status | None,
                       cursor: str | None, limit: int, factory_id: str | None = None,
                       order_id: str | None = None,
-                      production: str | None = None) -> Page[Reservation]:
+                      production: str | None = None) -> Page[ReservationRead]:
     """The caller's reservations (every one for the operator), by id; ``factory_id`` (one of
     the caller's factories: another firm's reads as unknown), ``order_id`` and ``production``
-    (the work on accepted hours: not_started, started, completed) narrow them."""
+    (the work on accepted hours: not_started, started, completed) narrow them. Each says
+    which of its order's steps its work still waits for."""
     with uow:
         if factory_id is not None:
             factory = uow.factories.get(factory_id)
             if factory is None or not factory.is_visible_to(actor):
                 raise InvalidInput("factory_id", f"unknown factory {factory_id!r}",
                                    source="query")
-        return _page(lambda n: uow.reservations.page(
+        page = _page(lambda n: uow.reservations.page(
             firm_id=_firm_filter(actor), status=status, after=cursor, limit=n,
             factory_id=factory_id, order_id=order_id, production=production), limit,
             lambda r: r.id)
+        return Page(as_read(uow, page.items), page.next_cursor)
 
 
-def get_reservation(actor: Actor, reservation_id: str, uow: CapacityUnitOfWork) -> Reservation:
+def get_reservation(actor: Actor, reservation_id: str, uow: CapacityUnitOfWork
+                    ) -> ReservationRead:
     with uow:
         reservation = uow.reservations.get(reservation_id)
         factory = reservation and uow.factories.get(reservation.factory_id)
         if reservation is None or factory is None or not factory.is_visible_to(actor):
             raise NotFound("reservation", reservation_id)
-        return reservation
+        [read] = as_read(uow, [reservation])
+        return read
 
 
 def availability(actor: Actor, uow: CapacityUnitOfWork, *, cluster_id: str,

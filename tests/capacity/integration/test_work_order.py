@@ -1,6 +1,7 @@
 """Work is reported in the order's step order: a step's supplier can start (or complete) it only
-once the steps it comes after are completed, whoever made them. The refusal names the steps,
-never the other factory, and changes nothing."""
+once the steps it comes after are completed, whoever made them. The reservation says which it
+still waits for (``waiting_for``); the refusal names them, never the other factory, and changes
+nothing."""
 
 from __future__ import annotations
 
@@ -49,8 +50,10 @@ def test_a_step_starts_once_the_steps_it_comes_after_are_completed(
                       after=("stp-cut", "stp-deburr")))
     cut, deburr = _mine(client, SUP)["stp-cut"]["id"], _mine(client, SUP)["stp-deburr"]["id"]
     mill = _mine(client, SUP2)["stp-mill"]["id"]
-    for rid, headers in ((cut, SUP), (deburr, SUP), (mill, SUP2)):
-        _post(client, rid, "accept", headers)
+    assert _mine(client, SUP2)["stp-mill"]["waiting_for"] == ["cut", "deburr"]  # held
+    for rid, headers in ((cut, SUP), (deburr, SUP)):
+        assert _post(client, rid, "accept", headers)["waiting_for"] == []
+    assert _post(client, mill, "accept", SUP2)["waiting_for"] == ["cut", "deburr"]
 
     for action in ("start", "complete"):  # a completion counts as a start: refused alike
         refused = _post(client, mill, action, SUP2, status=409)
@@ -62,12 +65,14 @@ def test_a_step_starts_once_the_steps_it_comes_after_are_completed(
     refused = _post(client, mill, "start", SUP2, status=409)
     assert refused["detail"].endswith("comes after cut: the work there is not reported "
                                       "completed yet")
-    assert _mine(client, SUP2)["stp-mill"]["production"] == "not_started"  # nothing changed
+    shown = client.get(f"/v1/reservations/{mill}", headers=SUP2).json()
+    assert (shown["production"], shown["waiting_for"]) == ("not_started", ["cut"])
     assert [(e.type, e.payload["step_id"]) for e in events(app)
             if e.type in ("reservation.started", "reservation.completed")] == [
         ("reservation.started", "stp-cut"), ("reservation.completed", "stp-deburr")]
 
     _post(client, cut, "complete", SUP)
+    assert _mine(client, SUP2)["stp-mill"]["waiting_for"] == []  # it may start
     assert _post(client, mill, "start", SUP2)["production"] == "started"
     assert _post(client, mill, "complete", SUP2)["production"] == "completed"
 

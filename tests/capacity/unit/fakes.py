@@ -181,11 +181,13 @@ class FakeReservations(_Repo):
             raise ConcurrentUpdate(reservation.id)
         self.rows[reservation.id] = copy.deepcopy(reservation)
 
-    def completed_steps(self, order_id: str, step_ids: Iterable[str]) -> set[str]:
-        wanted = set(step_ids)
-        return {r.step_id for r in self.rows.values()
-                if r.order_id == order_id and r.step_id in wanted
-                and r.status is Status.ACCEPTED and r.completed_at is not None}
+    def completed_steps(self, order_ids: Iterable[str]) -> dict[str, set[str]]:
+        wanted, found = set(order_ids), {}
+        for r in self.rows.values():
+            if (r.order_id in wanted and r.status is Status.ACCEPTED
+                    and r.completed_at is not None):
+                found.setdefault(r.order_id, set()).add(r.step_id)
+        return found
 
     def completed_hours(self, window_ids: Iterable[str]) -> dict[str, float]:
         wanted, found = set(window_ids), {}

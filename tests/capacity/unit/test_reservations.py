@@ -166,16 +166,25 @@ def _coat() -> Reservation:
 
 def test_work_waits_for_every_step_it_comes_after() -> None:
     r = _coat()
-    assert r.preceding_step_ids == ["s-cut", "s-mill"]
+    assert r.awaited_steps(()) == ["cut", "mill"]
+    assert r.awaited_steps({"s-mill"}) == ["cut"]
     for report in (r.start, r.complete):
         with pytest.raises(WorkOutOfOrder, match="step coat of order o1 comes after cut, mill: "):
             report(now=NOW)
         with pytest.raises(WorkOutOfOrder, match="comes after mill: the work there is not"):
             report(now=NOW, completed_steps={"s-cut", "s-other"})
     assert (r.started_at, r.completed_at, r.production) == (None, None, "not_started")
+    assert r.awaited_steps({"s-cut", "s-mill"}) == []
     r.start(now=NOW, completed_steps={"s-cut", "s-mill"})
+    assert r.awaited_steps(()) == []  # nothing to wait for once started
     r.complete(now=NOW + timedelta(hours=6))  # checked when it started
     assert r.production == "completed"
+
+
+def test_hours_that_ended_wait_for_nothing() -> None:
+    r = _coat()
+    r.release("order_cancelled", now=NOW)
+    assert r.awaited_steps(()) == []
 
 
 @pytest.mark.parametrize("job", [None, Job(title="Brackets", process="coating", material=None,
@@ -183,6 +192,6 @@ def test_work_waits_for_every_step_it_comes_after() -> None:
 def test_a_job_that_names_no_earlier_steps_starts_at_once(job: Job | None) -> None:
     r = _accepted()
     r.job = job
-    assert r.preceding_step_ids == []
+    assert r.awaited_steps(()) == []
     r.start(now=NOW)
     assert r.production == "started"
