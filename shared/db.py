@@ -94,11 +94,19 @@ def write_turn(engine: Engine) -> AbstractContextManager[Any]:
     return _WRITE_TURNS.get(engine) or nullcontext()
 
 
+# SQLite copies the WAL into the database, and syncs both, once the WAL holds this many pages
+# (the library's default is 1,000). The commit that crosses it does the work, on a service's
+# request path. With 10,000 (about 40 MB of WAL per service at most) POST /v1/orders answered
+# 6-7 % more requests side by side, alone and in the whole system (bench/throughput.py).
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, busy_ms: int) -> None:
     dbapi_connection.isolation_level = None  # let the "begin" listener control transactions
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
