@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from services.capacity.domain import commands
@@ -372,10 +373,12 @@ def _job(allocation: ProposedAllocation) -> Job | None:
     if not isinstance(allocation, ProposedJobAllocation):
         return None
     j = allocation.job
-    step = j if isinstance(j, ProposedStepJob) else None
-    return Job(title=j.title, process=j.process, material=j.material, quantity=j.quantity,
-               due=j.due, step=step and step.step,
-               after=tuple(PrecedingStep(p.step_id, p.key) for p in step.after) if step else ())
+    job = Job(title=j.title, process=j.process, material=j.material, quantity=j.quantity,
+              due=j.due)
+    if not isinstance(j, ProposedStepJob):
+        return job
+    return replace(job, step=j.step, after=tuple(PrecedingStep(p.step_id, p.key)
+                                                 for p in j.after))
 
 
 # Event payload class → handler (called with the payload, a unit of work, envelope and ttl).

@@ -195,14 +195,14 @@ def _write(batch: _Batch, solved: tuple[Plan, float | None, float | None], wall_
     return run, plan, latencies
 
 
-def _job(step: StepState, *, title: str, due: datetime, keys: dict[str, str]
+def _job(step: StepState, *, title: str, due: datetime, steps: dict[str, StepState]
          ) -> ev.ProposedStepJob:
-    """What the supplier is asked to make, and after which of the order's steps (``keys``:
-    step id → key, for every step of the batch's orders)."""
+    """What the supplier is asked to make, and after which of the order's steps (``steps``:
+    every step of the batch's orders, pinned ones too, by id)."""
     return ev.ProposedStepJob(
         title=title, process=step.process, material=step.material, quantity=step.quantity,
         due=due, step=step.key,
-        after=[ev.PrecedingStep(step_id=a, key=keys[a]) for a in step.after])
+        after=[ev.PrecedingStep(step_id=a, key=steps[a].key) for a in step.after])
 
 
 def plan_pending(*, uow: UnitOfWork, options: PlanningOptions) -> list[MatchRun]:
@@ -257,7 +257,6 @@ def _publish(plan: Plan, run: MatchRun, batch: _Batch, *, uow: UnitOfWork,
     asks for), an unplaced event per step, then the run's completion."""
     cid = run.cluster_id
     steps = {s.id: s for s in batch.steps}
-    keys = {s.id: s.key for s in batch.steps}
     events = []
     for order_id, allocations in plan.allocations_by_order().items():
         due = batch.instance.orders_by_id[order_id].due
@@ -267,7 +266,7 @@ def _publish(plan: Plan, run: MatchRun, batch: _Batch, *, uow: UnitOfWork,
                 step_id=a.step_id, window_id=a.window_id, machine_id=a.machine_id,
                 factory_id=a.factory_id, hours=a.hours, price=a.price,
                 transport_km=a.transport_km,
-                job=_job(steps[a.step_id], title=batch.titles[order_id], due=due, keys=keys))
+                job=_job(steps[a.step_id], title=batch.titles[order_id], due=due, steps=steps))
                 for a in allocations])
         events.append(new_event(payload, key=cid, producer=producer, correlation_id=order_id))
     for u in plan.unplaced:
