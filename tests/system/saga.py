@@ -47,7 +47,9 @@ class Saga:
         assert response.status_code in status, response.text
 
     def factory_with_window(self, name: str, rate: float, *, process: str = "cnc_milling",
-                            lat: float = 39.95) -> tuple[str, str]:
+                            lat: float = 39.95, later_h: float = 0) -> tuple[str, str]:
+        """A verified factory with one machine and one 48-hour window of 20 hours, starting
+        ``later_h`` after the saga's t0."""
         factory = self.post("capacity", "/v1/factories", "SUP", {
             "cluster_id": CLUSTER, "name": name, "lat": lat, "lon": 119.58,
             "declared_tier": "advanced", "sme": True, "certifications": []})
@@ -55,17 +57,19 @@ class Saga:
                   {"tier": "advanced"}, status=200)
         machine = self.post("capacity", f"/v1/factories/{factory['id']}/machines", "SUP", {
             "name": "mill", "process": process, "materials": ["steel"], "hourly_rate": rate})
+        start = self.t0 + timedelta(hours=later_h)
         window = self.post("capacity", f"/v1/machines/{machine['id']}/windows", "SUP", {
-            "start": self.t0.isoformat(), "end": (self.t0 + timedelta(hours=48)).isoformat(),
+            "start": start.isoformat(), "end": (start + timedelta(hours=48)).isoformat(),
             "hours": 20.0})
         return factory["id"], window["id"]
 
-    def order(self, *, process: str = "cnc_milling") -> dict:
+    def order(self, *, process: str = "cnc_milling", steps: list[dict] | None = None) -> dict:
+        """An order of one 5-hour step of ``process``, or of ``steps``."""
         body = {"cluster_id": CLUSTER, "title": "Saga brackets",
                 "delivery": {"lat": 39.94, "lon": 119.55},
                 "due": (self.t0 + timedelta(days=7)).isoformat(), "max_distance_km": 60,
-                "steps": [{"key": "mill", "process": process, "material": "steel",
-                           "quantity": 10, "hours": 5.0, "after": []}]}
+                "steps": steps or [{"key": "mill", "process": process, "material": "steel",
+                                    "quantity": 10, "hours": 5.0, "after": []}]}
 
         def submit():
             r = httpx.post(f"{self.e.orders}/v1/orders", headers=self.h["BUY"], json=body)

@@ -1,6 +1,6 @@
 """The saga across the three services, over HTTP only: decline → re-plan, cancellation, a
-revision that moves an order past the term that kept it unplaced, and the supplier's reports
-of its work taking an order to completed."""
+revision that moves an order past the term that kept it unplaced, the supplier's reports of
+its work taking an order to completed, and work reported only in the order's step order."""
 
 from __future__ import annotations
 
@@ -116,3 +116,32 @@ def test_the_suppliers_reports_close_the_order_and_stop_a_cancel(endpoints):
                                          "BUY")["items"]]
     assert types[-2:] == ["reservation.started", "reservation.completed"]
     assert "order.cancelled" not in types
+
+
+def test_work_on_a_step_waits_until_the_step_before_is_completed(endpoints):
+    """The matcher's proposal names each step's predecessors; capacity refuses work reported
+    before them, across factories, and shows what the step waits for."""
+    saga = Saga(endpoints)
+    saga.cluster()
+    saga.factory_with_window("Laser Shop", 90.0, process="laser_cutting")
+    saga.factory_with_window("Bend Shop", 110.0, process="sheet_metal", later_h=48)
+    order = saga.order(steps=[
+        {"key": "cut", "process": "laser_cutting", "material": "steel", "quantity": 10,
+         "hours": 4.0, "after": []},
+        {"key": "bend", "process": "sheet_metal", "material": "steel", "quantity": 10,
+         "hours": 3.0, "after": ["cut"]}])
+    cut = saga.reservation(order["id"], "held")
+    bend = saga.reservation(order["id"], "held", exclude={cut["id"]})
+    if cut["job"]["step"] == "bend":
+        cut, bend = bend, cut
+    assert (bend["job"]["after"], bend["waiting_for"]) == (
+        [{"step_id": order["steps"][0]["id"], "key": "cut"}], ["cut"])
+    for held in (cut, bend):
+        saga.post("capacity", f"/v1/reservations/{held['id']}/accept", "SUP", status=200)
+
+    refused = saga.post("capacity", f"/v1/reservations/{bend['id']}/start", "SUP", status=409)
+    assert refused["detail"] == (f"step bend of order {order['id']} comes after cut: the work "
+                                 "there is not reported completed yet")
+    saga.post("capacity", f"/v1/reservations/{cut['id']}/complete", "SUP", status=200)
+    assert saga.get("capacity", f"/v1/reservations/{bend['id']}", "SUP")["waiting_for"] == []
+    saga.post("capacity", f"/v1/reservations/{bend['id']}/start", "SUP", status=200)
