@@ -66,6 +66,15 @@ def test_each_job_names_the_steps_it_comes_after(client, t0):  # type: ignore[no
     assert (jobs["stp-mill"]["step"], jobs["stp-mill"]["after"]) == (
         "mill", [{"step_id": "stp-cut", "key": "cut"}])
 
+    # mill declined, cut accepted: mill's new proposal still names cut, pinned, not re-planned
+    feed(client.app, e.held(step_id="stp-cut"), e.held(step_id="stp-mill", window_id="win-2"),
+         e.accepted(step_id="stp-cut"), e.declined(step_id="stp-mill", window_id="win-2"),
+         e.window_opened(t0 + timedelta(hours=48), "win-3"))
+    assert plan_now(client)["placed_steps"] == 1
+    again = outbox_events(client.app, "allocation.proposed")[-1]["payload"]["allocations"]
+    assert [(a["step_id"], a["window_id"], a["job"]["after"]) for a in again] == [
+        ("stp-mill", "win-3", [{"step_id": "stp-cut", "key": "cut"}])]
+
 
 def test_a_run_can_be_read_back_with_its_proposals(client, t0):  # type: ignore[no-untyped-def]
     feed(client.app, *e.walkthrough(t0))
