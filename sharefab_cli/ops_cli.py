@@ -87,6 +87,8 @@ def stats_tables(s: dict[str, Any]) -> list[Table]:
         ("mean transport", "—" if s["mean_transport_km"] is None
          else f"{s['mean_transport_km']:.1f} km"),
         ("match runs", f"{s['match_runs_total']:,}"),
+        ("work in production", f"{_count(s['steps_in_production'], 'step')} · "
+         f"{s['in_production_hours']:,.1f} h"),
         ("work completed", f"{_count(s['orders_completed'], 'order')} · "
          f"{_count(s['steps_completed'], 'step')} · {s['completed_hours']:,.1f} h"),
     ]

@@ -24,6 +24,7 @@ _STATS_EXAMPLE = {
     "placed_hours": 384.0, "utilisation": 0.32, "sme_hours": 230.4, "sme_share": 0.6,
     "mean_transport_km": 18.4, "unplaced_reasons": {"no_capacity": 3, "distance": 1},
     "steps_completed": 31, "completed_hours": 142.5, "orders_completed": 12,
+    "steps_in_production": 9, "in_production_hours": 51.0,
     "match_runs_total": 118, "match_runs": [_RUN_EXAMPLE],
 }
 
@@ -82,6 +83,9 @@ class StatsPublic(BaseModel):
     completed_hours: float = Field(description="machine hours of steps_completed")
     orders_completed: int = Field(description="orders whose last step was completed in the "
                                   "window (every step done)")
+    steps_in_production: int = Field(description="accepted steps whose supplier reported the "
+                                     "work started and not yet completed (at the window's end)")
+    in_production_hours: float = Field(description="machine hours of steps_in_production")
     match_runs_total: int = Field(description="match runs started in the window")
     match_runs: list[StatsRunPublic] = Field(description="the latest runs (at most 10), "
                                              "newest first")

@@ -49,6 +49,8 @@ def test_stats_shows_the_numbers_of_the_api(matcher, t0):  # type: ignore[no-unt
     sc.feed_scenario(matcher.app, t0, datetime.now(UTC))
     run = plan_now(matcher)
     feed(matcher.app, e.accepted(), e.completed())  # ord-1's only step, done on win-1
+    ord2 = {"step_id": "stp-2", "window_id": "win-2", "order_id": "ord-2", "hours": 4.0}
+    feed(matcher.app, e.accepted(**ord2), e.started(**ord2))  # ord-2's, under way
     result = cli(matcher, "stats", "--cluster", "qhd-auto", "--window", "1h")
     assert result.exit_code == 0, result.output
     api = matcher.get("/v1/stats", params={"cluster": "qhd-auto", "window": "1h"},
@@ -63,6 +65,7 @@ def test_stats_shows_the_numbers_of_the_api(matcher, t0):  # type: ignore[no-unt
     p50, p95, p99 = (api["latency"][k] for k in ("p50_s", "p95_s", "p99_s"))
     assert row(out, "order → proposal p50 / p95 / p99") == (
         f"{p50:.2f} s / {p95:.2f} s / {p99:.2f} s (n=2)")
+    assert row(out, "work in production") == "1 step · 4.0 h"
     assert row(out, "work completed") == "1 order · 1 step · 6.0 h"
     assert re.search(r"no_capable_machine\s*│\s*1", out)
     assert run["id"] in out  # the latest runs

@@ -105,6 +105,14 @@ def accepted(*, step_id: str = "stp-1", window_id: str = "win-1", order_id: str 
                                   factory_name="Haigang Precision", price=price)
 
 
+def started(*, step_id: str = "stp-1", window_id: str = "win-1", order_id: str = "ord-1",
+            hours: float = 6.0, at: datetime | None = None) -> ev.ReservationStarted:
+    return ev.ReservationStarted(cluster_id=CLUSTER, order_id=order_id, step_id=step_id,
+                                 window_id=window_id, hours=hours,
+                                 reservation_id=f"res-{step_id}", factory_id="fac-1",
+                                 started_at=at or datetime.now(UTC))
+
+
 def completed(*, step_id: str = "stp-1", window_id: str = "win-1", order_id: str = "ord-1",
               hours: float = 6.0, at: datetime | None = None) -> ev.ReservationCompleted:
     done = at or datetime.now(UTC)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -124,10 +125,17 @@ class OrderRow(Base):
     first_proposed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+# the partial index's predicate: started, not completed
+IN_PRODUCTION = text("started_at IS NOT NULL AND completed_at IS NULL")
+
+
 class StepRow(Base):
     __tablename__ = "steps"
     __table_args__ = (Index("ix_steps_cluster_status", "cluster_id", "status"),
-                      Index("ix_steps_completed_at", "completed_at"))
+                      Index("ix_steps_completed_at", "completed_at"),
+                      # the work in production now: a few rows, however many ever were
+                      Index("ix_steps_in_production", "status", "started_at",
+                            sqlite_where=IN_PRODUCTION, postgresql_where=IN_PRODUCTION))
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
@@ -148,6 +156,7 @@ class StepRow(Base):
     excluded_windows: Mapped[list[str]] = mapped_column(JSON)
     match_run_id: Mapped[str | None] = mapped_column(Id)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the work started
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the work done
 
 

@@ -280,7 +280,8 @@ def _step(row: Any) -> StepState:
         quantity=row.quantity, hours=row.hours, after=list(row.after_ids), status=row.status,
         window_id=row.window_id, price=row.price, transport_km=row.transport_km,
         reason=row.reason, detail=row.detail, excluded_windows=list(row.excluded_windows),
-        match_run_id=row.match_run_id, completed_at=row.completed_at)
+        match_run_id=row.match_run_id, started_at=row.started_at,
+        completed_at=row.completed_at)
 
 
 class SqlConsumerOffsets:
@@ -404,7 +405,7 @@ def _step_state(s: StepState, at: datetime) -> dict[str, Any]:
     return {"status": s.status, "window_id": s.window_id, "price": s.price,
             "transport_km": s.transport_km, "reason": s.reason, "detail": s.detail,
             "excluded_windows": list(s.excluded_windows), "match_run_id": s.match_run_id,
-            "completed_at": s.completed_at, "updated_at": at}
+            "started_at": s.started_at, "completed_at": s.completed_at, "updated_at": at}
 
 
 def _step_values(s: StepState, at: datetime) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from services.matcher.adapters.orm import (
+    IN_PRODUCTION,
     FactoryRow,
     MatchRunRow,
     OrderRow,
@@ -17,8 +18,8 @@ from services.matcher.adapters.orm import (
     StepRow,
     WindowRow,
 )
-from services.matcher.domain.readmodel import PLACED
-from services.matcher.domain.stats import Completed, Outcome, RunSummary
+from services.matcher.domain.readmodel import ACCEPTED, PLACED
+from services.matcher.domain.stats import Completed, InProduction, Outcome, RunSummary
 
 
 class SqlStats:
@@ -92,6 +93,16 @@ class SqlStats:
         count, hours = self.session.execute(steps).one()
         orders = self.session.scalar(select(func.count()).select_from(done))
         return Completed(steps=int(count), hours=float(hours), orders=int(orders or 0))
+
+    def in_production(self, *, cluster_id: str | None, until: datetime) -> InProduction:
+        """Accepted steps whose work started by ``until`` and is not completed, and their
+        hours (a started step of a cancelled order is not)."""
+        query = _in_cluster(
+            select(func.count(), func.coalesce(func.sum(StepRow.hours), 0.0)).where(
+                IN_PRODUCTION, StepRow.started_at <= until, StepRow.status == ACCEPTED),
+            StepRow, cluster_id)
+        count, hours = self.session.execute(query).one()
+        return InProduction(steps=int(count), hours=float(hours))
 
     def runs(self, *, cluster_id: str | None, since: datetime, until: datetime,
              limit: int | None = None) -> list[RunSummary]:

@@ -5,8 +5,9 @@
 rejects, a supplier declines or a hold expires (that window is then excluded for the step).
 ``cancelled`` (the buyer cancelled the order) is final: reachable from every other status, it is
 never planned again and its hours count nowhere; later reservation events leave it alone.
-An accepted step records when its supplier completed the work (``complete``): it stays
-accepted and pinned, and the operator's statistics count it as done.
+An accepted step records when its supplier started and completed the work (``start``,
+``complete``): it stays accepted and pinned, and the operator's statistics count it as in
+production, then as done.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class StepState:
     detail: str | None = None
     excluded_windows: list[str] = field(default_factory=list)
     match_run_id: str | None = None
+    started_at: datetime | None = None  # the supplier started the work (accepted only)
     completed_at: datetime | None = None  # the supplier completed the work (accepted only)
 
     def propose(self, *, window_id: str, price: float, transport_km: float, run_id: str) -> None:
@@ -88,11 +90,22 @@ class StepState:
         self.status, self.window_id, self.price = ACCEPTED, window_id, price
         self.reason = self.detail = None
 
-    def complete(self, *, window_id: str, at: datetime) -> bool:
-        """The supplier completed the work of the accepted hours on ``window_id``; whether
-        that changed the step (not for a step accepted elsewhere, cancelled, or done)."""
+    def start(self, *, window_id: str, at: datetime) -> bool:
+        """The supplier started the work of the accepted hours on ``window_id``; whether that
+        changed the step (not for a step accepted elsewhere, cancelled, started or done)."""
+        if (self.status != ACCEPTED or self.window_id != window_id or self.started_at
+                or self.completed_at):
+            return False
+        self.started_at = at
+        return True
+
+    def complete(self, *, window_id: str, at: datetime, started_at: datetime) -> bool:
+        """The supplier completed the work of the accepted hours on ``window_id``, started at
+        ``started_at`` (if that was not heard of); whether that changed the step (not for a
+        step accepted elsewhere, cancelled, or done)."""
         if self.status != ACCEPTED or self.window_id != window_id or self.completed_at:
             return False
+        self.started_at = self.started_at or started_at
         self.completed_at = at
         return True
 

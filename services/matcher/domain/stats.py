@@ -149,6 +149,15 @@ class Completed:
 
 
 @dataclass(frozen=True)
+class InProduction:
+    """Work the suppliers reported started and not yet completed: steps, their machine
+    hours."""
+
+    steps: int = 0
+    hours: float = 0.0
+
+
+@dataclass(frozen=True)
 class RunSummary:
     id: str
     cluster_id: str

@@ -271,11 +271,20 @@ def on_reservation_accepted(p: ev.ReservationAccepted, uow: UnitOfWork) -> None:
         uow.read_model.save_step(step)
 
 
+def on_reservation_started(p: ev.ReservationStarted, uow: UnitOfWork) -> None:
+    """The supplier started the step's work: in production for the operator's statistics; the
+    step stays accepted on its window (plans do not change)."""
+    step = _step(p, uow)
+    if step is not None and step.start(window_id=p.window_id, at=p.started_at):
+        uow.read_model.save_step(step)
+
+
 def on_reservation_completed(p: ev.ReservationCompleted, uow: UnitOfWork) -> None:
     """The supplier completed the step's work: recorded for the operator's statistics; the
     step stays accepted on its window (plans do not change)."""
     step = _step(p, uow)
-    if step is not None and step.complete(window_id=p.window_id, at=p.completed_at):
+    if step is not None and step.complete(window_id=p.window_id, at=p.completed_at,
+                                          started_at=p.started_at):
         uow.read_model.save_step(step)
 
 
@@ -395,6 +404,7 @@ EVENT_HANDLERS: dict[type[EventPayload], Callable[[Any, UnitOfWork], object]] = 
     ev.OrderCancelled: on_order_cancelled,
     ev.ReservationHeld: on_reservation_held,
     ev.ReservationAccepted: on_reservation_accepted,
+    ev.ReservationStarted: on_reservation_started,
     ev.ReservationCompleted: on_reservation_completed,
     ev.ReservationRejected: on_reservation_rejected,
     ev.ReservationDeclined: on_reservation_declined,
@@ -408,13 +418,13 @@ EVENT_HANDLERS: dict[type[EventPayload], Callable[[Any, UnitOfWork], object]] = 
 # Events whose effect commutes with a match run solved meanwhile (planning.py): new orders (not
 # in the run's batch), holds and acceptances (placed steps stay on their windows), and
 # capacity given back by a refusal, decline or release (the plan stays feasible; a changed
-# step of the batch is caught by comparing the batch's steps), completed work (the step stays
-# accepted where it is). Every other event bumps the cluster's plan epoch, and a run that
+# step of the batch is caught by comparing the batch's steps), work started or completed (the
+# step stays accepted where it is). Every other event bumps the cluster's plan epoch, and a run that
 # solved across it plans again.
 KEEPS_PLANS: frozenset[type[EventPayload]] = frozenset({
     ev.OrderSubmitted, ev.ReservationHeld, ev.ReservationAccepted, ev.ReservationRejected,
     ev.ReservationDeclined, ev.ReservationExpired, ev.ReservationReleased, ev.MachineAdded,
-    ev.ReservationCompleted})
+    ev.ReservationStarted, ev.ReservationCompleted})
 # a match run's outcomes: what its events tell, the run that made them knew already
 RUN_OUTCOMES = (ev.AllocationProposed, ev.StepUnplaced)
 # returned by a handler that found nothing to do (this instance's own plan, read back)

@@ -24,6 +24,7 @@ class Report:
     offered_hours: float
     placed_hours: float
     completed: stats.Completed
+    in_production: stats.InProduction
     runs_total: int
     recent_runs: list[stats.RunSummary]
 
@@ -60,6 +61,7 @@ def report(*, uow: UnitOfWork, cluster_id: str | None, window: timedelta,
             steps=stats.step_totals(q.outcomes(**span)),
             latency=stats.latency([s for _, s in q.first_proposals(**span)]),
             offered_hours=offered, placed_hours=placed, completed=q.completed(**span),
+            in_production=q.in_production(cluster_id=cluster_id, until=until),
             runs_total=q.run_count(**span),
             recent_runs=q.runs(**span, limit=RECENT_RUNS))
 

@@ -19,7 +19,7 @@ from services.matcher.domain.readmodel import (
     WindowRecord,
 )
 from services.matcher.domain.runs import MatchRun
-from services.matcher.domain.stats import Completed, Outcome, RunSummary
+from services.matcher.domain.stats import Completed, InProduction, Outcome, RunSummary
 from shared.events import Envelope
 
 
@@ -109,6 +109,7 @@ class StatsQueries(Protocol):
                   until: datetime) -> Completed: ...
     def runs(self, *, cluster_id: str | None, since: datetime, until: datetime,
              limit: int | None = None) -> list[RunSummary]: ...
+    def in_production(self, *, cluster_id: str | None, until: datetime) -> InProduction: ...
     def run_count(self, *, cluster_id: str | None, since: datetime, until: datetime) -> int: ...
 
 

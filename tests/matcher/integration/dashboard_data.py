@@ -60,13 +60,13 @@ def feed_busy_hour(app: FastAPI, *, t0: datetime, now: datetime, seed: int = 7) 
                                   options=options, trigger=INTERVAL, now=run_at)
             runs += 1
         run_at += RUN_EVERY
-    # every third placed step accepted and its work completed: the "Orders completed" card
+    # every third placed step accepted and its work completed: the "Orders completed" card;
+    # every third after it accepted and started: the "In production" card
     for n, (step_id, step) in enumerate(sorted(steps(app).items())):
-        if step["window_id"] and n % 3 == 0:
-            order_id = step_id.replace("stp-", "ord-")
-            feed_at(app, e.accepted(step_id=step_id, window_id=step["window_id"],
-                                    order_id=order_id), now - timedelta(minutes=10))
-            feed_at(app, e.completed(step_id=step_id, window_id=step["window_id"],
-                                     order_id=order_id, at=now - timedelta(minutes=5)),
-                    now - timedelta(minutes=5))
+        if step["window_id"] and n % 3 in (0, 1):
+            ref = {"step_id": step_id, "window_id": step["window_id"],
+                   "order_id": step_id.replace("stp-", "ord-")}
+            feed_at(app, e.accepted(**ref), now - timedelta(minutes=10))
+            at = now - timedelta(minutes=5)
+            feed_at(app, (e.completed if n % 3 == 0 else e.started)(**ref, at=at), at)
     return runs

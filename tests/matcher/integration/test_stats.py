@@ -105,6 +105,39 @@ def test_completed_work_counts_steps_hours_and_whole_orders(client, t0):  # type
     assert hour["placed_hours"] == stats(client)["placed_hours"] == 14.0  # still accepted
 
 
+def test_work_in_production_is_started_and_not_completed(client, t0):  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    sc.feed_scenario(client.app, t0, now)
+    feed(client.app, e.order_submitted(t0, "ord-4", step_ids=("stp-4a", "stp-4b"), hours=2.0))
+    plan_now(client)
+    placed = {sid: s["window_id"] for sid, s in steps(client.app).items() if s["window_id"]}
+    hours = {"stp-1": 6.0, "stp-2": 4.0, "stp-4a": 2.0, "stp-4b": 2.0}
+    order = {"stp-1": "ord-1", "stp-2": "ord-2", "stp-4a": "ord-4", "stp-4b": "ord-4"}
+    for sid, window in placed.items():
+        feed(client.app, e.accepted(step_id=sid, window_id=window, order_id=order[sid],
+                                    hours=hours[sid]))
+
+    def report(sid: str, event) -> None:  # type: ignore[no-untyped-def]
+        feed(client.app, event(step_id=sid, window_id=placed[sid], order_id=order[sid],
+                               hours=hours[sid]))
+
+    def in_production() -> tuple[int, float]:
+        body = stats(client, window="1h")
+        return body["steps_in_production"], body["in_production_hours"]
+
+    assert in_production() == (0, 0.0)  # accepted, not started
+    for sid in ("stp-1", "stp-4a", "stp-2"):
+        report(sid, e.started)
+    assert in_production() == (3, 12.0)
+    # the buyer's cancel crossed the start: the step is cancelled, not in production
+    feed(client.app, e.order_cancelled("ord-2", step_ids=("stp-2",)))
+    assert in_production() == (2, 8.0)
+    report("stp-4a", e.completed)
+    report("stp-4b", e.completed)  # completed without a reported start: never in production
+    assert in_production() == (1, 6.0)
+    assert stats(client, window="1h")["steps_completed"] == 2
+
+
 def test_the_window_and_the_cluster_filter(client, t0):  # type: ignore[no-untyped-def]
     now = datetime.now(UTC)
     for p in sc.capacity(t0):

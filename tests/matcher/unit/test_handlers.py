@@ -45,8 +45,11 @@ def test_the_work_on_accepted_hours_leaves_the_step_pinned(uow):  # type: ignore
            "factory_id": "fac-1"}
     feed(uow, ev.ReservationAccepted(**ref, factory_name="Haigang", price=1085.58))
     epoch = uow.read_model.epochs.get(e.CLUSTER)
-    started = ev.ReservationStarted(**ref, started_at=NOW)
-    assert handle_event(*e.envelope(started), uow=uow) is False  # only offsets move
+    feed(uow, ev.ReservationStarted(**(ref | {"window_id": "win-9"}), started_at=NOW))
+    assert uow.read_model.steps["stp-1"].started_at is None  # not where it is accepted
+    feed(uow, ev.ReservationStarted(**ref, started_at=NOW))
+    assert uow.read_model.steps["stp-1"].started_at == NOW  # in production for the operator
+    assert uow.read_model.epochs.get(e.CLUSTER) == epoch  # plans stay valid
     done = NOW + timedelta(hours=6)
     elsewhere = ev.ReservationCompleted(**(ref | {"window_id": "win-9"}), started_at=NOW,
                                         completed_at=done)
@@ -55,8 +58,17 @@ def test_the_work_on_accepted_hours_leaves_the_step_pinned(uow):  # type: ignore
     feed(uow, ev.ReservationCompleted(**ref, started_at=NOW, completed_at=done))
     step = uow.read_model.steps["stp-1"]
     assert (step.status, step.window_id, step.match_run_id) == ("accepted", "win-1", run.id)
-    assert step.completed_at == done  # counted in the operator's statistics
+    assert (step.started_at, step.completed_at) == (NOW, done)  # counted as done
     assert uow.read_model.epochs.get(e.CLUSTER) == epoch  # plans stay valid
+
+
+def test_a_completion_heard_without_its_start_starts_the_step_too(uow):  # type: ignore[no-untyped-def]
+    plan(uow)
+    step = uow.read_model.steps["stp-1"]
+    feed(uow, e.accepted(window_id=step.window_id),
+         e.completed(window_id=step.window_id, at=NOW + timedelta(hours=6)))
+    step = uow.read_model.steps["stp-1"]
+    assert (step.started_at, step.completed_at) == (NOW, NOW + timedelta(hours=6))
 
 
 def test_a_run_proposes_the_step_and_writes_the_events(uow):  # type: ignore[no-untyped-def]

@@ -37,6 +37,8 @@
     setStat("sme_hours", fmt.hours(s.sme_hours));
     setStat("mean_transport_km", fmt.km(s.mean_transport_km));
     setStat("match_runs_total", fmt.int(s.match_runs_total));
+    setStat("steps_in_production", fmt.int(s.steps_in_production));
+    setStat("in_production_hours", fmt.hours(s.in_production_hours));
     setStat("orders_completed", fmt.int(s.orders_completed));
     setStat("steps_completed", fmt.int(s.steps_completed));
     setStat("completed_hours", fmt.hours(s.completed_hours));
