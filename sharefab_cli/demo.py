@@ -7,12 +7,14 @@ APIs with tokens minted like ``sharefab token`` mints them: the operator creates
 verifies tiers, one supplier firm per factory registers it, adds its machines and imports its
 windows as CSV, and a handful of buyers place the orders at ``--rate`` per second. Then the
 suppliers answer the holds: they accept ``--accept`` of them and decline the rest (the matcher
-plans those steps elsewhere), and report the work of ``--complete`` of the orders whose every
-step they accepted started and completed, so the operator's view shows the whole cycle.
+plans those steps elsewhere). Of the orders whose every step they accepted, they report the
+work of the first ``--complete`` started and completed, and the first steps of the others
+started, so the operator's view shows the whole cycle.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
 import uuid
@@ -53,6 +55,8 @@ class Outcome:
     declined: int = 0
     orders_completed: int = 0
     steps_completed: int = 0
+    orders_started: int = 0  # wholly accepted, not completed: their first steps under way
+    steps_started: int = 0
 
 
 def factory_name(i: int, rng: random.Random) -> str:
@@ -202,7 +206,8 @@ def demo(
     accept: Annotated[float, typer.Option(min=0, max=1, help="share of the holds the suppliers "
                                           "accept; they decline the rest")] = 0.9,
     complete: Annotated[float, typer.Option(min=0, max=1, help="share of the wholly accepted "
-                                            "orders whose work is reported done")] = 0.5,
+                                            "orders whose work is reported done; the others' "
+                                            "first steps are reported started")] = 0.5,
 ) -> None:
     """Seed a realistic demo cluster into the running services, then stream orders."""
     with reported():
@@ -221,7 +226,8 @@ def demo(
         _work(run, accept=accept, complete=complete)
         counts = _settle(run, started, settle_s=settle,
                          what="the orders service to hear of the work done",
-                         done=lambda c: c["completed"] >= run.outcome.orders_completed,
+                         done=lambda c: (c["completed"] >= run.outcome.orders_completed
+                                         and c["in_production"] >= run.outcome.orders_started),
                          interval_s=0.5)
         stats = run.matcher.get("/v1/stats", cluster=cluster, window="1h")
         _summary(run, counts, stats)
@@ -267,8 +273,8 @@ def _stream(run: Demo, scenario: dict[str, Any], *, buyers: int, rate: float,
 
 
 def _work(run: Demo, *, accept: float, complete: float) -> None:
-    """The suppliers answer their holds, then report the work of some wholly accepted orders
-    started and completed."""
+    """The suppliers answer their holds, then report the work of ``complete`` of the wholly
+    accepted orders started and completed, and the first steps of the others started."""
     rng = random.Random(run.seed + 1)
     holds = run.held()
     accepted: dict[str, list[tuple[ServiceClient, dict[str, Any]]]] = {}
@@ -285,15 +291,22 @@ def _work(run: Demo, *, accept: float, complete: float) -> None:
                     run.outcome.declined += 1
             bar.advance(task)
     whole = sorted(o for o, held in accepted.items() if len(held) == run.outcome.steps[o])
-    chosen = [o for o in whole if rng.random() < complete]
+    done = math.ceil(len(whole) * complete)
     with _progress() as bar:
-        task = bar.add_task("suppliers reporting work done", total=len(chosen))
-        for order_id in chosen:
+        task = bar.add_task("suppliers reporting their work", total=len(whole))
+        for order_id in whole[:done]:
             for supplier, reservation in _in_step_order(accepted[order_id]):
                 supplier.post(f"/v1/reservations/{reservation['id']}/start")
                 supplier.post(f"/v1/reservations/{reservation['id']}/complete")
                 run.outcome.steps_completed += 1
             run.outcome.orders_completed += 1
+            bar.advance(task)
+        for order_id in whole[done:]:  # under way: the steps that come after no other
+            for supplier, reservation in accepted[order_id]:
+                if not (reservation["job"] or {}).get("after"):
+                    supplier.post(f"/v1/reservations/{reservation['id']}/start")
+                    run.outcome.steps_started += 1
+            run.outcome.orders_started += 1
             bar.advance(task)
 
 
@@ -342,6 +355,8 @@ def _summary(run: Demo, counts: Counter[str], stats: dict[str, Any]) -> None:
     table.add_row("holds accepted / declined", f"{o.accepted} / {o.declined}")
     table.add_row("work reported done (orders / steps)",
                   f"{o.orders_completed} / {o.steps_completed}")
+    table.add_row("work under way (orders / steps started)",
+                  f"{o.orders_started} / {o.steps_started}")
     console.print(table)
     for message, n in o.refused.most_common(5):
         console.print(f"[yellow]{n} order(s) refused:[/yellow] {message}")

@@ -25,7 +25,7 @@ def test_demo_then_the_operator_commands(stack):  # type: ignore[no-untyped-def]
     env = {"COLUMNS": "200"}
     demo = runner.invoke(app, ["demo", *urls, "--cluster", "demo-c", "--factories", "12",
                                "--orders", "30", "--rate", "25", "--settle", "90",
-                               "--accept", "1", "--complete", "1"], env=env)
+                               "--accept", "1", "--complete", "0.5"], env=env)
     assert demo.exit_code == 0, demo.output
     assert re.search(r"cluster demo-c: 12 factories, \d+ machines, \d+ idle windows", demo.stdout)
     assert cell(demo.stdout, "orders sent / accepted") == "30 / 30"
@@ -35,8 +35,15 @@ def test_demo_then_the_operator_commands(stack):  # type: ignore[no-untyped-def]
     assert accepted > 0 and declined == 0  # --accept 1
     done, steps_done = map(int, cell(demo.stdout, "work reported done (orders / steps)")
                            .split(" / "))
-    assert 0 < done <= steps_done <= accepted  # --complete 1: every wholly accepted order
+    under_way, steps_started = map(int, cell(
+        demo.stdout, "work under way (orders / steps started)").split(" / "))
+    # --complete 0.5: the first half (rounded up) of the wholly accepted orders done, the
+    # others' first steps started
+    assert 0 < done <= steps_done and done - 1 <= under_way <= done
+    assert under_way <= steps_started and steps_done + steps_started <= accepted
     assert int(cell(demo.stdout, "  orders completed")) == done  # as the orders service says
+    shown_under_way = cell(demo.stdout, "  orders in_production") if under_way else "0"
+    assert int(shown_under_way) == under_way
 
     matcher = ["--matcher-url", stack.config.url("matcher")]
     stats = runner.invoke(app, ["stats", "--cluster", "demo-c", *matcher], env=env)
@@ -45,6 +52,7 @@ def test_demo_then_the_operator_commands(stack):  # type: ignore[no-untyped-def]
     assert int(cell(stats.stdout, "steps placed")) > 0
     assert re.fullmatch(r"\d+ orders? · \d+ steps? · [\d.,]+ h",
                         cell(stats.stdout, "work completed"))
+    assert re.fullmatch(r"\d+ steps? · [\d.,]+ h", cell(stats.stdout, "work in production"))
 
     runs = runner.invoke(app, ["match-runs", "--cluster", "demo-c", *matcher], env=env)
     assert runs.exit_code == 0, runs.output
