@@ -72,33 +72,42 @@ def test_a_step_counts_once_with_its_latest_outcome(client, t0):  # type: ignore
     assert body["match_runs"][0]["id"] == second["id"]  # newest first
 
 
-def test_completed_work_counts_steps_hours_and_whole_orders(client, t0):  # type: ignore[no-untyped-def]
-    now = datetime.now(UTC)
+HOURS = {"stp-1": 6.0, "stp-2": 4.0, "stp-4a": 2.0, "stp-4b": 2.0}  # the placed steps
+ORDER = {"stp-1": "ord-1", "stp-2": "ord-2", "stp-4a": "ord-4", "stp-4b": "ord-4"}
+
+
+def all_accepted(client, t0, now):  # type: ignore[no-untyped-def]
+    """The scenario and ord-4 (two steps) planned, every placed step accepted; answers
+    ``report(event, step_id, at=None)``, which feeds ``e.started`` or ``e.completed`` for it."""
     sc.feed_scenario(client.app, t0, now)
     feed(client.app, e.order_submitted(t0, "ord-4", step_ids=("stp-4a", "stp-4b"), hours=2.0))
     plan_now(client)
     placed = {sid: s["window_id"] for sid, s in steps(client.app).items() if s["window_id"]}
-    assert set(placed) == {"stp-1", "stp-2", "stp-4a", "stp-4b"}  # stp-3: no EDM machine
-    hours = {"stp-1": 6.0, "stp-2": 4.0, "stp-4a": 2.0, "stp-4b": 2.0}
+    assert set(placed) == set(HOURS)  # stp-3: no EDM machine
     for sid, window in placed.items():
-        order = "ord-4" if sid.startswith("stp-4") else f"ord-{sid[-1]}"
-        feed(client.app, e.accepted(step_id=sid, window_id=window, order_id=order,
-                                    hours=hours[sid]))
+        feed(client.app, e.accepted(step_id=sid, window_id=window, order_id=ORDER[sid],
+                                    hours=HOURS[sid]))
+
+    def report(event, sid: str, at: datetime | None = None) -> None:  # type: ignore[no-untyped-def]
+        feed(client.app, event(step_id=sid, window_id=placed[sid], order_id=ORDER[sid],
+                               hours=HOURS[sid], at=at))
+
+    return report
+
+
+def test_completed_work_counts_steps_hours_and_whole_orders(client, t0):  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    report = all_accepted(client, t0, now)
     assert stats(client)["steps_completed"] == 0
-
-    def done(sid: str, order: str, at: datetime | None = None) -> None:
-        feed(client.app, e.completed(step_id=sid, window_id=placed[sid], order_id=order,
-                                     hours=hours[sid], at=at))
-
-    done("stp-1", "ord-1")
-    done("stp-4a", "ord-4")  # ord-4 still has a step to do
-    done("stp-2", "ord-2", at=now - timedelta(hours=3))  # before the 1 h window
+    report(e.completed, "stp-1")
+    report(e.completed, "stp-4a")  # ord-4 still has a step to do
+    report(e.completed, "stp-2", at=now - timedelta(hours=3))  # before the 1 h window
     hour, day = stats(client, window="1h"), stats(client, window="24h")
     assert (hour["steps_completed"], hour["completed_hours"], hour["orders_completed"]) == (
         2, 8.0, 1)
     assert (day["steps_completed"], day["completed_hours"], day["orders_completed"]) == (
         3, 12.0, 2)
-    done("stp-4b", "ord-4")
+    report(e.completed, "stp-4b")
     hour = stats(client, window="1h")
     assert (hour["steps_completed"], hour["completed_hours"], hour["orders_completed"]) == (
         3, 10.0, 2)
@@ -106,20 +115,7 @@ def test_completed_work_counts_steps_hours_and_whole_orders(client, t0):  # type
 
 
 def test_work_in_production_is_started_and_not_completed(client, t0):  # type: ignore[no-untyped-def]
-    now = datetime.now(UTC)
-    sc.feed_scenario(client.app, t0, now)
-    feed(client.app, e.order_submitted(t0, "ord-4", step_ids=("stp-4a", "stp-4b"), hours=2.0))
-    plan_now(client)
-    placed = {sid: s["window_id"] for sid, s in steps(client.app).items() if s["window_id"]}
-    hours = {"stp-1": 6.0, "stp-2": 4.0, "stp-4a": 2.0, "stp-4b": 2.0}
-    order = {"stp-1": "ord-1", "stp-2": "ord-2", "stp-4a": "ord-4", "stp-4b": "ord-4"}
-    for sid, window in placed.items():
-        feed(client.app, e.accepted(step_id=sid, window_id=window, order_id=order[sid],
-                                    hours=hours[sid]))
-
-    def report(sid: str, event) -> None:  # type: ignore[no-untyped-def]
-        feed(client.app, event(step_id=sid, window_id=placed[sid], order_id=order[sid],
-                               hours=hours[sid]))
+    report = all_accepted(client, t0, datetime.now(UTC))
 
     def in_production() -> tuple[int, float]:
         body = stats(client, window="1h")
@@ -127,13 +123,13 @@ def test_work_in_production_is_started_and_not_completed(client, t0):  # type: i
 
     assert in_production() == (0, 0.0)  # accepted, not started
     for sid in ("stp-1", "stp-4a", "stp-2"):
-        report(sid, e.started)
+        report(e.started, sid)
     assert in_production() == (3, 12.0)
     # the buyer's cancel crossed the start: the step is cancelled, not in production
     feed(client.app, e.order_cancelled("ord-2", step_ids=("stp-2",)))
     assert in_production() == (2, 8.0)
-    report("stp-4a", e.completed)
-    report("stp-4b", e.completed)  # completed without a reported start: never in production
+    report(e.completed, "stp-4a")
+    report(e.completed, "stp-4b")  # completed without a reported start: never in production
     assert in_production() == (1, 6.0)
     assert stats(client, window="1h")["steps_completed"] == 2
 
