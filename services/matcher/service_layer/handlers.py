@@ -419,8 +419,8 @@ EVENT_HANDLERS: dict[type[EventPayload], Callable[[Any, UnitOfWork], object]] = 
 # in the run's batch), holds and acceptances (placed steps stay on their windows), and
 # capacity given back by a refusal, decline or release (the plan stays feasible; a changed
 # step of the batch is caught by comparing the batch's steps), work started or completed (the
-# step stays accepted where it is). Every other event bumps the cluster's plan epoch, and a run that
-# solved across it plans again.
+# step stays accepted where it is). Every other event bumps the cluster's plan epoch, and a
+# run that solved across it plans again.
 KEEPS_PLANS: frozenset[type[EventPayload]] = frozenset({
     ev.OrderSubmitted, ev.ReservationHeld, ev.ReservationAccepted, ev.ReservationRejected,
     ev.ReservationDeclined, ev.ReservationExpired, ev.ReservationReleased, ev.MachineAdded,
