@@ -263,11 +263,15 @@ def list_reservations(
     production: Annotated[s.Production | None, Query(
         description="the work on accepted hours: not_started (to do), started, completed")
     ] = None,
+    ready: Annotated[bool | None, Query(
+        description="true: accepted hours whose work may start now (not started, nothing in "
+        "waiting_for); false: accepted hours not started that still wait for other steps")
+    ] = None,
 ) -> s.ReservationsPublic:
     """A supplier's own reservations; every reservation for the operator."""
     page = views.list_reservations(actor(p), uow, status=status and Status(status),
                                    cursor=cursor, limit=limit, factory_id=factory_id,
-                                   order_id=order_id, production=production)
+                                   order_id=order_id, production=production, ready=ready)
     return out(s.ReservationsPublic, page)
 
 

@@ -100,23 +100,48 @@ def get_window(actor: Actor, window_id: str, uow: CapacityUnitOfWork) -> Window:
 
 def list_reservations(actor: Actor, uow: CapacityUnitOfWork, *, status: Status | None,
                       cursor: str | None, limit: int, factory_id: str | None = None,
-                      order_id: str | None = None,
-                      production: str | None = None) -> Page[ReservationRead]:
+                      order_id: str | None = None, production: str | None = None,
+                      ready: bool | None = None) -> Page[ReservationRead]:
     """The caller's reservations (every one for the operator), by id; ``factory_id`` (one of
-    the caller's factories: another firm's reads as unknown), ``order_id`` and ``production``
-    (the work on accepted hours: not_started, started, completed) narrow them. Each says
+    the caller's factories: another firm's reads as unknown), ``order_id``, ``production``
+    (the work on accepted hours: not_started, started, completed) and ``ready`` (work not
+    started that may start now, or that still waits for other steps) narrow them. Each says
     which of its order's steps its work still waits for."""
+    if ready is not None and production not in (None, "not_started"):
+        raise InvalidInput("ready", "only work not started is ready or not; leave out "
+                           f"production={production} or ready", source="query")
     with uow:
         if factory_id is not None:
             factory = uow.factories.get(factory_id)
             if factory is None or not factory.is_visible_to(actor):
                 raise InvalidInput("factory_id", f"unknown factory {factory_id!r}",
                                    source="query")
-        page = _page(lambda n: uow.reservations.page(
-            firm_id=_firm_filter(actor), status=status, after=cursor, limit=n,
-            factory_id=factory_id, order_id=order_id, production=production), limit,
-            lambda r: r.id)
-        return Page(as_read(uow, page.items), page.next_cursor)
+
+        def fetch(n: int, after: str | None) -> list[ReservationRead]:
+            return as_read(uow, uow.reservations.page(
+                firm_id=_firm_filter(actor), status=status, after=after, limit=n,
+                factory_id=factory_id, order_id=order_id,
+                production="not_started" if ready is not None else production))
+
+        if ready is None:
+            return _page(lambda n: fetch(n, cursor), limit, lambda r: r.id)
+        return _page(lambda n: _kept(fetch, n, cursor, keep=lambda r: (not r.waiting_for) == ready),
+                     limit, lambda r: r.id)
+
+
+def _kept(fetch: Callable[[int, str | None], list[ReservationRead]], n: int,
+          after: str | None, *, keep: Callable[[ReservationRead], bool]
+          ) -> list[ReservationRead]:
+    """Up to ``n`` rows after ``after`` that ``keep`` keeps, read ``n`` at a time (a filter the
+    database cannot apply; the next page starts after the last row shown)."""
+    kept: list[ReservationRead] = []
+    while len(kept) < n:
+        rows = fetch(n, after)
+        kept += [r for r in rows if keep(r)]
+        if len(rows) < n:
+            break
+        after = rows[-1].id
+    return kept[:n]
 
 
 def get_reservation(actor: Actor, reservation_id: str, uow: CapacityUnitOfWork

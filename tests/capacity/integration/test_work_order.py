@@ -86,3 +86,48 @@ def test_holds_made_before_proposals_named_steps_are_not_held_back(
     [mill] = _mine(client, SUP).values()
     _post(client, mill["id"], "accept", SUP)
     assert _post(client, mill["id"], "start", SUP)["production"] == "started"
+
+
+def _ready(client: TestClient, headers: dict, ready: bool, **params: str) -> list[str]:
+    """Step ids of every page of ``?ready=``, one reservation per page, sorted (reservation ids
+    made in one millisecond need not sort in the order they were made)."""
+    steps: list[str] = []
+    cursor = None
+    while True:
+        page = client.get("/v1/reservations", headers=headers, params={
+            "ready": str(ready).lower(), "limit": "1", **params,
+            **({"cursor": cursor} if cursor else {})})
+        assert page.status_code == 200, page.text
+        steps += [r["step_id"] for r in page.json()["items"]]
+        if not (cursor := page.json()["next_cursor"]):
+            assert len(set(steps)) == len(steps)  # nothing twice
+            return sorted(steps)
+
+
+def test_a_supplier_lists_the_work_it_may_start_now(app: FastAPI, client: TestClient) -> None:
+    create_cluster(client)
+    site = build_site(client, windows=2)
+    feed_jobs(app, "ord-7",
+              JobStep("stp-a", "cut", site.window_ids[0], 2.0),
+              JobStep("stp-b", "mill", site.window_ids[0], 2.0, after=("stp-a",)),
+              JobStep("stp-c", "drill", site.window_ids[1], 2.0, after=("stp-a",)),
+              JobStep("stp-d", "coat", site.window_ids[1], 2.0, after=("stp-b", "stp-c")))
+    assert _ready(client, SUP, True) == []  # held hours are not work to start
+    ids = {step: r["id"] for step, r in _mine(client, SUP).items()}
+    for rid in ids.values():
+        _post(client, rid, "accept", SUP)
+    # one per page: the pages skip what the filter leaves out
+    assert (_ready(client, SUP, True), _ready(client, SUP, False)) == (
+        ["stp-a"], ["stp-b", "stp-c", "stp-d"])
+    _post(client, ids["stp-a"], "complete", SUP)
+    assert (_ready(client, SUP, True), _ready(client, SUP, False)) == (
+        ["stp-b", "stp-c"], ["stp-d"])
+    _post(client, ids["stp-b"], "start", SUP)  # started: no longer work to start
+    assert (_ready(client, SUP, True), _ready(client, SUP, False)) == (["stp-c"], ["stp-d"])
+    assert _ready(client, SUP2, True) == []  # another firm's work is not listed
+
+    refused = client.get("/v1/reservations", headers=SUP,
+                         params={"ready": "true", "production": "completed"})
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == PROBLEM
+    assert "ready" in refused.text
