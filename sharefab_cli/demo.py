@@ -156,17 +156,9 @@ class Demo:
 
     def held(self) -> list[tuple[ServiceClient, dict[str, Any]]]:
         """Each supplier's held reservations of this run's orders."""
-        found = []
-        for supplier in self.suppliers:
-            cursor = None
-            while True:
-                page = supplier.get("/v1/reservations", status="held", limit=200,
-                                    cursor=cursor)
-                found += [(supplier, r) for r in page["items"]
-                          if r["order_id"] in self.outcome.steps]
-                if not (cursor := page["next_cursor"]):
-                    break
-        return found
+        return [(supplier, r) for supplier in self.suppliers
+                for r in supplier.items("/v1/reservations", status="held", limit=200)
+                if r["order_id"] in self.outcome.steps]
 
     def answer(self, supplier: ServiceClient, reservation: dict[str, Any], *,
                accept: bool) -> bool:
@@ -178,14 +170,8 @@ class Demo:
 
     def statuses(self, since: datetime) -> Counter[str]:
         """Status → count of this cluster's orders created since ``since`` (operator view)."""
-        counts: Counter[str] = Counter()
-        cursor = None
-        while True:
-            page = self.orders.get("/v1/orders", cluster_id=self.cluster, limit=200,
-                                   created_from=since.isoformat(), cursor=cursor)
-            counts.update(o["status"] for o in page["items"])
-            if not (cursor := page["next_cursor"]):
-                return counts
+        return Counter(o["status"] for o in self.orders.items(
+            "/v1/orders", cluster_id=self.cluster, limit=200, created_from=since.isoformat()))
 
 
 def demo(
@@ -303,7 +289,7 @@ def _work(run: Demo, *, accept: float, complete: float) -> None:
             bar.advance(task)
         for order_id in whole[done:]:  # under way: the steps that come after no other
             for supplier, reservation in accepted[order_id]:
-                if not (reservation["job"] or {}).get("after"):
+                if not _preceding(reservation):
                     supplier.post(f"/v1/reservations/{reservation['id']}/start")
                     run.outcome.steps_started += 1
             run.outcome.orders_started += 1
@@ -315,10 +301,14 @@ def _in_step_order(work: list[tuple[ServiceClient, dict[str, Any]]]
     """An order's reservations with each after the steps its job comes after: capacity takes
     work reported in that order only."""
     by_step = {r["step_id"]: (supplier, r) for supplier, r in work}
-    graph = {step: {p["step_id"] for p in (r["job"] or {}).get("after", [])}
-             for step, (_, r) in by_step.items()}
+    graph = {step: _preceding(r) for step, (_, r) in by_step.items()}
     return [by_step[step] for step in TopologicalSorter(graph).static_order()
             if step in by_step]
+
+
+def _preceding(reservation: dict[str, Any]) -> set[str]:
+    """The ids of the steps a reservation's job comes after (none for a job not described)."""
+    return {p["step_id"] for p in (reservation["job"] or {}).get("after", [])}
 
 
 def _settle(run: Demo, since: datetime, *, settle_s: float, what: str,

@@ -4,7 +4,7 @@ a request it rejects. Commands print the sentence and exit non-zero — never a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -68,6 +68,15 @@ class ServiceClient:
     def get(self, path: str, **params: Any) -> Any:
         clean = {k: v for k, v in params.items() if v is not None}
         return self.request("GET", path, params=clean).json()
+
+    def items(self, path: str, **params: Any) -> Iterator[Any]:
+        """Every item of a paged list, following ``next_cursor`` page by page."""
+        cursor = None
+        while True:
+            page = self.get(path, **params, cursor=cursor)
+            yield from page["items"]
+            if not (cursor := page["next_cursor"]):
+                return
 
     def post(self, path: str, body: Any = None, **kwargs: Any) -> Any:
         return self.request("POST", path, json=body, **kwargs).json()
