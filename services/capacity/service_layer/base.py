@@ -50,11 +50,18 @@ class ReservationRead(Reservation):
     waiting_for: list[str] = field(default_factory=list)
 
 
+def completed_steps(uow: CapacityUnitOfWork, reservations: Sequence[Reservation]
+                    ) -> dict[str, set[str]]:
+    """Order id → its completed steps, for the orders of those ``reservations`` whose work
+    waits for any step (one query; none when no reservation waits)."""
+    return uow.reservations.completed_steps(
+        {r.order_id for r in reservations if r.awaited_steps(())})
+
+
 def as_read(uow: CapacityUnitOfWork, reservations: Sequence[Reservation]
             ) -> list[ReservationRead]:
     """``reservations`` with what each waits for, in one query for all their orders."""
-    done = uow.reservations.completed_steps(
-        {r.order_id for r in reservations if r.awaited_steps(())})
+    done = completed_steps(uow, reservations)
     return [ReservationRead(**vars(r), waiting_for=r.awaited_steps(done.get(r.order_id, ())))
             for r in reservations]
 

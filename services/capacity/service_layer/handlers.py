@@ -29,6 +29,7 @@ from services.capacity.service_layer.base import (
     CONSUMER,
     ReservationRead,
     as_read,
+    completed_steps,
     owned_factory,
     retry_on_conflict,
 )
@@ -274,8 +275,8 @@ def _report_work(cmd: commands.ReportWork, uow: CapacityUnitOfWork,
                  action: str) -> ReservationRead:
     with uow:
         reservation, _ = _owned_reservation(uow, cmd.actor, cmd.reservation_id)
-        report(reservation, now=cmd.at, completed_steps=uow.reservations.completed_steps(
-            [reservation.order_id]).get(reservation.order_id, ()))
+        report(reservation, now=cmd.at, completed_steps=completed_steps(
+            uow, [reservation]).get(reservation.order_id, ()))
         uow.reservations.save_production(reservation)
         uow.publish(message(reservation))
         uow.audit.add(audited(cmd.actor, action, "reservation", reservation.id, at=cmd.at,
