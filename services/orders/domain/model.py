@@ -237,9 +237,7 @@ class Order:
 
     def cancel(self, *, now: datetime) -> None:
         """Cancel the order and every step; allowed until production starts."""
-        if self.status not in CANCELLABLE_STATUSES:
-            raise NotCancellable(self.id, self.status)
-        self._check_not_started(NotCancellable)
+        self._check_cancellable(NotCancellable)
         self._move(OrderStatus.CANCELLED, now)
         for step in self.steps:
             step.cancel()
@@ -251,9 +249,7 @@ class Order:
         buyer does when the explanation says a term stands in the way (a distance limit, a
         tier, a due date). Possible as long as cancelling is (NotRevisable); new terms must
         pass every rule (InvalidOrder) and change something (NothingToRevise)."""
-        if self.status not in CANCELLABLE_STATUSES:
-            raise NotRevisable(self.id, self.status)
-        self._check_not_started(NotRevisable)
+        self._check_cancellable(NotRevisable)
         terms = replace(self.terms, **changes)  # type: ignore[arg-type]
         if terms == self.terms:
             raise NothingToRevise(f"the revision leaves every term of order {self.id} as it is")
@@ -275,7 +271,11 @@ class Order:
         return self._apply(
             {step_id: lambda s: s.complete(window_id, started_at=started_at, at=at)}, now)
 
-    def _check_not_started(self, error: type[NotCancellable]) -> None:
+    def _check_cancellable(self, error: type[NotCancellable]) -> None:
+        """Until production starts: by the order's status, and by its steps (an unplaced or
+        partially allocated order may hold a started step)."""
+        if self.status not in CANCELLABLE_STATUSES:
+            raise error(self.id, self.status)
         started = [s.key for s in self.steps if s.status in STARTED]
         if started:
             raise error(self.id, self.status, started=started)
