@@ -288,8 +288,7 @@ class ReservationRepository(_Repository):
         if not ids:
             return {}
         query = sa.select(ReservationRow.order_id, ReservationRow.step_id).where(
-            ReservationRow.order_id.in_(ids), ReservationRow.status == Status.ACCEPTED.value,
-            ReservationRow.completed_at.is_not(None))
+            ReservationRow.order_id.in_(ids), *_WORK_DONE)
         found: dict[str, set[str]] = {}
         for order_id, step_id in self.session.execute(query):
             found.setdefault(order_id, set()).add(step_id)
@@ -301,9 +300,7 @@ class ReservationRepository(_Repository):
         if not ids:
             return {}
         query = (sa.select(ReservationRow.window_id, sa.func.sum(ReservationRow.hours))
-                 .where(ReservationRow.window_id.in_(ids),
-                        ReservationRow.status == Status.ACCEPTED.value,
-                        ReservationRow.completed_at.is_not(None))
+                 .where(ReservationRow.window_id.in_(ids), *_WORK_DONE)
                  .group_by(ReservationRow.window_id))
         return {window_id: float(hours) for window_id, hours in self.session.execute(query)}
 
@@ -341,6 +338,9 @@ class ReservationRepository(_Repository):
         return [_reservation(r) for r in self.session.scalars(query)]
 
 
+# accepted hours whose work is reported completed
+_WORK_DONE = (ReservationRow.status == Status.ACCEPTED.value,
+              ReservationRow.completed_at.is_not(None))
 # Reservation.production as a filter
 _PRODUCTION = {
     "not_started": (ReservationRow.status == Status.ACCEPTED.value,
