@@ -110,6 +110,10 @@ class LoadResult:
     started_at: float = 0.0
     server_cpu_s: float | None = None  # CPU the measured server used meanwhile, when known
     server_cpu_by_thread_s: dict[str, float] | None = None  # the same, thread by thread
+    # CPU every process on the machine that takes part used meanwhile (the server, the other
+    # services, the broker, the load generator itself), when known
+    cpu_by_process_s: dict[str, float] | None = None
+    cpus: int | None = None  # the machine's cores, to say how many of them were busy
 
     @property
     def requests(self) -> int:
@@ -132,7 +136,21 @@ class LoadResult:
             if self.duration_s else 0.0}) | ({} if self.server_cpu_by_thread_s is None else {
             "server_cpu_ms_per_answer_by_thread": {
                 name: round(1000 * used / max(1, self.requests), 3)
-                for name, used in self.server_cpu_by_thread_s.items()}})
+                for name, used in self.server_cpu_by_thread_s.items()}}) | (
+            {} if self.cpu_by_process_s is None else self._machine())
+
+    def _machine(self) -> dict[str, Any]:
+        """Where the machine's cores went: each process's CPU per answer, and how many cores
+        were busy in all (of ``cpus``); a sum near ``cpus`` means the machine, not one
+        process, set the rate."""
+        by_process = self.cpu_by_process_s or {}
+        busy = sum(by_process.values()) / self.duration_s if self.duration_s else 0.0
+        return {
+            "cpu_ms_per_answer_by_process": {
+                name: round(1000 * used / max(1, self.requests), 3)
+                for name, used in sorted(by_process.items(), key=lambda kv: -kv[1])},
+            "cores_busy": round(busy, 2), "cores": self.cpus,
+        }
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:

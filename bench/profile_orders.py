@@ -36,7 +36,8 @@ def main() -> None:
                 "--rate", "200", "--format", args.format, "--output", args.out,
                 "--nonblocking"],), daemon=True)
             recorder.start()
-            result = throughput.orders_post(stack.config, pid, connections=args.connections,
+            result = throughput.orders_post(stack.config, {"orders": pid},
+                                            connections=args.connections,
                                             duration_s=args.duration, warmup_s=0)
             recorder.join()
             print(f"{result['req_per_s']} req/s; profile in {args.out}")

@@ -69,6 +69,15 @@ def by_thread(result: dict[str, Any]) -> str:
         f"{name} {ms:.3f}" for name, ms in threads.items()) or "not measured")
 
 
+def by_process(result: dict[str, Any]) -> str:
+    """Each process's CPU per answer, busiest first, and how many of the cores were busy."""
+    processes = result.get("cpu_ms_per_answer_by_process") or {}
+    if not processes:
+        return "not measured"
+    return (", ".join(f"{name} {ms:.3f}" for name, ms in processes.items())
+            + f" ms; {result['cores_busy']} of {result['cores']} cores busy")
+
+
 def phase_throughput(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     generator_pinned = throughput.pin(os.getpid(), {1})
     try:
@@ -76,6 +85,7 @@ def phase_throughput(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
         hello = throughput.hello_world(connections=args.connections, duration_s=args.duration,
                                        warmup_s=args.warmup)
         console.print(f"hello world: {hello['req_per_s']:,.1f} req/s")
+        console.print(f"  CPU per answer by process: {by_process(hello)}")
         with tempfile.TemporaryDirectory() as var:
             alone = throughput.orders_alone(Path(var), connections=args.connections,
                                             duration_s=args.duration, warmup_s=args.warmup)
@@ -86,10 +96,12 @@ def phase_throughput(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
             try:
                 cluster_s = throughput.create_cluster(stack.config)
                 orders = throughput.orders_post(
-                    stack.config, stack.procs["orders"].pid, connections=args.connections,
+                    stack.config, {n: p.pid for n, p in stack.procs.items()},
+                    connections=args.connections,
                     duration_s=args.duration, warmup_s=args.warmup)
                 console.print(f"POST /v1/orders: {orders['req_per_s']:,.1f} req/s")
                 console.print(by_thread(orders))
+                console.print(f"  CPU per answer by process: {by_process(orders)}")
                 console.rule("2. POST /v1/orders:batch")
                 batch = throughput.batches(stack.config, count=args.batches, size=1000)
                 console.print(f"batches: {batch['orders_per_s']:,.1f} orders/s")
@@ -211,6 +223,8 @@ def summary_table(report: dict[str, Any]) -> Table:
                       ("orders_post", "POST /v1/orders")):
         table.add_row(f"{name} req/s (server CPU ms per answer)",
                       f"{tp[key]['req_per_s']:,.1f} ({tp[key]['server_cpu_ms_per_answer']})", "")
+    table.add_row("POST /v1/orders, CPU per answer by process", by_process(tp["orders_post"]),
+                  "")
     table.add_row("ratio orders alone / hello", str(tp["ratio_alone"]), "")
     table.add_row("ratio orders / hello", str(tp["ratio"]), "≥ 0.5")
     table.add_row("orders:batch orders/s", f"{batch['orders_per_s']:,.1f}", "≥ 1,000")

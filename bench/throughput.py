@@ -72,19 +72,27 @@ def buyer_headers(n: int) -> list[dict[str, str]]:
         clusters=[CLUSTER]), "Content-Type": "application/json"} for k in range(n)]
 
 
+GENERATOR = "load generator"  # this process, in the CPU by process
+
+
 def measure(targets: list[Target], *, connections: int, duration_s: float,
-            warmup_s: float, pid: int | None = None) -> LoadResult:
+            warmup_s: float, pid: int | None = None, name: str = "server",
+            processes: dict[str, int] | None = None) -> LoadResult:
     """The closed loop's result; with ``pid``, also the CPU seconds that process used during the
-    measured part, in all and by thread."""
+    measured part, in all and by thread, and (by process, ``pid`` as ``name``) those of the
+    load generator and of every other process in ``processes`` (the rest of the system), so
+    the report says how busy the whole machine was."""
     if warmup_s > 0:
         asyncio.run(closed_loop(targets, connections=connections, duration_s=warmup_s))
     if pid is None:
         return asyncio.run(closed_loop(targets, connections=connections, duration_s=duration_s))
     threads = ThreadCpu(pid).start()
-    before = cpu_seconds({"server": pid})["server"]
+    pids = {**(processes or {}), name: pid, GENERATOR: os.getpid()}
+    before = cpu_seconds(pids)
     result = asyncio.run(closed_loop(targets, connections=connections, duration_s=duration_s))
-    return replace(result, server_cpu_s=cpu_seconds({"server": pid})["server"] - before,
-                   server_cpu_by_thread_s=threads.used())
+    used = {process: s - before[process] for process, s in cpu_seconds(pids).items()}
+    return replace(result, server_cpu_s=used[name], server_cpu_by_thread_s=threads.used(),
+                   cpu_by_process_s=used, cpus=os.cpu_count())
 
 
 def result_json(result: LoadResult) -> dict[str, Any]:
@@ -101,7 +109,8 @@ def hello_world(*, connections: int, duration_s: float, warmup_s: float) -> dict
         wait_until(lambda: port_open(port), timeout_s=30, what="the hello-world app")
         pinned = pin(proc.pid, {0})
         result = measure([Target("127.0.0.1", port, "GET", "/")], connections=connections,
-                         duration_s=duration_s, warmup_s=warmup_s, pid=proc.pid)
+                         duration_s=duration_s, warmup_s=warmup_s, pid=proc.pid,
+                         name="hello world")
     finally:
         proc.terminate()
         proc.wait(10)
@@ -118,21 +127,25 @@ def order_body() -> bytes:
                    "quantity": 500, "hours": 6.0, "after": []}]}).encode()
 
 
-def orders_post(config: StackConfig, orders_pid: int, *, connections: int, duration_s: float,
-                warmup_s: float) -> dict[str, Any]:
-    return _orders_post(config.ports["orders"], orders_pid, connections=connections,
-                        duration_s=duration_s, warmup_s=warmup_s)
+def orders_post(config: StackConfig, pids: dict[str, int], *, connections: int,
+                duration_s: float, warmup_s: float) -> dict[str, Any]:
+    """``POST /v1/orders`` in the whole system: ``pids`` are the stack's processes by name
+    (the orders service measured, the others' CPU reported beside it)."""
+    others = {name: pid for name, pid in pids.items() if name != "orders"}
+    return _orders_post(config.ports["orders"], pids["orders"], connections=connections,
+                        duration_s=duration_s, warmup_s=warmup_s, others=others)
 
 
 def _orders_post(port: int, orders_pid: int, *, connections: int, duration_s: float,
-                 warmup_s: float) -> dict[str, Any]:
+                 warmup_s: float, others: dict[str, int] | None = None) -> dict[str, Any]:
     body = order_body()
     targets = [Target("127.0.0.1", port, "POST", "/v1/orders", h, body)
                for h in buyer_headers(connections)]
     pinned = pin(orders_pid, {0})
     try:
         result = measure(targets, connections=connections, duration_s=duration_s,
-                         warmup_s=warmup_s, pid=orders_pid)
+                         warmup_s=warmup_s, pid=orders_pid, name="orders",
+                         processes=others)
     finally:
         pin(orders_pid, all_cpus())
     return {**result_json(result), "pinned_to_cpu0": pinned, "body_bytes": len(body)}

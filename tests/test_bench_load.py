@@ -76,6 +76,21 @@ def test_server_cpu_by_thread_is_reported_per_answer():
         "MainThread": 0.25, "AnyIO worker thread": 0.125}
 
 
+def test_cpu_by_process_says_where_the_machine_went_and_how_many_cores_were_busy():
+    result = LoadResult(duration_s=10.0, connections=32, statuses={201: 10_000},
+                        latencies_s=[0.1] * 10_000, finished_at=[], server_cpu_s=9.0,
+                        cpu_by_process_s={"orders": 9.0, "load generator": 4.0,
+                                          "matcher": 6.5, "broker": 0.5}, cpus=2)
+    report = result.report()
+    assert report["cpu_ms_per_answer_by_process"] == {
+        "orders": 0.9, "matcher": 0.65, "load generator": 0.4, "broker": 0.05}
+    assert list(report["cpu_ms_per_answer_by_process"]) == [
+        "orders", "matcher", "load generator", "broker"]  # busiest first
+    assert (report["cores_busy"], report["cores"]) == (2.0, 2)  # 20 CPU-seconds in 10 s
+    assert "cores_busy" not in LoadResult(
+        duration_s=1.0, connections=1, statuses={}, latencies_s=[], finished_at=[]).report()
+
+
 def test_cpu_by_thread_adds_up_a_pool_names_strangers_and_counts_ended_threads():
     before = {1: 100, 2: 50, 3: 10, 4: 7}
     after = {1: 300, 2: 90, 3: 40, 4: 7, 5: 20}  # 5 started meanwhile, another came and went
