@@ -89,6 +89,9 @@ def stats_tables(s: dict[str, Any]) -> list[Table]:
         ("match runs", f"{s['match_runs_total']:,}"),
         ("work in production", f"{_count(s['steps_in_production'], 'step')} · "
          f"{s['in_production_hours']:,.1f} h"),
+        ("orders at risk",
+         f"{_count(s['orders_at_risk'], 'order')} · {_count(s['steps_at_risk'], 'step')} · "
+         f"{s['at_risk_hours']:,.1f} h accepted"),
         ("work completed", f"{_count(s['orders_completed'], 'order')} · "
          f"{_count(s['steps_completed'], 'step')} · {s['completed_hours']:,.1f} h"),
     ]

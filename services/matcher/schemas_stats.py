@@ -25,6 +25,7 @@ _STATS_EXAMPLE = {
     "mean_transport_km": 18.4, "unplaced_reasons": {"no_capacity": 3, "distance": 1},
     "steps_completed": 31, "completed_hours": 142.5, "orders_completed": 12,
     "steps_in_production": 9, "in_production_hours": 51.0,
+    "orders_at_risk": 1, "steps_at_risk": 2, "at_risk_hours": 10.0,
     "match_runs_total": 118, "match_runs": [_RUN_EXAMPLE],
 }
 
@@ -86,6 +87,13 @@ class StatsPublic(BaseModel):
     steps_in_production: int = Field(description="accepted steps whose supplier reported the "
                                      "work started and not yet completed (at the window's end)")
     in_production_hours: float = Field(description="machine hours of steps_in_production")
+    orders_at_risk: int = Field(description="orders, now, with a step accepted and another "
+                                "unplaced: suppliers committed to work that cannot be "
+                                "completed unless capacity is found or the buyer revises")
+    steps_at_risk: int = Field(description="the accepted steps of orders_at_risk not yet "
+                               "completed")
+    at_risk_hours: float = Field(description="machine hours of steps_at_risk: capacity the "
+                                 "suppliers hold for those orders")
     match_runs_total: int = Field(description="match runs started in the window")
     match_runs: list[StatsRunPublic] = Field(description="the latest runs (at most 10), "
                                              "newest first")

@@ -67,8 +67,23 @@ def test_stats_shows_the_numbers_of_the_api(matcher, t0):  # type: ignore[no-unt
         f"{p50:.2f} s / {p95:.2f} s / {p99:.2f} s (n=2)")
     assert row(out, "work in production") == "1 step · 4.0 h"
     assert row(out, "work completed") == "1 order · 1 step · 6.0 h"
+    assert row(out, "orders at risk") == (
+        "0 orders · 0 steps · 0.0 h accepted")
     assert re.search(r"no_capable_machine\s*│\s*1", out)
     assert run["id"] in out  # the latest runs
+
+
+def test_stats_shows_the_orders_at_risk(matcher, t0):  # type: ignore[no-untyped-def]
+    sc.feed_scenario(matcher.app, t0, datetime.now(UTC))
+    feed(matcher.app, e.order_submitted(t0, "ord-4", step_ids=("stp-4a", "stp-4b"), hours=2.0))
+    plan_now(matcher)
+    ord4 = {"order_id": "ord-4", "hours": 2.0}
+    feed(matcher.app, e.accepted(step_id="stp-4a", **ord4), e.declined(step_id="stp-4b", **ord4))
+    plan_now(matcher)  # the one mill window was declined: stp-4b unplaced
+    result = cli(matcher, "stats")
+    assert result.exit_code == 0, result.output
+    assert row(result.stdout, "orders at risk") == (
+        "1 order · 1 step · 2.0 h accepted")
 
 
 def test_stats_json_is_the_api_answer(matcher, t0):  # type: ignore[no-untyped-def]

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.matcher.domain.readmodel import UNPLACED
 from shared.db import UtcDateTime
 
 Id = String(64)
@@ -125,8 +126,10 @@ class OrderRow(Base):
     first_proposed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
-# the partial index's predicate: started, not completed
+# the partial indexes' predicates: started, not completed; unplaced (literal, not a bound
+# parameter, so that SQLite's planner can match a query's condition to the index's)
 IN_PRODUCTION = text("started_at IS NOT NULL AND completed_at IS NULL")
+UNPLACED_STEP = text(f"status = '{UNPLACED}'")
 
 
 class StepRow(Base):
@@ -135,7 +138,10 @@ class StepRow(Base):
                       Index("ix_steps_completed_at", "completed_at"),
                       # the work in production now: a few rows, however many ever were
                       Index("ix_steps_in_production", "status", "started_at",
-                            sqlite_where=IN_PRODUCTION, postgresql_where=IN_PRODUCTION))
+                            sqlite_where=IN_PRODUCTION, postgresql_where=IN_PRODUCTION),
+                      # the orders with an unplaced step now: a few, however many steps exist
+                      Index("ix_steps_unplaced", "order_id",
+                            sqlite_where=UNPLACED_STEP, postgresql_where=UNPLACED_STEP))
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from services.matcher.adapters.orm import (
     IN_PRODUCTION,
+    UNPLACED_STEP,
     FactoryRow,
     MatchRunRow,
     OrderRow,
@@ -19,7 +20,7 @@ from services.matcher.adapters.orm import (
     WindowRow,
 )
 from services.matcher.domain.readmodel import ACCEPTED, PLACED
-from services.matcher.domain.stats import Completed, InProduction, Outcome, RunSummary
+from services.matcher.domain.stats import AtRisk, Completed, InProduction, Outcome, RunSummary
 
 
 class SqlStats:
@@ -103,6 +104,20 @@ class SqlStats:
             StepRow, cluster_id)
         count, hours = self.session.execute(query).one()
         return InProduction(steps=int(count), hours=float(hours))
+
+    def at_risk(self, *, cluster_id: str | None) -> AtRisk:
+        """Now: orders with an accepted step and an unplaced one, and their accepted steps not
+        completed, with those steps' hours (a cancelled order's steps are neither)."""
+        unplaced = _in_cluster(select(StepRow.order_id).where(UNPLACED_STEP), StepRow,
+                               cluster_id)
+        open_work = StepRow.completed_at.is_(None)
+        query = select(
+            func.count(distinct(StepRow.order_id)),
+            func.coalesce(func.sum(case((open_work, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((open_work, StepRow.hours), else_=0.0)), 0.0),
+        ).where(StepRow.status == ACCEPTED, StepRow.order_id.in_(unplaced))
+        orders, steps, hours = self.session.execute(query).one()
+        return AtRisk(orders=int(orders), steps=int(steps), hours=float(hours))
 
     def runs(self, *, cluster_id: str | None, since: datetime, until: datetime,
              limit: int | None = None) -> list[RunSummary]:

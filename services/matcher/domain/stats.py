@@ -158,6 +158,18 @@ class InProduction:
 
 
 @dataclass(frozen=True)
+class AtRisk:
+    """Orders that cannot be completed as they stand although suppliers committed to them:
+    a step accepted, and another step unplaced (its supplier declined or its window went,
+    and no other window could take it). ``steps`` and ``hours`` are the accepted work of those
+    orders not yet completed: capacity the suppliers hold for them."""
+
+    orders: int = 0
+    steps: int = 0
+    hours: float = 0.0
+
+
+@dataclass(frozen=True)
 class RunSummary:
     id: str
     cluster_id: str

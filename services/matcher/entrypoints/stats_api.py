@@ -88,6 +88,8 @@ def stats_public(*, uow: UnitOfWork, cluster: str | None, window: str) -> StatsP
         steps_completed=r.completed.steps, completed_hours=round(r.completed.hours, 2),
         orders_completed=r.completed.orders, steps_in_production=r.in_production.steps,
         in_production_hours=round(r.in_production.hours, 2),
+        orders_at_risk=r.at_risk.orders, steps_at_risk=r.at_risk.steps,
+        at_risk_hours=round(r.at_risk.hours, 2),
         match_runs_total=r.runs_total,
         match_runs=[StatsRunPublic(id=x.id, cluster_id=x.cluster_id, trigger=x.trigger,
                                    status=x.status, placed_steps=x.placed_steps,

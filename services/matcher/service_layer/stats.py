@@ -25,6 +25,7 @@ class Report:
     placed_hours: float
     completed: stats.Completed
     in_production: stats.InProduction
+    at_risk: stats.AtRisk  # now, whatever the window
     runs_total: int
     recent_runs: list[stats.RunSummary]
 
@@ -62,6 +63,7 @@ def report(*, uow: UnitOfWork, cluster_id: str | None, window: timedelta,
             latency=stats.latency([s for _, s in q.first_proposals(**span)]),
             offered_hours=offered, placed_hours=placed, completed=q.completed(**span),
             in_production=q.in_production(cluster_id=cluster_id, until=until),
+            at_risk=q.at_risk(cluster_id=cluster_id),
             runs_total=q.run_count(**span),
             recent_runs=q.runs(**span, limit=RECENT_RUNS))
 

@@ -19,7 +19,13 @@ from services.matcher.domain.readmodel import (
     WindowRecord,
 )
 from services.matcher.domain.runs import MatchRun
-from services.matcher.domain.stats import Completed, InProduction, Outcome, RunSummary
+from services.matcher.domain.stats import (
+    AtRisk,
+    Completed,
+    InProduction,
+    Outcome,
+    RunSummary,
+)
 from shared.events import Envelope
 
 
@@ -110,6 +116,7 @@ class StatsQueries(Protocol):
     def runs(self, *, cluster_id: str | None, since: datetime, until: datetime,
              limit: int | None = None) -> list[RunSummary]: ...
     def in_production(self, *, cluster_id: str | None, until: datetime) -> InProduction: ...
+    def at_risk(self, *, cluster_id: str | None) -> AtRisk: ...
     def run_count(self, *, cluster_id: str | None, since: datetime, until: datetime) -> int: ...
 
 

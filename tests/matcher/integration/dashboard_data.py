@@ -1,5 +1,6 @@
 """An hour of a busy cluster fed into a matcher app: orders arriving a few at a time and a match
-run every 150 s, with some steps no factory can take (for the dashboard's tests)."""
+run every 150 s, with some steps no factory can take, and one order at risk (for the
+dashboard's tests)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ def capacity(t0: datetime) -> list[ev.EventPayload]:
                   lat=FAC2[0], lon=FAC2[1]),
         e.machine_added("mch-2", factory_id="fac-2", hourly_rate=120.0, process="cnc_turning"),
         e.window_opened(t0, "win-2", machine_id="mch-2", factory_id="fac-2", hours=80.0,
+                        end_h=24 * 6),
+        # the one grinder: the order at risk's steps have nowhere else to go
+        e.machine_added("mch-3", factory_id="fac-2", hourly_rate=140.0, process="grinding"),
+        e.window_opened(t0, "win-3", machine_id="mch-3", factory_id="fac-2", hours=10.0,
                         end_h=24 * 6),
     ]
 
@@ -69,4 +74,23 @@ def feed_busy_hour(app: FastAPI, *, t0: datetime, now: datetime, seed: int = 7) 
             feed_at(app, e.accepted(**ref), now - timedelta(minutes=10))
             at = now - timedelta(minutes=5)
             feed_at(app, (e.completed if n % 3 == 0 else e.started)(**ref, at=at), at)
-    return runs
+    return runs + _order_at_risk(app, t0=t0, now=now, options=options)
+
+
+def _order_at_risk(app: FastAPI, *, t0: datetime, now: datetime,
+                   options: planning.PlanningOptions) -> int:
+    """Two grinding steps placed on the one grinder's window; the first accepted, the second
+    declined and so unplaced by the next run: the "At risk" card. Returns the runs made."""
+    order = e.order_submitted(t0, "ord-risk", steps=[
+        ev.SubmittedStep(step_id=f"stp-risk-{k}", key=f"grind-{k}", process="grinding",
+                         material="steel", quantity=50, hours=3.0, after=[]) for k in "ab"])
+    feed_at(app, order, now - timedelta(minutes=1.5, seconds=2))
+    for minutes_ago in (1.5, 0.5):
+        planning.plan_cluster(e.CLUSTER, uow=app.state.runtime.uow_factory(), options=options,
+                              trigger=INTERVAL, now=now - timedelta(minutes=minutes_ago))
+        if minutes_ago == 1.5:
+            ref = {"order_id": "ord-risk", "window_id": "win-3", "hours": 3.0}
+            feed_at(app, e.accepted(step_id="stp-risk-a", **ref), now - timedelta(minutes=1))
+            feed_at(app, e.declined(step_id="stp-risk-b", **ref), now - timedelta(minutes=1))
+    assert steps(app)["stp-risk-b"]["status"] == "unplaced"
+    return 2

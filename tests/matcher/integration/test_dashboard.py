@@ -122,6 +122,7 @@ def test_the_numbers_on_screen_are_those_of_v1_stats(served):  # type: ignore[no
                           for r in page.query_selector_all("#runs tbody tr[data-run]")]
             reasons_shown = {el.get_attribute("data-reason"): int(el.text_content())
                              for el in page.query_selector_all("[data-reason]")}
+            at_risk_card = page.get_attribute("#at-risk", "class")
             cookies = {c["name"]: c for c in page.context.cookies()}
             RESULTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(RESULTS / f"dashboard-{date.today().isoformat()}.png"),
@@ -139,8 +140,11 @@ def test_the_numbers_on_screen_are_those_of_v1_stats(served):  # type: ignore[no
     assert stats["match_runs_total"] == runs and stats["steps_unplaced"] > 0
     assert number(shown["orders_per_min"]) == pytest.approx(stats["orders_per_min"], abs=0.005)
     assert stats["orders_completed"] > 0 and stats["steps_in_production"] > 0
+    assert (stats["orders_at_risk"], stats["steps_at_risk"]) == (1, 1)
+    assert at_risk_card == "card warn"  # drawn to the eye while an order is at risk
     for key in ("orders_submitted", "steps_placed", "steps_unplaced", "match_runs_total",
-                "orders_completed", "steps_completed", "steps_in_production"):
+                "orders_completed", "steps_completed", "steps_in_production",
+                "orders_at_risk", "steps_at_risk"):
         assert number(shown[key]) == stats[key], key
     for key in ("match_rate", "utilisation", "sme_share"):
         assert number(shown[key]) == pytest.approx(100 * stats[key], abs=0.05), key
@@ -148,7 +152,7 @@ def test_the_numbers_on_screen_are_those_of_v1_stats(served):  # type: ignore[no
         assert number(shown[f"latency_{q}"]) == pytest.approx(stats["latency"][f"{q}_s"],
                                                               abs=0.005), q
     for key in ("placed_hours", "offered_hours", "sme_hours", "mean_transport_km",
-                "completed_hours", "in_production_hours"):
+                "completed_hours", "in_production_hours", "at_risk_hours"):
         assert number(shown[key]) == pytest.approx(stats[key], abs=0.05), key
     assert reasons_shown == stats["unplaced_reasons"]
     assert runs_shown == [r["id"] for r in stats["match_runs"]]

@@ -134,6 +134,36 @@ def test_work_in_production_is_started_and_not_completed(client, t0):  # type: i
     assert stats(client, window="1h")["steps_completed"] == 2
 
 
+def test_an_order_is_at_risk_while_a_step_is_accepted_and_another_unplaced(client, t0):  # type: ignore[no-untyped-def]
+    sc.feed_scenario(client.app, t0, datetime.now(UTC))
+    feed(client.app, e.order_submitted(t0, "ord-4", step_ids=("stp-4a", "stp-4b"), hours=2.0))
+    plan_now(client)
+    for sid in ("stp-1", "stp-4a"):
+        feed(client.app, e.accepted(step_id=sid, order_id=ORDER[sid], hours=HOURS[sid]))
+
+    def at_risk(**params: str) -> tuple[int, int, float]:
+        body = stats(client, **params)
+        return body["orders_at_risk"], body["steps_at_risk"], body["at_risk_hours"]
+
+    assert at_risk() == (0, 0, 0.0)  # ord-3 is unplaced, but nothing of it was accepted
+    # stp-4b's supplier declines; win-1 was the only mill window: unplaced beside stp-4a
+    feed(client.app, e.declined(step_id="stp-4b", order_id="ord-4", hours=2.0))
+    plan_now(client)
+    assert steps(client.app)["stp-4b"]["status"] == "unplaced"
+    assert at_risk() == at_risk(window="5m", cluster=e.CLUSTER) == (1, 1, 2.0)
+    feed(client.app, e.cluster_created("elsewhere"))
+    assert at_risk(cluster="elsewhere") == (0, 0, 0.0)
+    feed(client.app, e.started(step_id="stp-4a", order_id="ord-4", hours=2.0))
+    assert at_risk() == (1, 1, 2.0)
+    feed(client.app, e.completed(step_id="stp-4a", order_id="ord-4", hours=2.0))
+    assert at_risk() == (1, 0, 0.0)  # done, but the order still cannot be completed
+    # a new mill window takes stp-4b: the order is whole again
+    feed(client.app, e.window_opened(t0, "win-3", hours=8.0))
+    plan_now(client)
+    assert steps(client.app)["stp-4b"]["window_id"] == "win-3"
+    assert at_risk() == (0, 0, 0.0)
+
+
 def test_the_window_and_the_cluster_filter(client, t0):  # type: ignore[no-untyped-def]
     now = datetime.now(UTC)
     for p in sc.capacity(t0):

@@ -39,6 +39,10 @@
     setStat("match_runs_total", fmt.int(s.match_runs_total));
     setStat("steps_in_production", fmt.int(s.steps_in_production));
     setStat("in_production_hours", fmt.hours(s.in_production_hours));
+    setStat("orders_at_risk", fmt.int(s.orders_at_risk));
+    setStat("steps_at_risk", fmt.int(s.steps_at_risk));
+    setStat("at_risk_hours", fmt.hours(s.at_risk_hours));
+    document.getElementById("at-risk").classList.toggle("warn", s.orders_at_risk > 0);
     setStat("orders_completed", fmt.int(s.orders_completed));
     setStat("steps_completed", fmt.int(s.steps_completed));
     setStat("completed_hours", fmt.hours(s.completed_hours));
