@@ -131,6 +131,7 @@ def _print_welcome(config: StackConfig, tokens: dict[str, str]) -> None:
     command("demo", *SERVICES)
     command("stats", "matcher")
     command("match-runs", "matcher")
+    command("at-risk", "matcher")
     console.print(f"  dashboard: {config.url('matcher')}/dashboard (sign in with $OP)")
     console.print("\nPress Ctrl-C to stop everything.")
     console.rule()
@@ -217,7 +218,7 @@ app.command("solve-scenario")(scenario_cli.solve_scenario)
 app.add_typer(scenario_cli.scenario_app, name="scenario")
 app.add_typer(dlq_cli.dlq_app, name="dlq")
 app.command("replay-outbox")(outbox_cli.replay_outbox)
-ops_cli.register(app)  # stats, match-runs, replay
+ops_cli.register(app)  # stats, match-runs, at-risk, replay
 app.command()(demo.demo)
 
 if __name__ == "__main__":

@@ -123,6 +123,32 @@ def match_runs(ctx: typer.Context, cluster: Cluster = None,
     console.print(runs_table(page["items"], title="match runs, newest first", objective=True))
 
 
+def at_risk(ctx: typer.Context, cluster: Cluster = None,
+            limit: Annotated[int, typer.Option(min=1, max=200, help="orders to show")] = 20,
+            matcher_url: MatcherUrl = DEFAULT_URLS["matcher"], token: Token = None) -> None:
+    """Orders with a step accepted and another unplaced, soonest due first
+    (GET /v1/orders-at-risk): suppliers hold hours for them, and their buyers can revise or
+    cancel."""
+    with reported():
+        page = client(ctx, "matcher", matcher_url, operator_token(token)).get(
+            "/v1/orders-at-risk", cluster=cluster, limit=limit)
+    if not page["items"]:
+        console.print("no orders at risk" + (f" in cluster {cluster}" if cluster else ""))
+        return
+    console.print("[bold]orders at risk[/bold], soonest due first (times UTC)")
+    for o in page["items"]:  # a record each: an order id is never cut short to fit a column
+        console.print(f"\n{o['order_id']}  due {_when(o['due'])[:16]}  "
+                      f"buyer {escape(o['buyer_firm_id'])}", soft_wrap=True)
+        console.print(f"  {escape(o['title'])}")
+        console.print(f"  {o['steps_completed']} of {o['steps']} steps done · accepted, not "
+                      f"done: {_count(o['steps_at_risk'], 'step')} · "
+                      f"{o['at_risk_hours']:,.1f} h")
+        console.print("  unplaced: " + ", ".join(
+            f"{escape(u['key'])} ({u['reason']})" for u in o["unplaced"]))
+    if page["next_cursor"]:
+        console.print(f"more than {limit}: --limit {min(200, 2 * limit)} shows more")
+
+
 def runs_table(runs: list[dict[str, Any]], *, title: str, objective: bool = False,
                width: int | None = None) -> Table:
     """The runs as a table that fits ``width`` columns (default: the terminal's) where it can:
@@ -223,4 +249,5 @@ def _when(text: str) -> str:
 def register(app: typer.Typer) -> None:
     app.command()(stats)
     app.command("match-runs")(match_runs)
+    app.command("at-risk")(at_risk)
     app.command()(replay)

@@ -131,3 +131,49 @@ class StatsSeriesPublic(BaseModel):
     since: datetime
     until: datetime
     points: list[SeriesPointPublic] = Field(description="oldest first, equal buckets")
+
+
+_AT_RISK_EXAMPLE = {
+    "order_id": "ord_2ddad68b19d94c169c99ebe0f70bfb37", "cluster_id": "qhd-auto",
+    "buyer_firm_id": "firm-b1", "title": "Brackets", "due": "2026-12-12T00:00:00Z",
+    "steps": 3, "steps_completed": 1, "steps_at_risk": 1, "at_risk_hours": 6.0,
+    "unplaced": [{"step_id": "stp_8d73f73e88454d749268aebabf214391", "key": "coat",
+                  "reason": "capacity_taken",
+                  "detail": "1 eligible window(s), all taken: 0 without 4 free h (used by "
+                            "other steps), 1 rejected or declined for this step"}],
+}
+
+
+class UnplacedStepPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": _AT_RISK_EXAMPLE["unplaced"]})
+
+    step_id: str = Field(description="GET /v1/steps/{step_id}/explanation tells the funnel "
+                         "and the nearest miss")
+    key: str
+    reason: str | None
+    detail: str | None
+
+
+class OrderAtRiskPublic(BaseModel):
+    """An order with a step accepted and another unplaced."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_AT_RISK_EXAMPLE]})
+
+    order_id: str
+    cluster_id: str
+    buyer_firm_id: str = Field(description="the buyer to contact: it can revise or cancel")
+    title: str
+    due: datetime
+    steps: int = Field(description="all of the order's steps")
+    steps_completed: int = Field(description="steps whose work the supplier reported done")
+    steps_at_risk: int = Field(description="accepted steps not yet completed")
+    at_risk_hours: float = Field(description="machine hours of steps_at_risk")
+    unplaced: list[UnplacedStepPublic] = Field(description="the steps no window could take")
+
+
+class OrdersAtRiskPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"items": [_AT_RISK_EXAMPLE], "next_cursor": None}]})
+
+    items: list[OrderAtRiskPublic] = Field(description="soonest due first")
+    next_cursor: str | None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -84,6 +84,16 @@ def test_stats_shows_the_orders_at_risk(matcher, t0):  # type: ignore[no-untyped
     assert result.exit_code == 0, result.output
     assert row(result.stdout, "orders at risk") == (
         "1 order · 1 step · 2.0 h accepted")
+    listed = cli(matcher, "at-risk", "--cluster", "qhd-auto")
+    assert listed.exit_code == 0, listed.output
+    due = f"{(t0 + timedelta(days=7)):%Y-%m-%d %H:%M}"
+    assert listed.stdout.splitlines()[1:] == [
+        "", f"ord-4  due {due}  buyer firm-b1",
+        "  Brackets", "  0 of 2 steps done · accepted, not done: 1 step · 2.0 h",
+        "  unplaced: k1 (capacity_taken)"]
+    feed(matcher.app, e.cluster_created("elsewhere"))
+    empty = cli(matcher, "at-risk", "--cluster", "elsewhere")
+    assert empty.exit_code == 0 and "no orders at risk in cluster elsewhere" in empty.stdout
 
 
 def test_stats_json_is_the_api_answer(matcher, t0):  # type: ignore[no-untyped-def]
@@ -153,7 +163,7 @@ def test_a_bad_window_names_the_field(matcher):  # type: ignore[no-untyped-def]
     assert result.stderr.count("'soon' is not a number") == 1  # the detail, not repeated
 
 
-@pytest.mark.parametrize("command", ["stats", "match-runs"])
+@pytest.mark.parametrize("command", ["stats", "match-runs", "at-risk"])
 def test_an_unknown_cluster_is_a_clear_error(matcher, command):  # type: ignore[no-untyped-def]
     result = cli(matcher, command, "--cluster", "qhd-autp")
     assert result.exit_code == 1
@@ -161,7 +171,8 @@ def test_an_unknown_cluster_is_a_clear_error(matcher, command):  # type: ignore[
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("command", [["stats"], ["match-runs"], ["replay", "run_x"]])
+@pytest.mark.parametrize("command", [["stats"], ["match-runs"], ["at-risk"],
+                                     ["replay", "run_x"]])
 def test_a_refused_token_is_a_clear_error(matcher, command):  # type: ignore[no-untyped-def]
     result = cli(matcher, *command, "--token", "not-a-token")
     assert result.exit_code == 1
@@ -170,7 +181,8 @@ def test_a_refused_token_is_a_clear_error(matcher, command):  # type: ignore[no-
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("command", [["stats"], ["match-runs"], ["replay", "run_x"]])
+@pytest.mark.parametrize("command", [["stats"], ["match-runs"], ["at-risk"],
+                                     ["replay", "run_x"]])
 def test_a_buyer_token_is_told_it_needs_an_operator(matcher, command):  # type: ignore[no-untyped-def]
     buyer = make_token("firm-b1", "buyer", "qhd-auto")
     result = cli(matcher, *command, "--token", buyer)

@@ -9,7 +9,8 @@ from sharefab_cli.stack import free_port
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("command", [["stats"], ["match-runs"], ["replay", "run_x"]])
+@pytest.mark.parametrize("command", [["stats"], ["match-runs"], ["at-risk"],
+                                     ["replay", "run_x"]])
 def test_a_matcher_that_is_down(command):  # type: ignore[no-untyped-def]
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     result = runner.invoke(app, [*command, "--matcher-url", url])

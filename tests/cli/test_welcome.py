@@ -33,7 +33,7 @@ def commands(text: str) -> dict[str, list[str]]:
 def test_with_the_default_ports_the_commands_need_no_urls(monkeypatch):  # type: ignore[no-untyped-def]
     text = welcome(monkeypatch, {"orders": 8001, "capacity": 8002, "matcher": 8003})
     assert commands(text) == {name: [name] for name in (
-        "walkthrough", "demo", "stats", "match-runs")}
+        "walkthrough", "demo", "stats", "match-runs", "at-risk")}
     assert "http://127.0.0.1:8003/dashboard" in text
     assert f"export OP={'x' * 200}" in text  # one line, however narrow the terminal
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, distinct, func, select
+from sqlalchemy import Select, and_, case, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.matcher.adapters.orm import (
@@ -19,8 +19,16 @@ from services.matcher.adapters.orm import (
     StepRow,
     WindowRow,
 )
-from services.matcher.domain.readmodel import ACCEPTED, PLACED
-from services.matcher.domain.stats import AtRisk, Completed, InProduction, Outcome, RunSummary
+from services.matcher.domain.readmodel import ACCEPTED, PLACED, UNPLACED
+from services.matcher.domain.stats import (
+    AtRisk,
+    Completed,
+    InProduction,
+    OrderAtRisk,
+    Outcome,
+    RunSummary,
+    UnplacedStep,
+)
 
 
 class SqlStats:
@@ -108,16 +116,34 @@ class SqlStats:
     def at_risk(self, *, cluster_id: str | None) -> AtRisk:
         """Now: orders with an accepted step and an unplaced one, and their accepted steps not
         completed, with those steps' hours (a cancelled order's steps are neither)."""
-        unplaced = _in_cluster(select(StepRow.order_id).where(UNPLACED_STEP), StepRow,
-                               cluster_id)
         open_work = StepRow.completed_at.is_(None)
         query = select(
             func.count(distinct(StepRow.order_id)),
             func.coalesce(func.sum(case((open_work, 1), else_=0)), 0),
             func.coalesce(func.sum(case((open_work, StepRow.hours), else_=0.0)), 0.0),
-        ).where(StepRow.status == ACCEPTED, StepRow.order_id.in_(unplaced))
+        ).where(*_accepted_at_risk(cluster_id))
         orders, steps, hours = self.session.execute(query).one()
         return AtRisk(orders=int(orders), steps=int(steps), hours=float(hours))
+
+    def orders_at_risk(self, *, cluster_id: str | None, after: tuple[datetime, str] | None,
+                       limit: int) -> list[OrderAtRisk]:
+        """The orders of ``at_risk``, soonest due first (then by id), after the (due, id)
+        ``after``; each with its steps' counts and the unplaced ones."""
+        query = (select(OrderRow)
+                 .where(OrderRow.id.in_(select(StepRow.order_id)
+                                        .where(*_accepted_at_risk(cluster_id))))
+                 .order_by(OrderRow.due, OrderRow.id).limit(limit))
+        if after is not None:
+            due, order_id = after
+            query = query.where(or_(OrderRow.due > due,
+                                    and_(OrderRow.due == due, OrderRow.id > order_id)))
+        orders = list(self.session.scalars(query))
+        steps: dict[str, list[StepRow]] = {}
+        for step in self.session.scalars(
+                select(StepRow).where(StepRow.order_id.in_([o.id for o in orders]))
+                .order_by(StepRow.order_id, StepRow.position)):
+            steps.setdefault(step.order_id, []).append(step)
+        return [_order_at_risk(o, steps.get(o.id, [])) for o in orders]
 
     def runs(self, *, cluster_id: str | None, since: datetime, until: datetime,
              limit: int | None = None) -> list[RunSummary]:
@@ -139,6 +165,23 @@ class SqlStats:
             .where(MatchRunRow.started_at >= since, MatchRunRow.started_at <= until),
             MatchRunRow, cluster_id)
         return int(self.session.scalar(query) or 0)
+
+
+def _accepted_at_risk(cluster_id: str | None) -> tuple[Any, ...]:
+    """The conditions of an accepted step whose order has an unplaced step (in the cluster)."""
+    unplaced = _in_cluster(select(StepRow.order_id).where(UNPLACED_STEP), StepRow, cluster_id)
+    return StepRow.status == ACCEPTED, StepRow.order_id.in_(unplaced)
+
+
+def _order_at_risk(order: OrderRow, steps: list[StepRow]) -> OrderAtRisk:
+    accepted_open = [s for s in steps if s.status == ACCEPTED and s.completed_at is None]
+    return OrderAtRisk(
+        order_id=order.id, cluster_id=order.cluster_id, buyer_firm_id=order.buyer_firm_id,
+        title=order.title, due=order.due, steps=len(steps),
+        steps_completed=sum(1 for s in steps if s.completed_at is not None),
+        steps_at_risk=len(accepted_open), at_risk_hours=sum(s.hours for s in accepted_open),
+        unplaced=tuple(UnplacedStep(step_id=s.id, key=s.step_key, reason=s.reason,
+                                    detail=s.detail) for s in steps if s.status == UNPLACED))
 
 
 def _in_cluster(query: Select[Any], table: Any, cluster_id: str | None) -> Select[Any]:

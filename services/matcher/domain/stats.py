@@ -170,6 +170,31 @@ class AtRisk:
 
 
 @dataclass(frozen=True)
+class UnplacedStep:
+    step_id: str
+    key: str
+    reason: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class OrderAtRisk:
+    """One order of ``AtRisk``: who placed it, when it is due, its accepted work not yet
+    completed (steps, hours), and the steps no window could take, with why."""
+
+    order_id: str
+    cluster_id: str
+    buyer_firm_id: str
+    title: str
+    due: datetime
+    steps: int  # all of the order's
+    steps_completed: int
+    steps_at_risk: int
+    at_risk_hours: float
+    unplaced: tuple[UnplacedStep, ...]
+
+
+@dataclass(frozen=True)
 class RunSummary:
     id: str
     cluster_id: str

@@ -1,4 +1,5 @@
-"""Operator statistics: ``GET /v1/stats`` and ``GET /v1/stats/series`` (the dashboard's charts)."""
+"""Operator statistics: ``GET /v1/stats``, ``GET /v1/stats/series`` (the dashboard's charts) and
+``GET /v1/orders-at-risk``."""
 
 from __future__ import annotations
 
@@ -9,17 +10,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from services.matcher.domain.stats import InvalidWindow, Latency, parse_window
+from services.matcher.domain.stats import InvalidWindow, Latency, OrderAtRisk, parse_window
 from services.matcher.schemas_stats import (
     LatencyPublic,
+    OrderAtRiskPublic,
+    OrdersAtRiskPublic,
     SeriesPointPublic,
     StatsPublic,
     StatsRunPublic,
     StatsSeriesPublic,
+    UnplacedStepPublic,
 )
 from services.matcher.service_layer import stats
 from services.matcher.service_layer.planning import UnknownCluster
 from services.matcher.service_layer.unit_of_work import UnitOfWork
+from services.matcher.service_layer.views import InvalidCursor
 from shared.auth import Operator
 from shared.problems import Problem
 
@@ -68,6 +73,35 @@ def get_stats(_: Operator, uow: UowDep, cluster: ClusterQuery = None,
 def get_stats_series(_: Operator, uow: UowDep, cluster: ClusterQuery = None,
                      window: WindowText = "1h", buckets: Buckets = 12) -> StatsSeriesPublic:
     return series_public(uow=uow, cluster=cluster, window=window, buckets=buckets)
+
+
+@router.get("/orders-at-risk", summary="Orders with a step accepted and another unplaced, "
+            "soonest due first (operator)",
+            responses={**ERRORS, 422: {"description": "a cluster the matcher does not know, "
+                                                      "or a bad cursor"}})
+def list_orders_at_risk(_: Operator, uow: UowDep, cluster: ClusterQuery = None,
+                        cursor: Annotated[str | None, Query(max_length=200)] = None,
+                        limit: Annotated[int, Query(ge=1, le=200)] = 50) -> OrdersAtRiskPublic:
+    """Suppliers hold hours for these orders, which cannot be completed as they stand: a
+    supplier declined a step (or its window went) and no other window could take it. The
+    buyer can revise or cancel the order; new idle windows are planned at once."""
+    try:
+        with _known_cluster():
+            orders, next_cursor = stats.orders_at_risk(uow=uow, cluster_id=cluster,
+                                                       cursor=cursor, limit=limit)
+    except InvalidCursor as exc:
+        raise Problem(422, "Validation failed", str(exc),
+                      errors=[{"field": "query.cursor", "message": str(exc)}]) from exc
+    return OrdersAtRiskPublic(items=[_at_risk(o) for o in orders], next_cursor=next_cursor)
+
+
+def _at_risk(o: OrderAtRisk) -> OrderAtRiskPublic:
+    return OrderAtRiskPublic(
+        order_id=o.order_id, cluster_id=o.cluster_id, buyer_firm_id=o.buyer_firm_id,
+        title=o.title, due=o.due, steps=o.steps, steps_completed=o.steps_completed,
+        steps_at_risk=o.steps_at_risk, at_risk_hours=round(o.at_risk_hours, 2),
+        unplaced=[UnplacedStepPublic(step_id=u.step_id, key=u.key, reason=u.reason,
+                                     detail=u.detail) for u in o.unplaced])
 
 
 def stats_public(*, uow: UnitOfWork, cluster: str | None, window: str) -> StatsPublic:

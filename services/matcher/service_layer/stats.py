@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from services.matcher.domain import stats
 from services.matcher.service_layer.planning import require_known
 from services.matcher.service_layer.unit_of_work import UnitOfWork
+from services.matcher.service_layer.views import decode_cursor, encode_cursor
 
 RECENT_RUNS = 10
 
@@ -66,6 +67,19 @@ def report(*, uow: UnitOfWork, cluster_id: str | None, window: timedelta,
             at_risk=q.at_risk(cluster_id=cluster_id),
             runs_total=q.run_count(**span),
             recent_runs=q.runs(**span, limit=RECENT_RUNS))
+
+
+def orders_at_risk(*, uow: UnitOfWork, cluster_id: str | None, cursor: str | None,
+                   limit: int) -> tuple[list[stats.OrderAtRisk], str | None]:
+    """A page of the orders at risk now, soonest due first, and the next page's cursor.
+    Raises UnknownCluster, or InvalidCursor for a cursor this API did not give."""
+    after = decode_cursor(cursor) if cursor else None
+    with uow:
+        require_known(uow, cluster_id)
+        orders = uow.stats.orders_at_risk(cluster_id=cluster_id, after=after, limit=limit + 1)
+    page = orders[:limit]
+    last = page[-1] if len(orders) > limit else None
+    return page, None if last is None else encode_cursor(last.due, last.order_id)
 
 
 def series(*, uow: UnitOfWork, cluster_id: str | None, window: timedelta, buckets: int,

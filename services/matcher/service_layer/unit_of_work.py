@@ -23,6 +23,7 @@ from services.matcher.domain.stats import (
     AtRisk,
     Completed,
     InProduction,
+    OrderAtRisk,
     Outcome,
     RunSummary,
 )
@@ -117,6 +118,8 @@ class StatsQueries(Protocol):
              limit: int | None = None) -> list[RunSummary]: ...
     def in_production(self, *, cluster_id: str | None, until: datetime) -> InProduction: ...
     def at_risk(self, *, cluster_id: str | None) -> AtRisk: ...
+    def orders_at_risk(self, *, cluster_id: str | None, after: tuple[datetime, str] | None,
+                       limit: int) -> list[OrderAtRisk]: ...
     def run_count(self, *, cluster_id: str | None, since: datetime, until: datetime) -> int: ...
 
 

@@ -21,8 +21,9 @@ class InvalidCursor(ValueError):
     pass
 
 
-def encode_cursor(run: MatchRun) -> str:
-    raw = json.dumps([run.started_at.isoformat(), run.id]).encode()
+def encode_cursor(at: datetime, key: str) -> str:
+    """The cursor after the row (``at``, ``key``) of a list ordered by both."""
+    raw = json.dumps([at.isoformat(), key]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -43,7 +44,8 @@ def list_runs(*, uow: UnitOfWork, cluster_id: str | None, cursor: str | None, li
         require_known(uow, cluster_id)
         runs = uow.runs.list(cluster_id=cluster_id, after=after, limit=limit + 1)
     page = runs[:limit]
-    return page, encode_cursor(page[-1]) if len(runs) > limit else None
+    return page, (encode_cursor(page[-1].started_at, page[-1].id) if len(runs) > limit
+                  else None)
 
 
 @dataclass(frozen=True)

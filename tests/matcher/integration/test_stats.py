@@ -236,3 +236,85 @@ def test_only_operators_see_stats(client):  # type: ignore[no-untyped-def]
     assert forbidden.status_code == 403
     assert forbidden.headers["content-type"].startswith("application/problem+json")
     assert client.get("/v1/stats/series", headers=BUYER).status_code == 403
+
+
+def at_risk_scenario(client, t0):  # type: ignore[no-untyped-def]
+    """ord-4 and ord-5 (due two days sooner), two 2 h mill steps each, placed on win-1 (the one
+    mill window); each first step accepted, each second declined and so unplaced; ord-5's
+    first step then completed."""
+    sc.feed_scenario(client.app, t0, datetime.now(UTC))
+    feed(client.app,
+         e.order_submitted(t0, "ord-4", step_ids=("stp-4a", "stp-4b"), hours=2.0),
+         e.order_submitted(t0, "ord-5", step_ids=("stp-5a", "stp-5b"), hours=2.0,
+                           due=t0 + timedelta(days=5), title="Hubs", buyer_firm_id="firm-b2"))
+    plan_now(client)
+    for n in "45":
+        ref = {"order_id": f"ord-{n}", "hours": 2.0}
+        feed(client.app, e.accepted(step_id=f"stp-{n}a", **ref),
+             e.declined(step_id=f"stp-{n}b", **ref))
+    plan_now(client)
+    feed(client.app, e.completed(step_id="stp-5a", order_id="ord-5", hours=2.0))
+
+
+def orders_at_risk(client, **params):  # type: ignore[no-untyped-def]
+    response = client.get("/v1/orders-at-risk", params=params, headers=OPERATOR)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_the_orders_at_risk_are_listed_soonest_due_first(client, t0):  # type: ignore[no-untyped-def]
+    at_risk_scenario(client, t0)
+    body = orders_at_risk(client)
+    assert [o["order_id"] for o in body["items"]] == ["ord-5", "ord-4"]
+    assert body["next_cursor"] is None
+    five, four = body["items"]
+    assert {k: five[k] for k in ("cluster_id", "buyer_firm_id", "title", "steps",
+                                 "steps_completed", "steps_at_risk", "at_risk_hours")} == {
+        "cluster_id": e.CLUSTER, "buyer_firm_id": "firm-b2", "title": "Hubs", "steps": 2,
+        "steps_completed": 1, "steps_at_risk": 0, "at_risk_hours": 0.0}
+    assert parse(five["due"]) == t0 + timedelta(days=5)
+    assert (four["steps_completed"], four["steps_at_risk"], four["at_risk_hours"]) == (
+        0, 1, 2.0)
+    (unplaced,) = four["unplaced"]
+    assert (unplaced["step_id"], unplaced["key"], unplaced["reason"]) == (
+        "stp-4b", "k1", "capacity_taken")
+    assert "declined" in unplaced["detail"]
+    # the stats count the same orders
+    assert stats(client)["orders_at_risk"] == 2
+    # a page at a time
+    first = orders_at_risk(client, limit=1)
+    assert [o["order_id"] for o in first["items"]] == ["ord-5"] and first["next_cursor"]
+    second = orders_at_risk(client, limit=1, cursor=first["next_cursor"])
+    assert [o["order_id"] for o in second["items"]] == ["ord-4"]
+    assert second["next_cursor"] is None
+    # by cluster
+    assert len(orders_at_risk(client, cluster=e.CLUSTER)["items"]) == 2
+    feed(client.app, e.cluster_created("elsewhere"))
+    assert orders_at_risk(client, cluster="elsewhere")["items"] == []
+
+
+def test_an_order_placed_whole_again_or_cancelled_is_no_longer_at_risk(client, t0):  # type: ignore[no-untyped-def]
+    at_risk_scenario(client, t0)
+    feed(client.app, e.order_cancelled("ord-5", step_ids=("stp-5a", "stp-5b")))
+    assert [o["order_id"] for o in orders_at_risk(client)["items"]] == ["ord-4"]
+    feed(client.app, e.window_opened(t0, "win-3", hours=8.0))
+    plan_now(client)  # stp-4b on the new window
+    assert orders_at_risk(client)["items"] == []
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"cursor": "not-a-cursor"}, "query.cursor"),
+    ({"cluster": "qhd-autp"}, "query.cluster"),
+    ({"limit": "0"}, "query.limit"),
+])
+def test_a_bad_query_of_the_orders_at_risk_is_a_problem(client, t0, params, field):  # type: ignore[no-untyped-def]
+    sc.feed_scenario(client.app, t0, datetime.now(UTC))
+    response = client.get("/v1/orders-at-risk", params=params, headers=OPERATOR)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [err["field"] for err in response.json()["errors"]] == [field]
+
+
+def test_only_operators_see_the_orders_at_risk(client):  # type: ignore[no-untyped-def]
+    assert client.get("/v1/orders-at-risk", headers=BUYER).status_code == 403
+    assert client.get("/v1/orders-at-risk").status_code == 401
