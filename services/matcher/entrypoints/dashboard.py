@@ -4,7 +4,8 @@ The operator signs in once with a token (the login form, or ``/dashboard?token=�
 redirects to a clean URL); the token is then kept in an HttpOnly, SameSite=Strict cookie
 scoped to ``/dashboard``. Without a valid operator cookie every page is the login page (HTML,
 never a JSON 401). The page polls ``/dashboard/data`` — the same numbers as ``GET /v1/stats``
-and ``/v1/stats/series`` — and draws its charts as inline SVG with its own script (no CDN).
+and ``/v1/stats/series``, and the first orders of ``GET /v1/orders-at-risk`` — and draws its
+charts as inline SVG with its own script (no CDN).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from services.matcher.entrypoints.stats_api import (
     ClusterQuery,
     UowDep,
     WindowText,
+    orders_at_risk_public,
     series_public,
     stats_public,
 )
@@ -32,6 +34,7 @@ from shared.problems import Problem
 COOKIE = "sharefab_dashboard"
 ASSETS = Path(__file__).parent / "dashboard_assets"
 WINDOWS = ("15m", "1h", "24h", "7d")
+AT_RISK_SHOWN = 10  # the soonest due; the card counts them all
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -97,7 +100,8 @@ def logout() -> Response:
 @router.get("/data")
 def data(request: Request, uow: UowDep, cluster: ClusterQuery = None,
          window: WindowText = "1h", buckets: Buckets = 12) -> dict[str, Any]:
-    """``/v1/stats`` and ``/v1/stats/series`` in one answer, for the page's cookie."""
+    """``/v1/stats``, ``/v1/stats/series`` and the first orders at risk in one answer, for the
+    page's cookie."""
     principal, why = _operator(request, request.cookies.get(COOKIE))
     if principal is None:
         raise Problem(401, "Unauthorized", why or "sign in at /dashboard first")
@@ -105,7 +109,10 @@ def data(request: Request, uow: UowDep, cluster: ClusterQuery = None,
     stats = stats_public(uow=uow, cluster=cluster, window=window)
     series = series_public(uow=request.app.state.runtime.uow_factory(), cluster=cluster,
                            window=window, buckets=buckets)
-    return {"stats": stats.model_dump(mode="json"), "series": series.model_dump(mode="json")}
+    at_risk = orders_at_risk_public(uow=request.app.state.runtime.uow_factory(),
+                                    cluster=cluster, cursor=None, limit=AT_RISK_SHOWN)
+    return {"stats": stats.model_dump(mode="json"), "series": series.model_dump(mode="json"),
+            "at_risk": at_risk.model_dump(mode="json")["items"]}
 
 
 @router.get("/assets/{name}")

@@ -85,6 +85,11 @@ def list_orders_at_risk(_: Operator, uow: UowDep, cluster: ClusterQuery = None,
     """Suppliers hold hours for these orders, which cannot be completed as they stand: a
     supplier declined a step (or its window went) and no other window could take it. The
     buyer can revise or cancel the order; new idle windows are planned at once."""
+    return orders_at_risk_public(uow=uow, cluster=cluster, cursor=cursor, limit=limit)
+
+
+def orders_at_risk_public(*, uow: UnitOfWork, cluster: str | None, cursor: str | None,
+                          limit: int) -> OrdersAtRiskPublic:
     try:
         with _known_cluster():
             orders, next_cursor = stats.orders_at_risk(uow=uow, cluster_id=cluster,

@@ -51,7 +51,7 @@ def test_a_token_link_signs_in_once_and_leaves_an_httponly_cookie(client):  # ty
     assert 'id="chart-throughput"' in page.text and "platform" in page.text
     data = client.get("/dashboard/data", params={"window": "15m"})
     assert data.status_code == 200
-    assert set(data.json()) == {"stats", "series"}
+    assert set(data.json()) == {"stats", "series", "at_risk"}
     assert client.get("/dashboard/data", params={"window": "2w"}).status_code == 422
     unknown = client.get("/dashboard/data", params={"cluster": "qhd-autp"})
     assert unknown.status_code == 422 and "qhd-autp" in unknown.json()["detail"]
@@ -123,6 +123,9 @@ def test_the_numbers_on_screen_are_those_of_v1_stats(served):  # type: ignore[no
             reasons_shown = {el.get_attribute("data-reason"): int(el.text_content())
                              for el in page.query_selector_all("[data-reason]")}
             at_risk_card = page.get_attribute("#at-risk", "class")
+            at_risk_rows = [r.get_attribute("data-order") for r in page.query_selector_all(
+                "#at-risk-orders tbody tr[data-order]")]
+            at_risk_panel_shown = page.is_visible("#at-risk-panel")
             cookies = {c["name"]: c for c in page.context.cookies()}
             RESULTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(RESULTS / f"dashboard-{date.today().isoformat()}.png"),
@@ -142,6 +145,10 @@ def test_the_numbers_on_screen_are_those_of_v1_stats(served):  # type: ignore[no
     assert stats["orders_completed"] > 0 and stats["steps_in_production"] > 0
     assert (stats["orders_at_risk"], stats["steps_at_risk"]) == (1, 1)
     assert at_risk_card == "card warn"  # drawn to the eye while an order is at risk
+    at_risk = httpx.get(f"{base}/v1/orders-at-risk",
+                        headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}).json()
+    assert at_risk_panel_shown and at_risk_rows == [o["order_id"] for o in at_risk["items"]] == [
+        "ord-risk"]
     for key in ("orders_submitted", "steps_placed", "steps_unplaced", "match_runs_total",
                 "orders_completed", "steps_completed", "steps_in_production",
                 "orders_at_risk", "steps_at_risk"):

@@ -8,6 +8,7 @@
                    grey: "#9aa6b2" };
   const $ = (sel) => document.querySelector(sel);
 
+  const esc = (s) => String(s).replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   const fmt = {
     num: (v, d) => (v === null || v === undefined ? "–" : Number(v).toFixed(d)),
     int: (v) => (v === null || v === undefined ? "–" : String(Math.round(v))),
@@ -166,13 +167,23 @@
       body.innerHTML = '<tr><td colspan="8" class="muted">no runs in the window</td></tr>';
       return;
     }
-    const esc = (s) => String(s).replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
     body.innerHTML = items.map((r) => `<tr data-run="${esc(r.id)}">
       <td>${esc(r.started_at.slice(0, 19).replace("T", " "))}</td><td>${esc(r.cluster_id)}</td>
       <td>${esc(r.trigger)}</td><td class="status-${esc(r.status)}">${esc(r.status)}</td>
       <td class="num">${r.placed_steps}</td><td class="num">${r.unplaced_steps}</td>
       <td class="num">${Number(r.wall_s).toFixed(3)}</td>
       <td class="num" data-gap>${r.gap === null ? "–" : (r.gap * 100).toFixed(2) + " %"}</td>
+    </tr>`).join("");
+  }
+
+  function atRisk(panel, items) {  // shown only while there are orders at risk
+    panel.hidden = !items.length;
+    panel.querySelector("tbody").innerHTML = items.map((o) => `<tr data-order="${esc(o.order_id)}">
+      <td>${esc(o.order_id)}</td><td>${esc(o.buyer_firm_id)}</td>
+      <td>${esc(o.due.slice(0, 16).replace("T", " "))}</td>
+      <td class="num">${o.steps_completed} of ${o.steps}</td>
+      <td class="num">${o.steps_at_risk} · ${fmt.hours(o.at_risk_hours)}</td>
+      <td>${o.unplaced.map((u) => `${esc(u.key)} (${esc(u.reason)})`).join(", ")}</td>
     </tr>`).join("");
   }
 
@@ -193,6 +204,7 @@
       { key: "steps_unplaced", name: "unplaced", color: COLORS.red }], n0, span);
     reasons($("#chart-reasons"), s.unplaced_reasons);
     runs($("#runs"), s.match_runs);
+    atRisk($("#at-risk-panel"), data.at_risk);
     $("#updated").textContent = "updated " + new Date().toISOString().slice(11, 19) + " UTC";
     document.body.dataset.loaded = "true";
   }
