@@ -1,5 +1,5 @@
 """``sharefab demo`` seeds a cluster into the running system and streams orders; then
-``sharefab stats``, ``match-runs`` and ``replay`` read what happened."""
+``sharefab stats``, ``at-risk``, ``match-runs`` and ``replay`` read what happened."""
 
 from __future__ import annotations
 
@@ -53,6 +53,10 @@ def test_demo_then_the_operator_commands(stack):  # type: ignore[no-untyped-def]
     assert re.fullmatch(r"\d+ orders? · \d+ steps? · [\d.,]+ h",
                         cell(stats.stdout, "work completed"))
     assert re.fullmatch(r"\d+ steps? · [\d.,]+ h", cell(stats.stdout, "work in production"))
+    # --accept 1: no supplier declined, so no order has an accepted step beside an unplaced one
+    assert cell(stats.stdout, "orders at risk") == "0 orders · 0 steps · 0.0 h accepted"
+    at_risk = runner.invoke(app, ["at-risk", "--cluster", "demo-c", *matcher], env=env)
+    assert at_risk.exit_code == 0 and "no orders at risk in cluster demo-c" in at_risk.stdout
 
     runs = runner.invoke(app, ["match-runs", "--cluster", "demo-c", *matcher], env=env)
     assert runs.exit_code == 0, runs.output
