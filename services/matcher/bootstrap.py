@@ -14,7 +14,7 @@ from services.matcher.adapters.unit_of_work import MatcherUnitOfWork, UowOffsetS
 from services.matcher.config import Settings
 from services.matcher.entrypoints import api, dashboard, stats_api
 from services.matcher.entrypoints.consumer import make_event_handler
-from services.matcher.entrypoints.metrics import MatcherMetrics
+from services.matcher.entrypoints.metrics import AtRiskCollector, MatcherMetrics
 from services.matcher.entrypoints.planner import PlanningLoop, flush_outbox, partition_owner
 from services.matcher.entrypoints.retention import RunInputRetention
 from services.matcher.service_layer.planning import PlanningOptions
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         runtime.uow_factory = uow_factory
         observers.append(MatcherMetrics(runtime.metrics.registry))
+        runtime.metrics.registry.register(AtRiskCollector(uow_factory))
         if settings.planner_enabled:
             options = PlanningOptions(params=settings.parameters(),
                                       max_steps=settings.run_max_steps,

@@ -69,6 +69,11 @@ def report(*, uow: UnitOfWork, cluster_id: str | None, window: timedelta,
             recent_runs=q.runs(**span, limit=RECENT_RUNS))
 
 
+def at_risk_by_cluster(*, uow: UnitOfWork) -> dict[str, stats.AtRisk]:
+    with uow:
+        return uow.stats.at_risk_by_cluster()
+
+
 def orders_at_risk(*, uow: UnitOfWork, cluster_id: str | None, cursor: str | None,
                    limit: int) -> tuple[list[stats.OrderAtRisk], str | None]:
     """A page of the orders at risk now, soonest due first, and the next page's cursor.

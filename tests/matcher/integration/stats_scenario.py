@@ -9,9 +9,10 @@ can do it → unplaced, ``no_capable_machine``).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from services.matcher.domain.costs import haversine_km
 from shared.events import EventPayload, new_event
@@ -58,3 +59,24 @@ def feed_scenario(app: FastAPI, t0: datetime, now: datetime) -> None:
         feed_at(app, p, now)
     for p in orders(t0):
         feed_at(app, p, now - timedelta(seconds=AGES_S[p.order_id]))
+
+
+def feed_at_risk(client: TestClient, t0: datetime) -> None:
+    """The scenario, then ord-4 and ord-5 (due two days sooner, buyer firm-b2), two 2 h mill
+    steps each, placed on win-1 (the one mill window); each first step accepted, each second
+    declined and so unplaced by the next run; ord-5's first step then completed. Both orders
+    are at risk: 2 orders, 1 accepted step not done (stp-4a), 2.0 h."""
+    from tests.matcher.integration.conftest import feed, plan_now
+
+    feed_scenario(client.app, t0, datetime.now(UTC))
+    feed(client.app,
+         e.order_submitted(t0, "ord-4", step_ids=("stp-4a", "stp-4b"), hours=2.0),
+         e.order_submitted(t0, "ord-5", step_ids=("stp-5a", "stp-5b"), hours=2.0,
+                           due=t0 + timedelta(days=5), title="Hubs", buyer_firm_id="firm-b2"))
+    plan_now(client)
+    for n in "45":
+        ref = {"order_id": f"ord-{n}", "hours": 2.0}
+        feed(client.app, e.accepted(step_id=f"stp-{n}a", **ref),
+             e.declined(step_id=f"stp-{n}b", **ref))
+    plan_now(client)
+    feed(client.app, e.completed(step_id="stp-5a", order_id="ord-5", hours=2.0))

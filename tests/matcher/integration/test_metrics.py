@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.helpers import sample, scrape
+from tests.matcher import events as e
 from tests.matcher.integration import stats_scenario as sc
-from tests.matcher.integration.conftest import count, plan_now
+from tests.matcher.integration.conftest import count, feed, plan_now
 
 pytestmark = pytest.mark.integration
 
@@ -38,3 +39,16 @@ def test_a_run_shows_in_the_domain_metrics(client, t0):  # type: ignore[no-untyp
     assert sample(got, "sharefab_outbox_backlog") == count(client.app, "outbox")
     assert sample(got, "sharefab_http_requests_total", method="POST", route="/v1/match-runs",
                   status="201") == 2
+
+
+def test_the_orders_at_risk_are_gauges_by_cluster(client, t0):  # type: ignore[no-untyped-def]
+    sc.feed_at_risk(client, t0)
+    feed(client.app, e.cluster_created("elsewhere"))
+    got = scrape(client.get("/metrics").text)
+    assert sample(got, "sharefab_orders_at_risk", cluster=e.CLUSTER) == 2
+    assert sample(got, "sharefab_at_risk_hours", cluster=e.CLUSTER) == 2.0  # stp-4a's
+    assert sample(got, "sharefab_orders_at_risk", cluster="elsewhere") == 0
+    feed(client.app, e.order_cancelled("ord-4", step_ids=("stp-4a", "stp-4b")))
+    got = scrape(client.get("/metrics").text)
+    assert sample(got, "sharefab_orders_at_risk", cluster=e.CLUSTER) == 1
+    assert sample(got, "sharefab_at_risk_hours", cluster=e.CLUSTER) == 0.0

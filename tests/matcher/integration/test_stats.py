@@ -238,24 +238,6 @@ def test_only_operators_see_stats(client):  # type: ignore[no-untyped-def]
     assert client.get("/v1/stats/series", headers=BUYER).status_code == 403
 
 
-def at_risk_scenario(client, t0):  # type: ignore[no-untyped-def]
-    """ord-4 and ord-5 (due two days sooner), two 2 h mill steps each, placed on win-1 (the one
-    mill window); each first step accepted, each second declined and so unplaced; ord-5's
-    first step then completed."""
-    sc.feed_scenario(client.app, t0, datetime.now(UTC))
-    feed(client.app,
-         e.order_submitted(t0, "ord-4", step_ids=("stp-4a", "stp-4b"), hours=2.0),
-         e.order_submitted(t0, "ord-5", step_ids=("stp-5a", "stp-5b"), hours=2.0,
-                           due=t0 + timedelta(days=5), title="Hubs", buyer_firm_id="firm-b2"))
-    plan_now(client)
-    for n in "45":
-        ref = {"order_id": f"ord-{n}", "hours": 2.0}
-        feed(client.app, e.accepted(step_id=f"stp-{n}a", **ref),
-             e.declined(step_id=f"stp-{n}b", **ref))
-    plan_now(client)
-    feed(client.app, e.completed(step_id="stp-5a", order_id="ord-5", hours=2.0))
-
-
 def orders_at_risk(client, **params):  # type: ignore[no-untyped-def]
     response = client.get("/v1/orders-at-risk", params=params, headers=OPERATOR)
     assert response.status_code == 200, response.text
@@ -263,7 +245,7 @@ def orders_at_risk(client, **params):  # type: ignore[no-untyped-def]
 
 
 def test_the_orders_at_risk_are_listed_soonest_due_first(client, t0):  # type: ignore[no-untyped-def]
-    at_risk_scenario(client, t0)
+    sc.feed_at_risk(client, t0)
     body = orders_at_risk(client)
     assert [o["order_id"] for o in body["items"]] == ["ord-5", "ord-4"]
     assert body["next_cursor"] is None
@@ -294,7 +276,7 @@ def test_the_orders_at_risk_are_listed_soonest_due_first(client, t0):  # type: i
 
 
 def test_an_order_placed_whole_again_or_cancelled_is_no_longer_at_risk(client, t0):  # type: ignore[no-untyped-def]
-    at_risk_scenario(client, t0)
+    sc.feed_at_risk(client, t0)
     feed(client.app, e.order_cancelled("ord-5", step_ids=("stp-5a", "stp-5b")))
     assert [o["order_id"] for o in orders_at_risk(client)["items"]] == ["ord-4"]
     feed(client.app, e.window_opened(t0, "win-3", hours=8.0))
