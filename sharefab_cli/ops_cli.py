@@ -114,13 +114,11 @@ def match_runs(ctx: typer.Context, cluster: Cluster = None,
                limit: Annotated[int, typer.Option(min=1, max=200, help="runs to show")] = 20,
                matcher_url: MatcherUrl = DEFAULT_URLS["matcher"], token: Token = None) -> None:
     """Match runs, newest first (GET /v1/match-runs)."""
-    with reported():
-        page = client(ctx, "matcher", matcher_url, operator_token(token)).get(
-            "/v1/match-runs", cluster_id=cluster, limit=limit)
-    if not page["items"]:
-        console.print("no match runs yet" + (f" in cluster {cluster}" if cluster else ""))
-        return
-    console.print(runs_table(page["items"], title="match runs, newest first", objective=True))
+    page = _listed(ctx, matcher_url, token, "/v1/match-runs", nothing="no match runs yet",
+                   in_cluster=cluster, cluster_id=cluster, limit=limit)
+    if page is not None:
+        console.print(runs_table(page["items"], title="match runs, newest first",
+                                 objective=True))
 
 
 def at_risk(ctx: typer.Context, cluster: Cluster = None,
@@ -129,11 +127,9 @@ def at_risk(ctx: typer.Context, cluster: Cluster = None,
     """Orders with a step accepted and another unplaced, soonest due first
     (GET /v1/orders-at-risk): suppliers hold hours for them, and their buyers can revise or
     cancel."""
-    with reported():
-        page = client(ctx, "matcher", matcher_url, operator_token(token)).get(
-            "/v1/orders-at-risk", cluster=cluster, limit=limit)
-    if not page["items"]:
-        console.print("no orders at risk" + (f" in cluster {cluster}" if cluster else ""))
+    page = _listed(ctx, matcher_url, token, "/v1/orders-at-risk", nothing="no orders at risk",
+                   in_cluster=cluster, cluster=cluster, limit=limit)
+    if page is None:
         return
     console.print("[bold]orders at risk[/bold], soonest due first (times UTC)")
     for o in page["items"]:  # a record each: an order id is never cut short to fit a column
@@ -147,6 +143,18 @@ def at_risk(ctx: typer.Context, cluster: Cluster = None,
             f"{escape(u['key'])} ({u['reason']})" for u in o["unplaced"]))
     if page["next_cursor"]:
         console.print(f"more than {limit}: --limit {min(200, 2 * limit)} shows more")
+
+
+def _listed(ctx: typer.Context, matcher_url: str, token: str | None, path: str, *,
+            nothing: str, in_cluster: str | None, **params: Any) -> dict[str, Any] | None:
+    """The first page of the matcher's list ``path`` (query ``params``); None, having printed
+    ``nothing`` (in ``in_cluster``), when it is empty."""
+    with reported():
+        page = client(ctx, "matcher", matcher_url, operator_token(token)).get(path, **params)
+    if not page["items"]:
+        console.print(nothing + (f" in cluster {in_cluster}" if in_cluster else ""))
+        return None
+    return page
 
 
 def runs_table(runs: list[dict[str, Any]], *, title: str, objective: bool = False,
