@@ -283,7 +283,7 @@ RESERVATION = {"id": "res_0193a1b2c3d4e5f6a7b8c9d0", "order_id": "ord_1", "step_
                "price": 1080.0, "status": "held", "expires_at": "2026-12-02T08:00:00Z",
                "created_at": "2026-12-01T08:00:00Z", "updated_at": None, "reason": None,
                "production": None, "started_at": None, "completed_at": None,
-               "waiting_for": ["cut"],
+               "waiting_for": ["cut"], "steps_without_factory": [],
                "job": {"title": "Brackets", "process": "cnc_milling", "material": "steel",
                        "quantity": 500, "due": "2026-12-08T00:00:00Z", "step": "mill",
                        "after": [{"step_id": "stp_0", "key": "cut"}]}}
@@ -340,6 +340,12 @@ class ReservationPublic(BaseModel):
         default_factory=list, description="the keys of the order's steps (job.after) whose "
         "work is not reported completed yet: this step's work may start once it is empty; "
         "empty too once the work started or the hours ended")
+    steps_without_factory: list[str] = Field(
+        default_factory=list, description="the keys of the order's other steps whose "
+        "supplier declined them (or whose hours were otherwise given up) and that no factory "
+        "holds now: until the matcher places them, or the buyer revises the order, it cannot "
+        "be completed. Said while these hours are held or accepted and their work not "
+        "completed; the other factories stay unnamed")
     job: JobPublic | None = Field(
         None, description="the step the hours are for; null for holds made before the matcher "
         "described jobs")

@@ -27,6 +27,7 @@ from services.capacity.domain.reservations import (
     PrecedingStep,
     Reservation,
     Status,
+    StepHold,
 )
 from services.capacity.domain.window_import import MachineRef
 from services.capacity.domain.windows import EPSILON, Window
@@ -293,6 +294,20 @@ class ReservationRepository(_Repository):
         for order_id, step_id in self.session.execute(query):
             found.setdefault(order_id, set()).add(step_id)
         return found
+
+    def latest_step_holds(self, order_ids: Iterable[str]) -> dict[str, list[StepHold]]:
+        ids = sorted(set(order_ids))
+        if not ids:
+            return {}
+        query = (sa.select(ReservationRow.order_id, ReservationRow.step_id,
+                           ReservationRow.status, ReservationRow.job)
+                 .where(ReservationRow.order_id.in_(ids))
+                 .order_by(ReservationRow.created_at, ReservationRow.id))
+        latest: dict[str, dict[str, StepHold]] = {}
+        for order_id, step_id, status, job in self.session.execute(query):  # later ones win
+            latest.setdefault(order_id, {})[step_id] = StepHold(
+                step_id, (job or {}).get("step"), Status(status))
+        return {order_id: list(steps.values()) for order_id, steps in latest.items()}
 
     def completed_hours(self, window_ids: Iterable[str]) -> dict[str, float]:
         """Window id → hours accepted on it whose work is reported completed."""

@@ -67,6 +67,16 @@ class Job:
     after: tuple[PrecedingStep, ...] = ()
 
 
+@dataclass(frozen=True)
+class StepHold:
+    """The latest reservation of one step of an order: its status, and the step's key when the
+    proposal named it."""
+
+    step_id: str
+    key: str | None
+    status: Status
+
+
 @dataclass
 class Reservation:
     id: str
@@ -107,6 +117,17 @@ class Reservation:
         if self.job is None or self.started_at is not None or not self.is_active:
             return []
         return [p.key for p in self.job.after if p.step_id not in completed_steps]
+
+    def steps_without_factory(self, latest: Collection[StepHold]) -> list[str]:
+        """The keys of the order's other steps whose latest hours were given up (declined,
+        expired, released or refused) and not held anywhere again (``latest``: the latest
+        reservation of each of the order's steps): the order cannot be completed until the
+        matcher places them. Said only while these hours are held or accepted and their work
+        not completed."""
+        if not self.is_active or self.completed_at is not None:
+            return []
+        return sorted(h.key for h in latest
+                      if h.step_id != self.step_id and h.status not in ACTIVE and h.key)
 
     def start(self, *, now: datetime, completed_steps: Collection[str] = ()) -> None:
         """The supplier began the work on these accepted hours (``completed_steps``: which of

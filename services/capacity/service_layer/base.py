@@ -45,9 +45,11 @@ def retry_on_conflict(handler: F) -> F:
 @dataclass
 class ReservationRead(Reservation):
     """A reservation as its supplier reads it: with the keys of the order's steps its work
-    still waits for (empty once it may start, and once it started or ended)."""
+    still waits for (empty once it may start, and once it started or ended), and of those
+    that have no factory now (while its hours are held or accepted and not done)."""
 
     waiting_for: list[str] = field(default_factory=list)
+    steps_without_factory: list[str] = field(default_factory=list)
 
 
 def completed_steps(uow: CapacityUnitOfWork, reservations: Sequence[Reservation]
@@ -60,9 +62,15 @@ def completed_steps(uow: CapacityUnitOfWork, reservations: Sequence[Reservation]
 
 def as_read(uow: CapacityUnitOfWork, reservations: Sequence[Reservation]
             ) -> list[ReservationRead]:
-    """``reservations`` with what each waits for, in one query for all their orders."""
+    """``reservations`` with what each waits for and which of its order's steps have no
+    factory now: a query for each, for all their orders at once (none when no reservation
+    needs it)."""
     done = completed_steps(uow, reservations)
-    return [ReservationRead(**vars(r), waiting_for=r.awaited_steps(done.get(r.order_id, ())))
+    latest = uow.reservations.latest_step_holds(
+        {r.order_id for r in reservations if r.is_active and r.completed_at is None})
+    return [ReservationRead(**vars(r), waiting_for=r.awaited_steps(done.get(r.order_id, ())),
+                            steps_without_factory=r.steps_without_factory(
+                                latest.get(r.order_id, ())))
             for r in reservations]
 
 

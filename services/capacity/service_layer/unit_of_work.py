@@ -12,7 +12,7 @@ from typing import Any, Protocol, Self
 
 from services.capacity.domain.availability import FreeSlot
 from services.capacity.domain.model import Cluster, Factory, Machine
-from services.capacity.domain.reservations import Reservation, Status
+from services.capacity.domain.reservations import Reservation, Status, StepHold
 from services.capacity.domain.window_import import MachineRef
 from services.capacity.domain.windows import Window
 from shared.audit import AuditLog
@@ -105,6 +105,10 @@ class ReservationRepository(Protocol):
 
     def completed_hours(self, window_ids: Iterable[str]) -> dict[str, float]:
         """Window id → hours accepted on it whose work is reported completed."""
+        ...
+
+    def latest_step_holds(self, order_ids: Iterable[str]) -> dict[str, list[StepHold]]:
+        """Order id → the latest reservation of each of its steps that has any."""
         ...
 
     def page(

@@ -77,6 +77,29 @@ def test_a_step_starts_once_the_steps_it_comes_after_are_completed(
     assert _post(client, mill, "complete", SUP2)["production"] == "completed"
 
 
+def test_a_supplier_sees_which_steps_of_the_order_have_no_factory_now(
+        app: FastAPI, client: TestClient) -> None:
+    create_cluster(client)
+    cutter = build_site(client, headers=SUP, name="Haigang Cutting", windows=2)
+    miller = build_site(client, headers=SUP2, name="Beidaihe Milling")
+    feed_jobs(app, "ord-7", JobStep("stp-cut", "cut", cutter.window_ids[0], 4.0),
+              JobStep("stp-mill", "mill", miller.window_ids[0], 6.0, after=("stp-cut",)))
+    cut, mill = _mine(client, SUP)["stp-cut"]["id"], _mine(client, SUP2)["stp-mill"]["id"]
+    assert _mine(client, SUP2)["stp-mill"]["steps_without_factory"] == []
+    assert _post(client, mill, "accept", SUP2)["steps_without_factory"] == []
+    declined = client.post(f"/v1/reservations/{cut}/decline", headers=SUP,
+                           json={"reason": "laser down"})
+    assert declined.status_code == 200 and declined.json()["steps_without_factory"] == []
+    # the mill's supplier is told its order has no cutter now, and not who declined
+    shown = client.get(f"/v1/reservations/{mill}", headers=SUP2).json()
+    assert (shown["status"], shown["steps_without_factory"]) == ("accepted", ["cut"])
+    assert _mine(client, SUP2)["stp-mill"]["steps_without_factory"] == ["cut"]
+    assert cutter.factory_id not in str(shown) and "Haigang" not in str(shown)
+    # the matcher places the cut again (the cutter's other window): the order is whole again
+    feed_jobs(app, "ord-7", JobStep("stp-cut", "cut", cutter.window_ids[1], 4.0))
+    assert _mine(client, SUP2)["stp-mill"]["steps_without_factory"] == []
+
+
 def test_holds_made_before_proposals_named_steps_are_not_held_back(
         app: FastAPI, client: TestClient) -> None:
     """Holds made before proposals named steps (version 1 and 2) have nothing to check."""

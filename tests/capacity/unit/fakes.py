@@ -9,7 +9,7 @@ from typing import Any, Self
 
 from services.capacity.domain.availability import FreeSlot
 from services.capacity.domain.model import Cluster, Factory, Machine
-from services.capacity.domain.reservations import ACTIVE, Reservation, Status
+from services.capacity.domain.reservations import ACTIVE, Reservation, Status, StepHold
 from services.capacity.domain.window_import import MachineRef
 from services.capacity.domain.windows import EPSILON, Window
 from services.capacity.service_layer.unit_of_work import ConcurrentUpdate
@@ -188,6 +188,14 @@ class FakeReservations(_Repo):
                     and r.completed_at is not None):
                 found.setdefault(r.order_id, set()).add(r.step_id)
         return found
+
+    def latest_step_holds(self, order_ids: Iterable[str]) -> dict[str, list[StepHold]]:
+        wanted, latest = set(order_ids), {}
+        for r in sorted(self.rows.values(), key=lambda r: (r.created_at, r.id)):
+            if r.order_id in wanted:
+                latest.setdefault(r.order_id, {})[r.step_id] = StepHold(
+                    r.step_id, r.job.step if r.job else None, r.status)
+        return {order_id: list(steps.values()) for order_id, steps in latest.items()}
 
     def completed_hours(self, window_ids: Iterable[str]) -> dict[str, float]:
         wanted, found = set(window_ids), {}

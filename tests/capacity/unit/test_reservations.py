@@ -17,6 +17,7 @@ from services.capacity.domain.reservations import (
     PrecedingStep,
     Reservation,
     Status,
+    StepHold,
 )
 
 NOW = datetime(2026, 12, 1, 8, tzinfo=UTC)
@@ -185,6 +186,23 @@ def test_hours_that_ended_wait_for_nothing() -> None:
     r = _coat()
     r.release("order_cancelled", now=NOW)
     assert r.awaited_steps(()) == []
+
+
+def test_the_steps_without_factory_are_the_others_given_up_and_not_held_again() -> None:
+    r = _coat()  # step s1 of order o1
+    latest = [StepHold("s1", "coat", Status.ACCEPTED), StepHold("s-cut", "cut", Status.DECLINED),
+              StepHold("s-mill", "mill", Status.HELD),
+              StepHold("s-drill", "drill", Status.EXPIRED),
+              StepHold("s-old", None, Status.RELEASED)]  # named no step: nothing to say
+    assert r.steps_without_factory(latest) == ["cut", "drill"]
+    assert _held().steps_without_factory(latest) == ["cut", "drill"]  # before accepting too
+    r.start(now=NOW, completed_steps={"s-cut", "s-mill"})
+    assert r.steps_without_factory(latest) == ["cut", "drill"]  # under way: still said
+    r.complete(now=NOW + timedelta(hours=6))
+    assert r.steps_without_factory(latest) == []  # its own work is done
+    declined = _held()
+    declined.decline("laser down", now=NOW)
+    assert declined.steps_without_factory(latest) == []  # hours no longer held
 
 
 @pytest.mark.parametrize("job", [None, Job(title="Brackets", process="coating", material=None,
