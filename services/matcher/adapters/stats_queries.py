@@ -117,25 +117,15 @@ class SqlStats:
     def at_risk(self, *, cluster_id: str | None) -> AtRisk:
         """Now: orders with an accepted step and an unplaced one, and their accepted steps not
         completed, with those steps' hours (a cancelled order's steps are neither)."""
-        open_work = StepRow.completed_at.is_(None)
-        query = select(
-            func.count(distinct(StepRow.order_id)),
-            func.coalesce(func.sum(case((open_work, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((open_work, StepRow.hours), else_=0.0)), 0.0),
-        ).where(*_accepted_at_risk(cluster_id))
-        orders, steps, hours = self.session.execute(query).one()
-        return AtRisk(orders=int(orders), steps=int(steps), hours=float(hours))
+        query = select(*_AT_RISK_TOTALS).where(*_accepted_at_risk(cluster_id))
+        return _at_risk(*self.session.execute(query).one())
 
     def at_risk_by_cluster(self) -> dict[str, AtRisk]:
         """``at_risk`` of every cluster the matcher knows, in one query (none at risk: zero)."""
-        open_work = StepRow.completed_at.is_(None)
-        query = select(
-            StepRow.cluster_id, func.count(distinct(StepRow.order_id)),
-            func.coalesce(func.sum(case((open_work, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((open_work, StepRow.hours), else_=0.0)), 0.0),
-        ).where(*_accepted_at_risk(None)).group_by(StepRow.cluster_id)
-        found = {cluster: AtRisk(orders=int(orders), steps=int(steps), hours=float(hours))
-                 for cluster, orders, steps, hours in self.session.execute(query)}
+        query = (select(StepRow.cluster_id, *_AT_RISK_TOTALS)
+                 .where(*_accepted_at_risk(None)).group_by(StepRow.cluster_id))
+        found = {cluster: _at_risk(*totals)
+                 for cluster, *totals in self.session.execute(query)}
         return {cluster: found.get(cluster, AtRisk())
                 for cluster in self.session.scalars(select(ClusterRow.id).order_by(ClusterRow.id))}
 
@@ -179,6 +169,19 @@ class SqlStats:
             .where(MatchRunRow.started_at >= since, MatchRunRow.started_at <= until),
             MatchRunRow, cluster_id)
         return int(self.session.scalar(query) or 0)
+
+
+_OPEN_WORK = StepRow.completed_at.is_(None)
+# over the accepted steps of orders at risk: the orders, the steps not done, their hours
+_AT_RISK_TOTALS = (
+    func.count(distinct(StepRow.order_id)),
+    func.coalesce(func.sum(case((_OPEN_WORK, 1), else_=0)), 0),
+    func.coalesce(func.sum(case((_OPEN_WORK, StepRow.hours), else_=0.0)), 0.0),
+)
+
+
+def _at_risk(orders: Any, steps: Any, hours: Any) -> AtRisk:
+    return AtRisk(orders=int(orders), steps=int(steps), hours=float(hours))
 
 
 def _accepted_at_risk(cluster_id: str | None) -> tuple[Any, ...]:
