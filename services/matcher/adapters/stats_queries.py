@@ -121,7 +121,8 @@ class SqlStats:
         return _at_risk(*self.session.execute(query).one())
 
     def at_risk_by_cluster(self) -> dict[str, AtRisk]:
-        """``at_risk`` of every cluster the matcher knows, in one query (none at risk: zero)."""
+        """``at_risk`` of every cluster the matcher knows (none at risk: zero): one query for
+        the totals by cluster, one for the clusters."""
         query = (select(StepRow.cluster_id, *_AT_RISK_TOTALS)
                  .where(*_accepted_at_risk(None)).group_by(StepRow.cluster_id))
         found = {cluster: _at_risk(*totals)

@@ -70,8 +70,8 @@ class MatcherMetrics:
 
 class AtRiskCollector(Collector):
     """``sharefab_orders_at_risk{cluster}`` and ``sharefab_at_risk_hours{cluster}``, read from
-    the database when Prometheus scrapes (one query; zero for a cluster with none), so that an
-    alert can fire on orders left at risk for long."""
+    the database when Prometheus scrapes (two small queries; zero for a cluster with none), so
+    that an alert can fire on orders left at risk for long."""
 
     def __init__(self, uow_factory: Callable[[], UnitOfWork]) -> None:
         self._uow_factory = uow_factory
