@@ -284,29 +284,19 @@ class ReservationRepository(_Repository):
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"reservation {reservation.id} is no longer {expected}")
 
-    def completed_steps(self, order_ids: Iterable[str]) -> dict[str, set[str]]:
-        ids = sorted(set(order_ids))
-        if not ids:
-            return {}
-        query = sa.select(ReservationRow.order_id, ReservationRow.step_id).where(
-            ReservationRow.order_id.in_(ids), *_WORK_DONE)
-        found: dict[str, set[str]] = {}
-        for order_id, step_id in self.session.execute(query):
-            found.setdefault(order_id, set()).add(step_id)
-        return found
-
     def latest_step_holds(self, order_ids: Iterable[str]) -> dict[str, list[StepHold]]:
         ids = sorted(set(order_ids))
         if not ids:
             return {}
         query = (sa.select(ReservationRow.order_id, ReservationRow.step_id,
-                           ReservationRow.status, ReservationRow.job)
+                           ReservationRow.status, ReservationRow.job,
+                           ReservationRow.completed_at)
                  .where(ReservationRow.order_id.in_(ids))
                  .order_by(ReservationRow.created_at, ReservationRow.id))
         latest: dict[str, dict[str, StepHold]] = {}
-        for order_id, step_id, status, job in self.session.execute(query):  # later ones win
-            latest.setdefault(order_id, {})[step_id] = StepHold(
-                step_id, (job or {}).get("step"), Status(status))
+        for order_id, step_id, status, job, completed_at in self.session.execute(query):
+            latest.setdefault(order_id, {})[step_id] = StepHold(  # later ones win
+                step_id, (job or {}).get("step"), Status(status), completed_at is not None)
         return {order_id: list(steps.values()) for order_id, steps in latest.items()}
 
     def completed_hours(self, window_ids: Iterable[str]) -> dict[str, float]:

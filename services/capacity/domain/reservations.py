@@ -14,7 +14,7 @@ parts are what it works on.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -69,12 +69,19 @@ class Job:
 
 @dataclass(frozen=True)
 class StepHold:
-    """The latest reservation of one step of an order: its status, and the step's key when the
-    proposal named it."""
+    """The latest reservation of one step of an order: its status, whether its work is
+    reported completed, and the step's key when the proposal named it."""
 
     step_id: str
     key: str | None
     status: Status
+    completed: bool = False
+
+
+def completed_steps(latest: Iterable[StepHold]) -> set[str]:
+    """The steps with accepted hours whose work is reported completed (``latest``: the latest
+    reservation of each of an order's steps; accepted hours are the last a step gets)."""
+    return {h.step_id for h in latest if h.status is Status.ACCEPTED and h.completed}
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from services.capacity.domain.errors import NotFound
 from services.capacity.domain.model import Actor, Factory, Machine
-from services.capacity.domain.reservations import Reservation
+from services.capacity.domain.reservations import Reservation, StepHold, completed_steps
 from services.capacity.domain.windows import Window
 from services.capacity.service_layer.unit_of_work import CapacityUnitOfWork, ConcurrentUpdate
 
@@ -52,26 +52,24 @@ class ReservationRead(Reservation):
     steps_without_factory: list[str] = field(default_factory=list)
 
 
-def completed_steps(uow: CapacityUnitOfWork, reservations: Sequence[Reservation]
-                    ) -> dict[str, set[str]]:
-    """Order id → its completed steps, for the orders of those ``reservations`` whose work
-    waits for any step (one query; none when no reservation waits)."""
-    return uow.reservations.completed_steps(
-        {r.order_id for r in reservations if r.awaited_steps(())})
-
-
-def as_read(uow: CapacityUnitOfWork, reservations: Sequence[Reservation]
-            ) -> list[ReservationRead]:
-    """``reservations`` with what each waits for and which of its order's steps have no
-    factory now: a query for each, for all their orders at once (none when no reservation
-    needs it)."""
-    done = completed_steps(uow, reservations)
-    latest = uow.reservations.latest_step_holds(
+def step_holds(uow: CapacityUnitOfWork, reservations: Sequence[Reservation]
+               ) -> dict[str, list[StepHold]]:
+    """Order id → the latest reservation of each of its steps, for the orders of those
+    ``reservations`` whose hours are held or accepted and not done: what their work waits
+    for and which steps have no factory are read from it (one query; none when there are no
+    such reservations)."""
+    return uow.reservations.latest_step_holds(
         {r.order_id for r in reservations if r.is_active and r.completed_at is None})
-    return [ReservationRead(**vars(r), waiting_for=r.awaited_steps(done.get(r.order_id, ())),
-                            steps_without_factory=r.steps_without_factory(
-                                latest.get(r.order_id, ())))
-            for r in reservations]
+
+
+def as_read(uow: CapacityUnitOfWork, reservations: Sequence[Reservation],
+            holds: dict[str, list[StepHold]] | None = None) -> list[ReservationRead]:
+    """``reservations`` with what each waits for and which of its order's steps have no
+    factory now, from ``holds`` (``step_holds``, read here when not given)."""
+    holds = step_holds(uow, reservations) if holds is None else holds
+    return [ReservationRead(**vars(r), waiting_for=r.awaited_steps(completed_steps(latest)),
+                            steps_without_factory=r.steps_without_factory(latest))
+            for r in reservations for latest in [holds.get(r.order_id, [])]]
 
 
 def owned_factory(uow: CapacityUnitOfWork, actor: Actor, factory_id: str, *,

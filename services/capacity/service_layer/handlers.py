@@ -22,16 +22,22 @@ from services.capacity.domain.holding import (
 )
 from services.capacity.domain.ids import new_id
 from services.capacity.domain.model import OPERATOR, SUPPLIER, Actor, Cluster, Factory, Machine
-from services.capacity.domain.reservations import Job, PrecedingStep, Reservation, Status
+from services.capacity.domain.reservations import (
+    Job,
+    PrecedingStep,
+    Reservation,
+    Status,
+    completed_steps,
+)
 from services.capacity.domain.windows import Window, close_for_retirement, open_window
 from services.capacity.service_layer import messages
 from services.capacity.service_layer.base import (
     CONSUMER,
     ReservationRead,
     as_read,
-    completed_steps,
     owned_factory,
     retry_on_conflict,
+    step_holds,
 )
 from services.capacity.service_layer.releases import release_cancelled_order
 from services.capacity.service_layer.unit_of_work import CapacityUnitOfWork
@@ -275,13 +281,14 @@ def _report_work(cmd: commands.ReportWork, uow: CapacityUnitOfWork,
                  action: str) -> ReservationRead:
     with uow:
         reservation, _ = _owned_reservation(uow, cmd.actor, cmd.reservation_id)
+        holds = step_holds(uow, [reservation])  # the other steps' reservations, unchanged here
         report(reservation, now=cmd.at, completed_steps=completed_steps(
-            uow, [reservation]).get(reservation.order_id, ()))
+            holds.get(reservation.order_id, [])))
         uow.reservations.save_production(reservation)
         uow.publish(message(reservation))
         uow.audit.add(audited(cmd.actor, action, "reservation", reservation.id, at=cmd.at,
                               order_id=reservation.order_id, step_id=reservation.step_id))
-        [read] = as_read(uow, [reservation])  # started: it waits for nothing
+        [read] = as_read(uow, [reservation], holds)  # started: it waits for nothing
         uow.commit()
     return read
 

@@ -99,10 +99,6 @@ class ReservationRepository(Protocol):
         ConcurrentUpdate)."""
         ...
 
-    def completed_steps(self, order_ids: Iterable[str]) -> dict[str, set[str]]:
-        """Order id → its steps with accepted hours whose work is completed."""
-        ...
-
     def completed_hours(self, window_ids: Iterable[str]) -> dict[str, float]:
         """Window id → hours accepted on it whose work is reported completed."""
         ...

@@ -181,20 +181,13 @@ class FakeReservations(_Repo):
             raise ConcurrentUpdate(reservation.id)
         self.rows[reservation.id] = copy.deepcopy(reservation)
 
-    def completed_steps(self, order_ids: Iterable[str]) -> dict[str, set[str]]:
-        wanted, found = set(order_ids), {}
-        for r in self.rows.values():
-            if (r.order_id in wanted and r.status is Status.ACCEPTED
-                    and r.completed_at is not None):
-                found.setdefault(r.order_id, set()).add(r.step_id)
-        return found
-
     def latest_step_holds(self, order_ids: Iterable[str]) -> dict[str, list[StepHold]]:
         wanted, latest = set(order_ids), {}
         for r in sorted(self.rows.values(), key=lambda r: (r.created_at, r.id)):
             if r.order_id in wanted:
                 latest.setdefault(r.order_id, {})[r.step_id] = StepHold(
-                    r.step_id, r.job.step if r.job else None, r.status)
+                    r.step_id, r.job.step if r.job else None, r.status,
+                    r.completed_at is not None)
         return {order_id: list(steps.values()) for order_id, steps in latest.items()}
 
     def completed_hours(self, window_ids: Iterable[str]) -> dict[str, float]:
